@@ -1,0 +1,217 @@
+"""SparseAttentionEnsemble: a classifier or a regressor, as its modules are."""
+
+from sklearn.base import _fit_context, is_classifier, is_regressor
+from sklearn.metrics import accuracy_score, r2_score
+from sklearn.utils._param_validation import StrOptions
+from sklearn.utils.metaestimators import available_if
+
+from ._base import _BaseSparseAttention, _is_drop
+from ._docstrings import FITTED_ATTRIBUTES, SHARED_PARAMETERS
+
+
+def _is_classifier_ensemble(self):
+    return self._kind() == "classifier"
+
+
+class SparseAttentionEnsemble(_BaseSparseAttention):
+    """Learned attention weights over modules; its kind follows theirs.
+
+    Like a :class:`~sklearn.pipeline.Pipeline` takes its kind from its last
+    step, this ensemble is a classifier when all its modules are classifiers
+    (``is_classifier`` is True; it has ``predict_proba``, ``classes_`` and an
+    accuracy ``score``) and a regressor when all are regressors (R^2
+    ``score``). A mix is an error at fit.
+
+    Read more in the :ref:`User Guide <user_guide>`.
+
+    Parameters
+    ----------
+    estimators : list of (str, estimator) tuples
+        The modules. A module can be set to ``'drop'``; nested parameters are
+        reached as ``name__param``.
+
+    {shared}
+
+    combine : {{'auto', 'log', 'linear'}}, default='auto'
+        Classifiers: ``'log'`` (log-linear pooling with a learned sharpness,
+        what ``'auto'`` means) or ``'linear'`` (the probability mixture).
+        Regressors are always averaged linearly (``'auto'`` or
+        ``'linear'``); ``'log'`` with regressors is an error.
+
+    Attributes
+    ----------
+    {attributes}
+
+    classes_ : ndarray of shape (n_classes,)
+        The class labels (classifiers only).
+
+    output_scale_ : float
+        The learned sharpness (log pooling only).
+
+    combine_ : str
+        The combination used: ``'log'`` or ``'linear'``.
+
+    See Also
+    --------
+    SparseAttentionClassifier : Always a classifier, with a default portfolio.
+    SparseAttentionRegressor : Always a regressor, with a default portfolio.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from sklearn.base import is_classifier
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sklearn.naive_bayes import GaussianNB
+    >>> from skweighting import SparseAttentionEnsemble
+    >>> X, y = load_iris(return_X_y=True)
+    >>> ens = SparseAttentionEnsemble(
+    ...     [("lr", LogisticRegression(max_iter=1000)), ("nb", GaussianNB())]
+    ... ).fit(X, y)
+    >>> is_classifier(ens), ens.predict_proba(X[:2]).shape
+    (True, (2, 3))
+    """
+
+    _parameter_constraints: dict = {
+        **_BaseSparseAttention._parameter_constraints,
+        "estimators": [list],
+        "combine": [StrOptions({"auto", "log", "linear"})],
+    }
+
+    def __init__(
+        self,
+        estimators,
+        *,
+        temperature=1.0,
+        combine="auto",
+        alpha=1e-4,
+        cv=5,
+        solver="lbfgs",
+        max_iter=1000,
+        tol=1e-6,
+        learning_rate=0.05,
+        batch_size=None,
+        n_jobs=None,
+        verbose=0,
+        random_state=None,
+    ):
+        super().__init__(
+            estimators,
+            temperature=temperature,
+            alpha=alpha,
+            cv=cv,
+            solver=solver,
+            max_iter=max_iter,
+            tol=tol,
+            learning_rate=learning_rate,
+            batch_size=batch_size,
+            n_jobs=n_jobs,
+            verbose=verbose,
+            random_state=random_state,
+        )
+        self.combine = combine
+
+    def _kind(self):
+        try:
+            modules = [m for _, m in self.estimators if not _is_drop(m)]
+        except (TypeError, ValueError):
+            return None
+        if modules and all(is_classifier(m) for m in modules):
+            return "classifier"
+        if modules and all(is_regressor(m) for m in modules):
+            return "regressor"
+        return None
+
+    def _combination_name(self):
+        if self._kind() == "classifier":
+            return "log" if self.combine == "auto" else self.combine
+        if self.combine == "log":
+            raise ValueError(
+                "combine='log' pools class probabilities, but the modules are "
+                "regressors, whose predictions are averaged linearly. Use "
+                "combine='auto' or 'linear'."
+            )
+        return "linear"
+
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the modules out-of-fold, learn the weights, refit the modules.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
+            Training data, passed to the modules as is.
+
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Class labels (classifier modules) or targets (regressor modules;
+            multi-output when every module supports it).
+
+        sample_weight : array-like of shape (n_samples,), default=None
+            Passed to every module's fit (to the last step of a Pipeline) and
+            used in the weights' objective.
+
+        Returns
+        -------
+        self : object
+            The fitted ensemble.
+        """
+        return self._fit(X, y, sample_weight)
+
+    def predict(self, X):
+        """Predicted class labels or values of the combination.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
+            Input samples.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            Class labels (classifier) or values (regressor).
+        """
+        if self._kind() == "classifier":
+            return self._predict_classes(X)
+        return self._predict_values(X)
+
+    @available_if(_is_classifier_ensemble)
+    def predict_proba(self, X):
+        """Combined class probabilities (classifier modules only).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
+            Input samples.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Columns in the order of ``classes_``; rows sum to one.
+        """
+        return self._predict_proba(X)
+
+    def score(self, X, y, sample_weight=None):
+        """Accuracy (classifier modules) or R^2 (regressor modules).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Test samples.
+
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            True labels or values.
+
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights.
+
+        Returns
+        -------
+        score : float
+            Mean accuracy or R^2 of ``self.predict(X)``.
+        """
+        metric = accuracy_score if self._kind() == "classifier" else r2_score
+        return metric(y, self.predict(X), sample_weight=sample_weight)
+
+
+SparseAttentionEnsemble.__doc__ = SparseAttentionEnsemble.__doc__.format(
+    shared=SHARED_PARAMETERS, attributes=FITTED_ATTRIBUTES
+)

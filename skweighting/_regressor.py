@@ -1,0 +1,140 @@
+"""SparseAttentionRegressor."""
+
+from sklearn.base import RegressorMixin, _fit_context
+
+from ._base import _BaseSparseAttention
+from ._docstrings import FITTED_ATTRIBUTES, SHARED_PARAMETERS
+from ._portfolio import default_regressors
+
+
+class SparseAttentionRegressor(RegressorMixin, _BaseSparseAttention):
+    """Regressor averaging modules with learned attention weights.
+
+    Fits each module out-of-fold, learns one attention logit per module by
+    minimising the out-of-fold squared error of the weighted average of the
+    modules' predictions, divided by the variance of y (so neither ``alpha``
+    nor ``temperature`` depends on the units of y), plus an L2 penalty on the
+    logits; then refits the modules on all the data.
+
+    Read more in the :ref:`User Guide <user_guide>`.
+
+    Parameters
+    ----------
+    estimators : list of (str, estimator) tuples, default=None
+        The modules: regressors. A module can be set to ``'drop'``; nested
+        parameters are reached as ``name__param``. None means a diverse
+        default portfolio: a scaled ridge regression, a random forest and
+        histogram gradient boosting. Multi-output y works when every module
+        supports it.
+
+    {shared}
+
+    Attributes
+    ----------
+    {attributes}
+
+    combine_ : str
+        Always ``'linear'``: the weighted average of the predictions.
+
+    See Also
+    --------
+    SparseAttentionClassifier : The same for classification.
+    SparseAttentionEnsemble : Takes its kind from its modules.
+    sklearn.ensemble.VotingRegressor : Fixed, user-given weights.
+    sklearn.ensemble.StackingRegressor : A learned meta-model.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_diabetes
+    >>> from sklearn.linear_model import Ridge
+    >>> from sklearn.tree import DecisionTreeRegressor
+    >>> from skweighting import SparseAttentionRegressor
+    >>> X, y = load_diabetes(return_X_y=True)
+    >>> reg = SparseAttentionRegressor(
+    ...     [("ridge", Ridge()),
+    ...      ("tree", DecisionTreeRegressor(max_depth=3, random_state=0))],
+    ... ).fit(X, y)
+    >>> reg.predict(X[:3]).shape
+    (3,)
+    """
+
+    def __init__(
+        self,
+        estimators=None,
+        *,
+        temperature=1.0,
+        alpha=1e-4,
+        cv=5,
+        solver="lbfgs",
+        max_iter=1000,
+        tol=1e-6,
+        learning_rate=0.05,
+        batch_size=None,
+        n_jobs=None,
+        verbose=0,
+        random_state=None,
+    ):
+        super().__init__(
+            estimators,
+            temperature=temperature,
+            alpha=alpha,
+            cv=cv,
+            solver=solver,
+            max_iter=max_iter,
+            tol=tol,
+            learning_rate=learning_rate,
+            batch_size=batch_size,
+            n_jobs=n_jobs,
+            verbose=verbose,
+            random_state=random_state,
+        )
+
+    def _kind(self):
+        return "regressor"
+
+    def _default_estimators(self):
+        return default_regressors()
+
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the modules out-of-fold, learn the weights, refit the modules.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
+            Training data, passed to the modules as is.
+
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Target values.
+
+        sample_weight : array-like of shape (n_samples,), default=None
+            Passed to every module's fit (to the last step of a Pipeline) and
+            used in the weights' objective. A module that cannot take it
+            raises an error naming it.
+
+        Returns
+        -------
+        self : object
+            The fitted ensemble.
+        """
+        return self._fit(X, y, sample_weight)
+
+    def predict(self, X):
+        """Weighted average of the modules' predictions.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
+            Input samples.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            Predicted values.
+        """
+        return self._predict_values(X)
+
+
+SparseAttentionRegressor.__doc__ = SparseAttentionRegressor.__doc__.format(
+    shared=SHARED_PARAMETERS, attributes=FITTED_ATTRIBUTES
+)
