@@ -17,7 +17,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import check_cv
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import LabelEncoder
-from sklearn.utils import Bunch, _safe_indexing, check_random_state
+from sklearn.utils import Bunch, _safe_indexing, check_random_state, indexable
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils._repr_html.estimator import _VisualBlock
 from sklearn.utils._tags import ClassifierTags, RegressorTags, get_tags
@@ -374,7 +374,9 @@ class _BaseSparseAttention(
     # ---- fit ------------------------------------------------------------
     def _fit(self, X, y, sample_weight=None):
         names, modules = self._validate_estimators()
+        _reject_1d(X)
         X, y = validate_data(self, X, y, skip_check_array=True)
+        X = indexable(X)[0]
         if _num_samples(X) == 0:
             raise ValueError("Found array with 0 sample(s); fit needs samples.")
         y = self._validate_y(y, modules)
@@ -525,6 +527,7 @@ class _BaseSparseAttention(
     # ---- prediction -----------------------------------------------------
     def _check_X(self, X):
         check_is_fitted(self)
+        _reject_1d(X)
         validate_data(self, X, reset=False, skip_check_array=True)
         return X
 
@@ -651,6 +654,17 @@ class _BaseSparseAttention(
     def _sk_visual_block_(self):
         names, modules = zip(*self._estimator_list())
         return _VisualBlock("parallel", modules, names=names)
+
+
+def _reject_1d(X):
+    # X is handed to the modules unconverted (it may be a DataFrame with
+    # string columns), so this one check of check_array is done here.
+    if getattr(X, "ndim", None) == 1:
+        raise ValueError(
+            "Expected 2D array, got 1D array instead. Reshape your data either "
+            "using array.reshape(-1, 1) if your data has a single feature or "
+            "array.reshape(1, -1) if it contains a single sample."
+        )
 
 
 def _is_drop(module):
