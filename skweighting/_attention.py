@@ -406,7 +406,7 @@ def minimize_adam(
         if np.max(np.abs(grad)) <= tol:
             converged = True
             break
-        if loss < best_loss - tol:
+        if loss < best_loss:
             best_loss, n_stalled = loss, 0
         else:
             n_stalled += 1

@@ -307,9 +307,15 @@ class _BaseSparseAttention(
                     "classifier needs samples of at least 2 classes."
                 )
             return y
-        y = check_array(
-            y, ensure_2d=False, dtype="numeric", input_name="y", ensure_min_samples=1
-        )
+        try:
+            y = check_array(y, ensure_2d=False, dtype="numeric", input_name="y")
+        except ValueError as exc:
+            if "NaN" in str(exc) or "infinity" in str(exc):
+                raise
+            raise ValueError(
+                f"{type(self).__name__} needs numeric regression targets in y "
+                f"({exc}). For class labels, use classifier modules."
+            ) from exc
         multi_output_modules = all(
             get_tags(module).target_tags.multi_output for _, module in modules
         )
