@@ -1,0 +1,119 @@
+"""Reference implementation of Caruana ensemble selection (benchmark only).
+
+Caruana, Niculescu-Mizil, Crew & Ksikes, "Ensemble selection from libraries
+of models", ICML 2004: greedy forward selection *with replacement*. Starting
+from an empty bag, each round adds the module whose inclusion gives the best
+loss of the bag's plain average on held-out predictions; a module may be
+added many times. The weights are the selection counts divided by the number
+of rounds.
+
+This is a small, plain implementation for the benchmarks, not part of the
+package. It selects on the same out-of-fold predictions (same ``cv``) as
+StackingClassifier and the sparse-attention ensembles, and then refits every
+selected module on all the data. No sorted initialisation, no bagging of
+selections.
+"""
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, clone
+from sklearn.model_selection import check_cv, cross_val_predict
+from sklearn.preprocessing import LabelEncoder
+
+PROBA_FLOOR = 1e-15
+
+
+def log_loss_rows(proba, codes):
+    """Mean log-loss of ``proba`` (n, K) for integer labels ``codes``."""
+    true = proba[np.arange(len(codes)), codes]
+    return float(-np.mean(np.log(np.maximum(true, PROBA_FLOOR))))
+
+
+def mean_squared_error_rows(prediction, y):
+    return float(np.mean((prediction - y) ** 2))
+
+
+def ensemble_selection(outputs, target, loss, n_rounds=50):
+    """Greedy forward selection with replacement.
+
+    Parameters
+    ----------
+    outputs : list of ndarray
+        Held-out outputs of each module (probabilities or predictions), all
+        of the same shape.
+    target : ndarray
+        Class codes or regression targets.
+    loss : callable
+        ``loss(averaged_outputs, target) -> float``, lower is better.
+    n_rounds : int
+        Number of selections (with replacement).
+
+    Returns
+    -------
+    weights : ndarray of shape (n_modules,)
+        Selection counts / n_rounds.
+    """
+    counts = np.zeros(len(outputs))
+    total = np.zeros_like(outputs[0], dtype=np.float64)
+    for round_ in range(n_rounds):
+        scores = [loss((total + out) / (round_ + 1), target) for out in outputs]
+        best = int(np.argmin(scores))  # ties: the first module
+        counts[best] += 1
+        total += outputs[best]
+    return counts / n_rounds
+
+
+class _CaruanaBase(BaseEstimator):
+    def __init__(self, estimators, *, cv=5, n_rounds=50):
+        self.estimators = estimators
+        self.cv = cv
+        self.n_rounds = n_rounds
+
+    def _fit(self, X, y, classifier):
+        cv = check_cv(self.cv, y, classifier=classifier)
+        method = "predict_proba" if classifier else "predict"
+        outputs = [
+            cross_val_predict(clone(est), X, y, cv=cv, method=method)
+            for _, est in self.estimators
+        ]
+        if classifier:
+            loss = log_loss_rows
+        else:
+            loss = mean_squared_error_rows
+        self.weights_ = ensemble_selection(outputs, y, loss, self.n_rounds)
+        self.estimators_ = [
+            clone(est).fit(X, y) if w > 0 else None
+            for (_, est), w in zip(self.estimators, self.weights_)
+        ]
+        return self
+
+    def _combined(self, X, method):
+        return sum(
+            w * getattr(est, method)(X)
+            for w, est in zip(self.weights_, self.estimators_)
+            if w > 0
+        )
+
+
+class CaruanaClassifier(ClassifierMixin, _CaruanaBase):
+    """Ensemble selection over out-of-fold class probabilities (log-loss)."""
+
+    def fit(self, X, y):
+        self._encoder = LabelEncoder().fit(y)
+        self.classes_ = self._encoder.classes_
+        return self._fit(X, self._encoder.transform(y), classifier=True)
+
+    def predict_proba(self, X):
+        return self._combined(X, "predict_proba")
+
+    def predict(self, X):
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+
+class CaruanaRegressor(RegressorMixin, _CaruanaBase):
+    """Ensemble selection over out-of-fold predictions (squared error)."""
+
+    def fit(self, X, y):
+        return self._fit(X, np.asarray(y, dtype=np.float64), classifier=False)
+
+    def predict(self, X):
+        return self._combined(X, "predict")

@@ -1,0 +1,626 @@
+"""Quality benchmark: every combination method on the same modules and folds.
+
+Run ``python bench/quality.py`` (full run, ~40 min on 2 cores) or, tiny,
+``python bench/quality.py --datasets breast_cancer --folds 1 --quick``.
+
+For each data set and each outer fold, every method is the real estimator,
+fitted on the same outer training fold with the same modules and the same
+inner ``cv`` splitter, and scored on the outer test fold:
+
+* ``best_single``: the module with the best inner-CV (out-of-fold) log-loss
+  (RMSE for regression), refitted on the training fold;
+* ``voting``: VotingClassifier(voting="soft") / VotingRegressor, uniform;
+* ``stacking``: StackingClassifier / StackingRegressor, default final
+  estimator, ``cv`` = the inner splitter;
+* ``caruana``: ensemble selection, 50 rounds with replacement, on the same
+  out-of-fold predictions (bench/caruana.py);
+* ``attention_log`` / ``attention_linear``: SparseAttentionClassifier at
+  defaults with combine="log" / "linear" (regression: ``attention``);
+* ``attention_grid``: GridSearchCV over temperature in {0.1, 0.3, 1, 3, 10}
+  (3-fold, scored by log-loss / RMSE) around the default attention ensemble.
+
+Module fits on identical rows are shared through a cache (see
+bench/_common.py); fit times are charged as if nothing were cached.
+Writes bench/results/quality.csv and the quality section of
+docs/benchmarks.md.
+"""
+
+import argparse
+import csv
+import sys
+import time
+import warnings
+from pathlib import Path
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np  # noqa: E402
+from joblib import Parallel, delayed  # noqa: E402
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, clone  # noqa: E402
+from sklearn.ensemble import (  # noqa: E402
+    StackingClassifier,
+    StackingRegressor,
+    VotingClassifier,
+    VotingRegressor,
+)
+from sklearn.exceptions import ConvergenceWarning  # noqa: E402
+from sklearn.model_selection import (  # noqa: E402
+    GridSearchCV,
+    KFold,
+    StratifiedKFold,
+    check_cv,
+    cross_val_predict,
+)
+from threadpoolctl import threadpool_limits  # noqa: E402
+
+from bench._common import (  # noqa: E402
+    ALL_DATASETS,
+    DOCS,
+    RESULTS,
+    charged_seconds,
+    clear_cache,
+    load_folds,
+    machine,
+    machine_line,
+    make_modules,
+    task_of,
+)
+from bench.caruana import (  # noqa: E402
+    CaruanaClassifier,
+    CaruanaRegressor,
+    log_loss_rows,
+)
+from skweighting import (  # noqa: E402
+    SparseAttentionClassifier,
+    SparseAttentionRegressor,
+)
+
+TEMPERATURES = [0.1, 0.3, 1.0, 3.0, 10.0]
+CLASSIFICATION_METHODS = [
+    "best_single",
+    "voting",
+    "stacking",
+    "caruana",
+    "attention_log",
+    "attention_linear",
+    "attention_grid",
+]
+REGRESSION_METHODS = [
+    "best_single",
+    "voting",
+    "stacking",
+    "caruana",
+    "attention",
+    "attention_grid",
+]
+FIELDS = [
+    "dataset",
+    "task",
+    "fold",
+    "kind",
+    "method",
+    "log_loss",
+    "accuracy",
+    "rmse",
+    "r2",
+    "fit_time",
+    "predict_time",
+    "n_train",
+    "n_test",
+    "details",
+]
+
+
+class BestSingle(BaseEstimator):
+    """The module with the best out-of-fold score under ``cv``, refitted."""
+
+    def __init__(self, estimators, *, cv=5):
+        self.estimators = estimators
+        self.cv = cv
+
+    def fit(self, X, y):
+        classifier = isinstance(self, ClassifierMixin)
+        cv = check_cv(self.cv, y, classifier=classifier)
+        scores = []
+        for _, est in self.estimators:
+            if classifier:
+                proba = cross_val_predict(
+                    clone(est), X, y, cv=cv, method="predict_proba"
+                )
+                scores.append(log_loss_rows(proba, np.searchsorted(self.classes_, y)))
+            else:
+                pred = cross_val_predict(clone(est), X, y, cv=cv)
+                scores.append(float(np.mean((pred - y) ** 2)))
+        self.scores_ = np.asarray(scores)
+        self.best_index_ = int(np.argmin(scores))
+        self.best_name_ = self.estimators[self.best_index_][0]
+        self.estimator_ = clone(self.estimators[self.best_index_][1]).fit(X, y)
+        return self
+
+    def predict(self, X):
+        return self.estimator_.predict(X)
+
+
+class BestSingleClassifier(ClassifierMixin, BestSingle):
+    def fit(self, X, y):
+        self.classes_ = np.unique(y)
+        return super().fit(X, y)
+
+    def predict_proba(self, X):
+        return self.estimator_.predict_proba(X)
+
+
+class BestSingleRegressor(RegressorMixin, BestSingle):
+    pass
+
+
+def make_methods(task, modules, inner_cv, grid_cv, random_state=0):
+    """Every method, unfitted, on the same modules and inner splitter."""
+    if task == "classification":
+        attention = SparseAttentionClassifier(
+            modules, cv=inner_cv, random_state=random_state
+        )
+        return {
+            "best_single": BestSingleClassifier(modules, cv=inner_cv),
+            "voting": VotingClassifier(modules, voting="soft"),
+            "stacking": StackingClassifier(modules, cv=inner_cv),
+            "caruana": CaruanaClassifier(modules, cv=inner_cv, n_rounds=50),
+            "attention_log": attention,
+            "attention_linear": clone(attention).set_params(combine="linear"),
+            "attention_grid": GridSearchCV(
+                clone(attention),
+                {"temperature": TEMPERATURES},
+                cv=grid_cv,
+                scoring="neg_log_loss",
+            ),
+        }
+    attention = SparseAttentionRegressor(modules, cv=inner_cv, random_state=random_state)
+    return {
+        "best_single": BestSingleRegressor(modules, cv=inner_cv),
+        "voting": VotingRegressor(modules),
+        "stacking": StackingRegressor(modules, cv=inner_cv),
+        "caruana": CaruanaRegressor(modules, cv=inner_cv, n_rounds=50),
+        "attention": attention,
+        "attention_grid": GridSearchCV(
+            clone(attention),
+            {"temperature": TEMPERATURES},
+            cv=grid_cv,
+            scoring="neg_root_mean_squared_error",
+        ),
+    }
+
+
+def _details(method, est):
+    """A short description of what a fitted method chose."""
+    inner = est.best_estimator_ if isinstance(est, GridSearchCV) else est
+    names = [name for name, _ in getattr(inner, "estimators", [])]
+    parts = []
+    if isinstance(est, GridSearchCV):
+        parts.append(f"T={est.best_params_['temperature']:g}")
+    if hasattr(inner, "attention_weights_"):
+        weights = inner.attention_weights_
+    elif hasattr(inner, "weights_") and method == "caruana":
+        weights = inner.weights_
+    elif hasattr(inner, "best_name_"):
+        return f"chose {inner.best_name_}"
+    else:
+        return ""
+    if hasattr(inner, "output_scale_"):
+        parts.append(f"beta={inner.output_scale_:.3g}")
+    parts.append(" ".join(f"{n}={w:.3f}" for n, w in zip(names, weights)))
+    return "; ".join(parts)
+
+
+def _scores(task, y_test, output, classes=None):
+    if task == "classification":
+        n_classes = len(classes)
+        codes = np.searchsorted(classes, y_test)
+        proba = np.asarray(output, dtype=np.float64)
+        assert proba.shape[1] == n_classes
+        return {
+            "log_loss": log_loss_rows(proba, codes),
+            "accuracy": float(np.mean(np.argmax(proba, axis=1) == codes)),
+        }
+    pred = np.asarray(output, dtype=np.float64).ravel()
+    mse = float(np.mean((pred - y_test) ** 2))
+    return {
+        "rmse": float(np.sqrt(mse)),
+        "r2": 1.0 - mse / float(np.mean((y_test - np.mean(y_test)) ** 2)),
+    }
+
+
+def run_fold(name, fold, n_folds, max_train, quick=False, methods=None):
+    """Fit and score every method (and every module alone) on one fold."""
+    with threadpool_limits(1):
+        folds, info = load_folds(name, n_folds, max_train=max_train)
+        X_train, y_train, X_test, y_test = folds[fold]
+        task = info["task"]
+        clear_cache()
+        modules = make_modules(task, info["categorical"], info["numeric"], quick=quick)
+        n_inner = 3 if quick else 5
+        n_grid = 2 if quick else 3
+        if task == "classification":
+            inner_cv = StratifiedKFold(n_inner, shuffle=True, random_state=0)
+            grid_cv = StratifiedKFold(n_grid, shuffle=True, random_state=1)
+        else:
+            inner_cv = KFold(n_inner, shuffle=True, random_state=0)
+            grid_cv = KFold(n_grid, shuffle=True, random_state=1)
+        all_methods = make_methods(task, modules, inner_cv, grid_cv)
+        if methods:
+            all_methods = {k: v for k, v in all_methods.items() if k in methods}
+        classes = np.unique(y_train) if task == "classification" else None
+        base = {
+            "dataset": name,
+            "task": task,
+            "fold": fold,
+            "n_train": len(y_train),
+            "n_test": len(y_test),
+        }
+        rows = []
+        for method, est in all_methods.items():
+            charged = charged_seconds()
+            start = time.perf_counter()
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", ConvergenceWarning)
+                est.fit(X_train, y_train)
+            fit_time = time.perf_counter() - start + charged_seconds() - charged
+            start = time.perf_counter()
+            if task == "classification":
+                output = est.predict_proba(X_test)
+                output = _align(output, est.classes_, classes)
+            else:
+                output = est.predict(X_test)
+            predict_time = time.perf_counter() - start
+            details = _details(method, est)
+            n_warn = sum(issubclass(w.category, ConvergenceWarning) for w in caught)
+            if n_warn and method.startswith("attention"):
+                details += f"; {n_warn} ConvergenceWarning(s)"
+            rows.append(
+                {
+                    **base,
+                    "kind": "method",
+                    "method": method,
+                    **_scores(task, y_test, output, classes),
+                    "fit_time": fit_time,
+                    "predict_time": predict_time,
+                    "details": details,
+                }
+            )
+        # Each module alone, refitted on the whole training fold (cached).
+        for module_name, module in modules:
+            charged = charged_seconds()
+            start = time.perf_counter()
+            fitted = clone(module).fit(X_train, y_train)
+            fit_time = time.perf_counter() - start + charged_seconds() - charged
+            start = time.perf_counter()
+            if task == "classification":
+                output = _align(fitted.predict_proba(X_test), fitted.classes_, classes)
+            else:
+                output = fitted.predict(X_test)
+            rows.append(
+                {
+                    **base,
+                    "kind": "module",
+                    "method": module_name,
+                    **_scores(task, y_test, output, classes),
+                    "fit_time": fit_time,
+                    "predict_time": time.perf_counter() - start,
+                    "details": "",
+                }
+            )
+        clear_cache()
+    return rows, info
+
+
+def _align(proba, est_classes, classes):
+    """Probability columns in the order of ``classes`` (by label)."""
+    out = np.zeros((proba.shape[0], len(classes)))
+    out[:, np.searchsorted(classes, est_classes)] = proba
+    return out
+
+
+# --------------------------------------------------------------------------
+# Report
+# --------------------------------------------------------------------------
+def read_rows(path):
+    with open(path, newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    for row in rows:
+        for key in ("log_loss", "accuracy", "rmse", "r2", "fit_time", "predict_time"):
+            row[key] = float(row[key]) if row[key] not in ("", None) else np.nan
+        row["fold"] = int(row["fold"])
+    return rows
+
+
+def summarise(rows):
+    """``{task: {"datasets", "methods", "mean": {metric: {(ds, m): value}}}}``
+    with values averaged over folds."""
+    out = {}
+    for task, methods, metrics in (
+        (
+            "classification",
+            CLASSIFICATION_METHODS,
+            ("log_loss", "accuracy", "fit_time", "predict_time"),
+        ),
+        ("regression", REGRESSION_METHODS, ("rmse", "r2", "fit_time", "predict_time")),
+    ):
+        task_rows = [r for r in rows if r["task"] == task]
+        if not task_rows:
+            continue
+        datasets = [d for d in ALL_DATASETS if any(r["dataset"] == d for r in task_rows)]
+        methods = [m for m in methods if any(r["method"] == m for r in task_rows)]
+        modules = sorted({r["method"] for r in task_rows if r["kind"] == "module"})
+        mean = {metric: {} for metric in metrics}
+        folds = {}
+        for ds in datasets:
+            folds[ds] = len({r["fold"] for r in task_rows if r["dataset"] == ds})
+            for m in methods + modules:
+                sel = [r for r in task_rows if r["dataset"] == ds and r["method"] == m]
+                for metric in metrics:
+                    if sel:
+                        mean[metric][ds, m] = float(np.mean([r[metric] for r in sel]))
+        out[task] = {
+            "datasets": datasets,
+            "methods": methods,
+            "modules": modules,
+            "mean": mean,
+            "folds": folds,
+        }
+    return out
+
+
+def _ranks(values, lower_is_better):
+    values = np.asarray(values, dtype=np.float64)
+    signed = values if lower_is_better else -values
+    # average ranks for ties
+    order = signed.argsort()
+    ranks = np.empty(len(values))
+    ranks[order] = np.arange(1, len(values) + 1)
+    for v in np.unique(signed):
+        tie = signed == v
+        ranks[tie] = ranks[tie].mean()
+    return ranks
+
+
+def metric_table(summary, metric, lower_is_better, fmt):
+    datasets, methods = summary["datasets"], summary["methods"]
+    lines = [
+        "| data set | " + " | ".join(methods) + " |",
+        "|---" * (len(methods) + 1) + "|",
+    ]
+    all_ranks = []
+    for ds in datasets:
+        values = [summary["mean"][metric].get((ds, m), np.nan) for m in methods]
+        ranks = _ranks(values, lower_is_better)
+        all_ranks.append(ranks)
+        best = np.nanmin(values) if lower_is_better else np.nanmax(values)
+        cells = []
+        for v, r in zip(values, ranks):
+            text = f"{v:{fmt}} ({r:g})"
+            cells.append(f"**{text}**" if v == best else text)
+        lines.append(f"| {ds} | " + " | ".join(cells) + " |")
+    mean_ranks = np.mean(all_ranks, axis=0)
+    best_rank = mean_ranks.min()
+    cells = [
+        f"**{r:.2f}**" if r == best_rank else f"{r:.2f}" for r in mean_ranks
+    ]
+    lines.append("| **mean rank** | " + " | ".join(cells) + " |")
+    return "\n".join(lines), dict(zip(methods, mean_ranks))
+
+
+def time_table(summary):
+    datasets, methods = summary["datasets"], summary["methods"]
+    lines = [
+        "| data set | " + " | ".join(methods) + " |",
+        "|---" * (len(methods) + 1) + "|",
+    ]
+    for ds in datasets:
+        cells = [
+            f"{summary['mean']['fit_time'].get((ds, m), np.nan):.1f} / "
+            f"{summary['mean']['predict_time'].get((ds, m), np.nan):.2f}"
+            for m in methods
+        ]
+        lines.append(f"| {ds} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def module_gap_table(summary, method, metric):
+    """``method`` against the best single module, per data set: against the
+    module chosen by inner CV (the ``best_single`` method) and against the
+    module that was best on the test folds (hindsight)."""
+    mean = summary["mean"][metric]
+    lines = [
+        f"| data set | {method} | best_single (inner CV) | gap | best module "
+        "in hindsight | gap |",
+        "|---|---|---|---|---|---|",
+    ]
+    gaps = {}
+    for ds in summary["datasets"]:
+        ours = mean.get((ds, method), np.nan)
+        chosen = mean.get((ds, "best_single"), np.nan)
+        module_values = {m: mean[ds, m] for m in summary["modules"] if (ds, m) in mean}
+        best_module = min(module_values, key=module_values.get)
+        hindsight = module_values[best_module]
+        gap_chosen = ours / chosen - 1
+        gap_hindsight = ours / hindsight - 1
+        gaps[ds] = (gap_chosen, gap_hindsight)
+        lines.append(
+            f"| {ds} | {ours:.4f} | {chosen:.4f} | {gap_chosen:+.1%} | "
+            f"{hindsight:.4f} ({best_module}) | {gap_hindsight:+.1%} |"
+        )
+    return "\n".join(lines), gaps
+
+
+def report(rows, infos, settings):
+    summary = summarise(rows)
+    parts = [
+        f"Machine: {machine_line()}.",
+        "",
+        f"Settings: {settings}.",
+        "",
+    ]
+    data_lines = [
+        "| data set | task | source | rows | features | classes | outer folds "
+        "used | training rows per fold |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for name in ALL_DATASETS:
+        if name not in infos:
+            continue
+        info = infos[name]
+        n_folds = len({r["fold"] for r in rows if r["dataset"] == name})
+        train = f"{info['n_train']}" + (
+            " (subsampled)" if info.get("subsampled") else ""
+        )
+        data_lines.append(
+            f"| {name} | {info['task']} | {info['source']} | {info['n_samples']} "
+            f"| {info['n_features']} | {info.get('n_classes', '')} | {n_folds} of "
+            f"{info['partition']} | {train} |"
+        )
+    parts += ["### Data sets", "", "\n".join(data_lines), ""]
+    headline = {}
+    if "classification" in summary:
+        s = summary["classification"]
+        table, ranks = metric_table(s, "log_loss", True, ".4f")
+        headline["log_loss_ranks"] = ranks
+        parts += [
+            "### Classification: log-loss (lower is better; rank in brackets)",
+            "",
+            table,
+            "",
+        ]
+        table, ranks = metric_table(s, "accuracy", False, ".4f")
+        headline["accuracy_ranks"] = ranks
+        parts += ["### Classification: accuracy (rank in brackets)", "", table, ""]
+        if "attention_log" in s["methods"] and "best_single" in s["methods"]:
+            table, gaps = module_gap_table(s, "attention_log", "log_loss")
+            headline["log_loss_gaps"] = gaps
+            parts += [
+                "### attention_log against the best single module (log-loss)",
+                "",
+                table,
+                "",
+            ]
+        parts += [
+            "### Classification: fit / predict time (s, mean per outer fold)",
+            "",
+            time_table(s),
+            "",
+        ]
+    if "regression" in summary:
+        s = summary["regression"]
+        table, ranks = metric_table(s, "rmse", True, ".4g")
+        headline["rmse_ranks"] = ranks
+        parts += ["### Regression: RMSE (lower is better)", "", table, ""]
+        table, ranks = metric_table(s, "r2", False, ".4f")
+        headline["r2_ranks"] = ranks
+        parts += ["### Regression: R^2", "", table, ""]
+        if "attention" in s["methods"] and "best_single" in s["methods"]:
+            table, gaps = module_gap_table(s, "attention", "rmse")
+            headline["rmse_gaps"] = gaps
+            parts += [
+                "### attention against the best single module (RMSE)",
+                "",
+                table,
+                "",
+            ]
+        parts += [
+            "### Regression: fit / predict time (s, mean per outer fold)",
+            "",
+            time_table(s),
+            "",
+        ]
+    return "\n".join(parts), headline
+
+
+def replace_section(path, name, text):
+    """Put ``text`` between ``<!-- name:start -->`` and ``<!-- name:end -->``
+    in ``path`` (appending the markers if they are missing)."""
+    path = Path(path)
+    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+    content = path.read_text() if path.exists() else "# Benchmarks\n"
+    block = f"{start}\n{text.rstrip()}\n{end}"
+    if start in content and end in content:
+        head, rest = content.split(start, 1)
+        _, tail = rest.split(end, 1)
+        content = head + block + tail
+    else:
+        content = content.rstrip() + "\n\n" + block + "\n"
+    path.write_text(content)
+
+
+# --------------------------------------------------------------------------
+# Main
+# --------------------------------------------------------------------------
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--datasets", nargs="+", default=ALL_DATASETS)
+    parser.add_argument("--folds", type=int, default=3, help="outer folds per set")
+    parser.add_argument(
+        "--max-train",
+        type=int,
+        default=3000,
+        help="subsample larger training folds to this many rows",
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="smoke-test settings: 10 trees, 10 boosting rounds, 3-fold inner cv",
+    )
+    parser.add_argument("--methods", nargs="+", default=None)
+    parser.add_argument("--n-jobs", type=int, default=2, help="folds run in parallel")
+    parser.add_argument("--out", type=Path, default=RESULTS / "quality.csv")
+    parser.add_argument("--docs", type=Path, default=DOCS / "benchmarks.md")
+    parser.add_argument("--no-docs", action="store_true")
+    args = parser.parse_args(argv)
+    unknown = set(args.datasets) - set(ALL_DATASETS)
+    if unknown:
+        parser.error(f"unknown data sets {sorted(unknown)}; known: {ALL_DATASETS}")
+
+    jobs = [(name, fold) for name in args.datasets for fold in range(args.folds)]
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    infos = {}
+    all_rows = []
+    start = time.perf_counter()
+    with open(args.out, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, FIELDS)
+        writer.writeheader()
+        results = Parallel(n_jobs=args.n_jobs, return_as="generator_unordered")(
+            delayed(run_fold)(
+                name, fold, args.folds, args.max_train, args.quick, args.methods
+            )
+            for name, fold in jobs
+        )
+        for rows, info in results:
+            infos[info["name"]] = info
+            for row in rows:
+                writer.writerow({k: row.get(k, "") for k in FIELDS})
+            handle.flush()
+            all_rows.extend(rows)
+            done = {(r["dataset"], r["fold"]) for r in all_rows}
+            print(
+                f"[{time.perf_counter() - start:7.1f}s] {info['name']} fold "
+                f"{rows[0]['fold']} done ({len(done)}/{len(jobs)})",
+                flush=True,
+            )
+    elapsed = time.perf_counter() - start
+    rows = read_rows(args.out)
+    settings = (
+        f"{args.folds} outer folds per data set, training folds capped at "
+        f"{args.max_train} rows (stratified subsample), inner cv = 5-fold "
+        "(stratified) shuffled splitter shared by every method, temperature "
+        "grid 3-fold; folds run "
+        f"{args.n_jobs} at a time, each single-threaded; total wall time "
+        f"{elapsed / 60:.1f} min"
+        + ("; QUICK smoke settings" if args.quick else "")
+    )
+    text, headline = report(rows, infos, settings)
+    print(text)
+    if not args.no_docs:
+        replace_section(args.docs, "quality", text)
+    return {"rows": rows, "headline": headline, "machine": machine(), "text": text}
+
+
+if __name__ == "__main__":
+    main()
