@@ -110,9 +110,12 @@ header = (
 print(header)
 print("-" * len(header))
 for temperature in [*temperatures, 100]:
-    model = SparseAttentionClassifier(
-        modules, temperature=temperature, cv=cv, n_jobs=2, random_state=0
-    ).fit(X_train, y_train)
+    if temperature == 1:
+        model = ens  # fitted above
+    else:
+        model = SparseAttentionClassifier(
+            modules, temperature=temperature, cv=cv, n_jobs=2, random_state=0
+        ).fit(X_train, y_train)
     weights = model.attention_weights_
     proba = model.predict_proba(X_test)
     print(
@@ -152,9 +155,9 @@ print()
 # 3. Tuning the temperature by grid search
 # ---------------------------------------------------------------------------
 # Each candidate refits every module out-of-fold inside each outer fold, so
-# keep the grids small (or the modules cheap).
+# keep the grid, the modules or the folds small.
 search = GridSearchCV(
-    SparseAttentionClassifier(modules, cv=cv, random_state=0),
+    SparseAttentionClassifier(modules, cv=3, random_state=0),
     {"temperature": temperatures},
     scoring="neg_log_loss",
     cv=3,
