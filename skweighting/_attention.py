@@ -30,6 +30,13 @@ from scipy.special import logsumexp
 # zero on the true class would otherwise give an infinite loss.
 PROBA_FLOOR = 1e-15
 
+# In log pooling a module's zero probability is a veto that no other module
+# can overrule: log(1e-15) = -34.5. Tree ensembles emit exact zeros, and one
+# such veto on a held-out row cost more log-loss than all the other rows
+# together (breast_cancer: 0.21 with 1e-15 against 0.11 with 1e-3; wine and
+# digits unchanged). Flooring at 1e-3 caps a veto at log(1e-3) = -6.9.
+POOL_FLOOR = 1e-3
+
 
 # --------------------------------------------------------------------------
 # Normalisers
@@ -68,9 +75,9 @@ NORMALISERS = {"softmax": Normaliser(softmax, softmax_backward)}
 # --------------------------------------------------------------------------
 # Losses and their gradients with respect to the weights
 # --------------------------------------------------------------------------
-def clipped_log(proba, out=None):
-    """``log(max(proba, PROBA_FLOOR))``; with ``out=proba`` it works in place."""
-    out = np.maximum(proba, PROBA_FLOOR, out=out)
+def clipped_log(proba, out=None, floor=PROBA_FLOOR):
+    """``log(max(proba, floor))``; with ``out=proba`` it works in place."""
+    out = np.maximum(proba, floor, out=out)
     return np.log(out, out=out)
 
 
@@ -86,7 +93,8 @@ def log_pool_loss(weights, log_scale, log_proba, y, sample_weight):
     log_scale : float
         Log of the output sharpness ``beta``.
     log_proba : ndarray of shape (n_modules, n_samples, n_classes)
-        Clipped log-probabilities of each module (see `clipped_log`).
+        Floored log-probabilities of each module,
+        ``clipped_log(proba, floor=POOL_FLOOR)``.
     y : ndarray of shape (n_samples,)
         Integer class codes in ``[0, n_classes)``.
     sample_weight : ndarray of shape (n_samples,)

@@ -35,6 +35,7 @@ from sklearn.utils.validation import (
 )
 
 from ._attention import (
+    POOL_FLOOR,
     LinearMixture,
     LogPooling,
     SquaredError,
@@ -459,9 +460,9 @@ class _BaseSparseAttention(
                 for m, chunk in enumerate(per_module):
                     for (_, test), output in zip(splits, chunk[:-1]):
                         log_proba[m, test] = output
-                clipped_log(log_proba, out=log_proba)
-                true_log = log_proba[:, np.arange(n_samples), codes]
-                self.oof_scores_ = true_log @ weights
+                true_proba = log_proba[:, np.arange(n_samples), codes]
+                self.oof_scores_ = clipped_log(true_proba) @ weights
+                clipped_log(log_proba, out=log_proba, floor=POOL_FLOOR)
                 return LogPooling(log_proba, codes, sample_weight)
             proba_true = np.empty((n_samples, n_modules))
             for m, chunk in enumerate(per_module):
@@ -557,7 +558,7 @@ class _BaseSparseAttention(
         weights = self.attention_weights_
         if self.combine_ == "log":
             pooled = sum(
-                w * clipped_log(out, out=out)
+                w * clipped_log(out, out=out, floor=POOL_FLOOR)
                 for w, out in zip(weights, outputs)
                 if out is not None
             )
