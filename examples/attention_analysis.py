@@ -95,7 +95,6 @@ print()
 # ---------------------------------------------------------------------------
 # 2. What the temperature does
 # ---------------------------------------------------------------------------
-temperatures = [0.1, 0.3, 1, 3, 10]
 print("2. Temperature: weights, entropy, held-out log-loss")
 print(
     f"   (uniform weights over {len(modules)} modules: entropy "
@@ -109,7 +108,7 @@ header = (
 )
 print(header)
 print("-" * len(header))
-for temperature in [*temperatures, 100]:
+for temperature in [0.1, 0.3, 1, 3, 10, 100]:
     if temperature == 1:
         model = ens  # fitted above
     else:
@@ -158,7 +157,7 @@ print()
 # keep the grid, the modules or the folds small.
 search = GridSearchCV(
     SparseAttentionClassifier(modules, cv=3, random_state=0),
-    {"temperature": temperatures},
+    {"temperature": [0.3, 1, 3, 10]},
     scoring="neg_log_loss",
     cv=3,
     n_jobs=2,
