@@ -49,7 +49,7 @@ def run(dataset="breast_cancer", random_state=0, n_jobs=None, out=print):
     out("Learned attention (5-fold out-of-fold, temperature=1, log pooling):")
     out(f"  {'module':<20}{'out-of-fold log-loss':>22}{'weight':>9}")
     for name, score, weight in zip(
-        ensemble._module_names, ensemble.oof_scores_, ensemble.attention_weights_
+        ensemble.module_names_, ensemble.oof_scores_, ensemble.attention_weights_
     ):
         out(f"  {name:<20}{-score:>22.4f}{weight:>9.3f}")
     out(f"  output sharpness beta = {ensemble.output_scale_:.3f}\n")
@@ -58,7 +58,7 @@ def run(dataset="breast_cancer", random_state=0, n_jobs=None, out=print):
     for _, module in modules:
         if "random_state" in module.get_params():
             module.set_params(random_state=random_state)
-    best_name = ensemble._module_names[int(np.argmax(ensemble.oof_scores_))]
+    best_name = ensemble.module_names_[int(np.argmax(ensemble.oof_scores_))]
     competitors = {
         "SparseAttentionClassifier": ensemble,
         "VotingClassifier (soft)": VotingClassifier(

@@ -427,7 +427,7 @@ class _BaseSparseAttention(
         fitted = iter(self.estimators_)
         for name, module in zip(names, [m for _, m in self._estimator_list()]):
             self.named_estimators_[name] = "drop" if _is_drop(module) else next(fitted)
-        self._module_names = module_names
+        self.module_names_ = module_names
         if classifier:
             self._class_columns = [
                 _class_columns(est, name, classes)
@@ -481,7 +481,7 @@ class _BaseSparseAttention(
             for (_, test), output in zip(splits, chunk[:-1]):
                 if output.shape[1] != y2.shape[1]:
                     raise ValueError(
-                        f"module {self._module_names[m]!r} predicted "
+                        f"module {self.module_names_[m]!r} predicted "
                         f"{output.shape[1]} outputs for a y with {y2.shape[1]}."
                     )
                 errors[test, :, m] = (output - y2[test]) / scale
@@ -527,7 +527,7 @@ class _BaseSparseAttention(
                 f"in {fit.n_iter} iterations; weights "
                 + ", ".join(
                     f"{n}={w:.3f}"
-                    for n, w in zip(self._module_names, self.attention_weights_)
+                    for n, w in zip(self.module_names_, self.attention_weights_)
                 )
             )
 
@@ -543,7 +543,7 @@ class _BaseSparseAttention(
         classifier = self._kind() == "classifier"
         method = "predict_proba" if classifier else "predict"
         outputs = []
-        for m, (name, est) in enumerate(zip(self._module_names, self.estimators_)):
+        for m, (name, est) in enumerate(zip(self.module_names_, self.estimators_)):
             if only_weighted and self.attention_weights_[m] == 0.0:
                 outputs.append(None)  # never called: an exact zero weight
                 continue
@@ -620,7 +620,7 @@ class _BaseSparseAttention(
         _check_feature_names_in(self, input_features, generate_names=False)
         prefix = type(self).__name__.lower()
         names = []
-        for name in self._module_names:
+        for name in self.module_names_:
             if self._kind() == "classifier":
                 names.extend(f"{prefix}_{name}_{label}" for label in self.classes_)
             elif self._n_outputs == 1:

@@ -4,7 +4,7 @@ from sklearn.base import ClassifierMixin, _fit_context
 from sklearn.utils._param_validation import StrOptions
 
 from ._base import _BaseSparseAttention
-from ._docstrings import FITTED_ATTRIBUTES, SHARED_PARAMETERS
+from ._docstrings import FITTED_ATTRIBUTES, OTHER_PARAMETERS, TEMPERATURE_PARAMETERS
 from ._portfolio import default_classifiers
 
 
@@ -26,13 +26,15 @@ class SparseAttentionClassifier(ClassifierMixin, _BaseSparseAttention):
         regression, a random forest, histogram gradient boosting and
         Gaussian naive Bayes.
 
-    {shared}
+    {temperature}
 
     combine : {{'log', 'linear'}}, default='log'
         ``'log'``: log-linear pooling,
         ``log P(k|x) = beta * sum_m w[m] log p_m(k|x) - logsumexp_k(...)``
         with a learned sharpness ``beta`` (``output_scale_``).
         ``'linear'``: the mixture ``P(k|x) = sum_m w[m] p_m(k|x)``.
+
+    {other}
 
     Attributes
     ----------
@@ -174,5 +176,7 @@ class SparseAttentionClassifier(ClassifierMixin, _BaseSparseAttention):
 
 
 SparseAttentionClassifier.__doc__ = SparseAttentionClassifier.__doc__.format(
-    shared=SHARED_PARAMETERS, attributes=FITTED_ATTRIBUTES
+    temperature=TEMPERATURE_PARAMETERS,
+    other=OTHER_PARAMETERS,
+    attributes=FITTED_ATTRIBUTES,
 )

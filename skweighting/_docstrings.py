@@ -1,14 +1,15 @@
 """Parameter documentation shared by the three public estimators."""
 
-SHARED_PARAMETERS = """\
+TEMPERATURE_PARAMETERS = """\
 temperature : float, default=1.0
         Must be > 0. Weights are ``softmax(attention_logits_ / temperature)``.
         Together with the L2 penalty ``alpha`` it sets how concentrated the
         weights are: a low temperature lets the weights reach the unpenalised
         optimum (typically a few modules), a high one pulls them towards
-        uniform. The useful range is about 0.1 to 10.
+        uniform. The useful range is about 0.1 to 10."""
 
-    alpha : float, default=1e-4
+OTHER_PARAMETERS = """\
+alpha : float, default=1e-4
         L2 strength on the attention logits, added to the mean loss as
         ``(alpha / 2) * ||logits||^2``. With ``u = logits / temperature`` the
         penalty is ``(alpha * temperature**2 / 2) * ||u||^2``, which is what
@@ -64,6 +65,10 @@ estimators_ : list of estimators
     named_estimators_ : :class:`~sklearn.utils.Bunch`
         The fitted modules by name; dropped ones map to ``'drop'``.
 
+    module_names_ : list of str
+        Names of the modules in ``estimators_`` (dropped ones left out), in
+        the order of ``attention_weights_`` and ``oof_scores_``.
+
     attention_logits_ : ndarray of shape (n_modules,)
         The learned logits, one per module in ``estimators_``.
 
@@ -79,7 +84,7 @@ estimators_ : list of estimators
     n_iter_ : int
         Iterations (L-BFGS, on all rows) or epochs (Adam) of the solver.
 
-    loss_curve_ : ndarray of shape (n_iter_,)
+    loss_curve_ : ndarray of shape (`n_iter_`,)
         The objective (mean loss plus penalty) after each iteration.
 
     n_features_in_ : int

@@ -6,7 +6,7 @@ from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.metaestimators import available_if
 
 from ._base import _BaseSparseAttention, _is_drop
-from ._docstrings import FITTED_ATTRIBUTES, SHARED_PARAMETERS
+from ._docstrings import FITTED_ATTRIBUTES, OTHER_PARAMETERS, TEMPERATURE_PARAMETERS
 
 
 def _is_classifier_ensemble(self):
@@ -30,13 +30,15 @@ class SparseAttentionEnsemble(_BaseSparseAttention):
         The modules. A module can be set to ``'drop'``; nested parameters are
         reached as ``name__param``.
 
-    {shared}
+    {temperature}
 
     combine : {{'auto', 'log', 'linear'}}, default='auto'
         Classifiers: ``'log'`` (log-linear pooling with a learned sharpness,
         what ``'auto'`` means) or ``'linear'`` (the probability mixture).
         Regressors are always averaged linearly (``'auto'`` or
         ``'linear'``); ``'log'`` with regressors is an error.
+
+    {other}
 
     Attributes
     ----------
@@ -213,5 +215,7 @@ class SparseAttentionEnsemble(_BaseSparseAttention):
 
 
 SparseAttentionEnsemble.__doc__ = SparseAttentionEnsemble.__doc__.format(
-    shared=SHARED_PARAMETERS, attributes=FITTED_ATTRIBUTES
+    temperature=TEMPERATURE_PARAMETERS,
+    other=OTHER_PARAMETERS,
+    attributes=FITTED_ATTRIBUTES,
 )

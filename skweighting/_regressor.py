@@ -3,7 +3,7 @@
 from sklearn.base import RegressorMixin, _fit_context
 
 from ._base import _BaseSparseAttention
-from ._docstrings import FITTED_ATTRIBUTES, SHARED_PARAMETERS
+from ._docstrings import FITTED_ATTRIBUTES, OTHER_PARAMETERS, TEMPERATURE_PARAMETERS
 from ._portfolio import default_regressors
 
 
@@ -27,7 +27,9 @@ class SparseAttentionRegressor(RegressorMixin, _BaseSparseAttention):
         histogram gradient boosting. Multi-output y works when every module
         supports it.
 
-    {shared}
+    {temperature}
+
+    {other}
 
     Attributes
     ----------
@@ -136,5 +138,7 @@ class SparseAttentionRegressor(RegressorMixin, _BaseSparseAttention):
 
 
 SparseAttentionRegressor.__doc__ = SparseAttentionRegressor.__doc__.format(
-    shared=SHARED_PARAMETERS, attributes=FITTED_ATTRIBUTES
+    temperature=TEMPERATURE_PARAMETERS,
+    other=OTHER_PARAMETERS,
+    attributes=FITTED_ATTRIBUTES,
 )

@@ -339,6 +339,7 @@ def test_drop_nested_set_params_named_estimators_and_html(cancer):
     ens.fit(X_train, y_train)
     assert ens.named_estimators_["tree"] == "drop"
     assert len(ens.estimators_) == len(ens.attention_weights_) == 2
+    assert ens.module_names_ == ["lr", "nb"]
     assert ens.named_estimators_["lr"][-1].C == 0.5
     html = ens._repr_html_()
     assert "nb" in html and "GaussianNB" in html
