@@ -347,6 +347,54 @@ def test_huge_finite_regression_outputs_are_not_silently_averaged():
     assert ens.attention_weights_[-1] < 1e-6
 
 
+class ReshapingClassifier(FaultyClassifier):
+    """Returns probabilities of the wrong shape (drops the last column)."""
+
+    def predict_proba(self, X):
+        return super().predict_proba(X)[:, :-1]
+
+
+class TwoOutputRegressor(FaultyRegressor):
+    """Predicts two outputs for a single-output y."""
+
+    def predict(self, X):
+        prediction = super().predict(X)
+        return np.column_stack([prediction, prediction])
+
+
+class InvalidProbabilityClassifier(FaultyClassifier):
+    """Finite 'probabilities' that are negative, above one, rows not summing
+    to one: a broken module, like one that returns NaN."""
+
+    def predict_proba(self, X):
+        return 2.0 * super().predict_proba(X) - 0.5
+
+
+def test_probabilities_of_the_wrong_shape_are_an_error():
+    ens = _classifier(("bad", ReshapingClassifier()))
+    with pytest.raises(ValueError, match=r"module 'bad' .*predict_proba of shape"):
+        ens.fit(X, Y)
+
+
+def test_wrong_number_of_regression_outputs_is_an_error():
+    ens = _regressor(("bad", TwoOutputRegressor()))
+    with pytest.raises(ValueError, match="module 'bad' predicted 2 outputs"):
+        ens.fit(X_REG, Y_REG)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="bug: only NaN/inf outputs are checked; a module whose "
+    "predict_proba is negative or above one gets a weight and, with "
+    "combine='linear', predict_proba returns values outside [0, 1]",
+)
+@pytest.mark.parametrize("combine", ["log", "linear"])
+def test_probabilities_outside_0_1_are_an_error(combine):
+    ens = _classifier(("bad", InvalidProbabilityClassifier()), combine=combine)
+    with pytest.raises(ValueError, match="module 'bad'"):
+        ens.fit(X, Y)
+
+
 # --------------------------------------------------------------------------
 # Probability exactly 0 (or 1) on the true class
 # --------------------------------------------------------------------------
