@@ -52,10 +52,16 @@ def _single_threaded_blas():
 
 
 FAST = settings(
-    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+    max_examples=30,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow],
 )
 SLOW = settings(
-    max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+    max_examples=10,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow],
 )
 
 temperatures = st.floats(1e-4, 1e4)
