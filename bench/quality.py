@@ -17,7 +17,7 @@ inner ``cv`` splitter, and scored on the outer test fold:
 * ``attention_log`` / ``attention_linear``: SparseAttentionClassifier at
   defaults with combine="log" / "linear" (regression: ``attention``);
 * ``attention_grid``: GridSearchCV over temperature in {0.1, 0.3, 1, 3, 10}
-  (3-fold, scored by log-loss / RMSE) around the default attention ensemble.
+  (2-fold, scored by log-loss / RMSE) around the default attention ensemble.
 
 Module fits on identical rows are shared through a cache (see
 bench/_common.py); fit times are charged as if nothing were cached.
@@ -239,7 +239,7 @@ def run_fold(name, fold, n_folds, max_train, quick=False, methods=None):
         clear_cache()
         modules = make_modules(task, info["categorical"], info["numeric"], quick=quick)
         n_inner = 3 if quick else 5
-        n_grid = 2 if quick else 3
+        n_grid = 2
         if task == "classification":
             inner_cv = StratifiedKFold(n_inner, shuffle=True, random_state=0)
             grid_cv = StratifiedKFold(n_grid, shuffle=True, random_state=1)
@@ -560,7 +560,7 @@ def main(argv=None):
     parser.add_argument(
         "--max-train",
         type=int,
-        default=3000,
+        default=1500,
         help="subsample larger training folds to this many rows",
     )
     parser.add_argument(
@@ -610,7 +610,7 @@ def main(argv=None):
         f"{args.folds} outer folds per data set, training folds capped at "
         f"{args.max_train} rows (stratified subsample), inner cv = 5-fold "
         "(stratified) shuffled splitter shared by every method, temperature "
-        "grid 3-fold; folds run "
+        "grid 2-fold; folds run "
         f"{args.n_jobs} at a time, each single-threaded; total wall time "
         f"{elapsed / 60:.1f} min"
         + ("; QUICK smoke settings" if args.quick else "")

@@ -1,0 +1,92 @@
+"""Smoke test of the benchmark scripts under bench/: each runs end to end on
+a tiny configuration, so they cannot rot. Nothing here is timed or checks
+a speed; the real measurements are in docs/benchmarks.md."""
+
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+
+def test_quality_smoke(tmp_path):
+    from bench import quality
+
+    docs = tmp_path / "benchmarks.md"
+    out = quality.main(
+        [
+            "--datasets",
+            "breast_cancer",
+            "diabetes",
+            "--folds",
+            "1",
+            "--max-train",
+            "150",
+            "--quick",
+            "--n-jobs",
+            "1",
+            "--out",
+            str(tmp_path / "quality.csv"),
+            "--docs",
+            str(docs),
+        ]
+    )
+    methods = {r["method"] for r in out["rows"] if r["kind"] == "method"}
+    assert set(quality.CLASSIFICATION_METHODS) <= methods
+    assert set(quality.REGRESSION_METHODS) <= methods
+    assert "mean rank" in docs.read_text()
+    assert set(out["headline"]["log_loss_ranks"]) == set(quality.CLASSIFICATION_METHODS)
+
+
+def test_caruana_selection_picks_the_better_module():
+    import numpy as np
+
+    from bench.caruana import ensemble_selection, log_loss_rows
+
+    y = np.array([0, 1, 0, 1])
+    good = np.array([[0.9, 0.1], [0.2, 0.8], [0.8, 0.2], [0.1, 0.9]])
+    bad = good[:, ::-1].copy()
+    weights = ensemble_selection([bad, good], y, log_loss_rows, n_rounds=10)
+    assert weights.sum() == pytest.approx(1.0)
+    assert weights[1] > weights[0]
+
+
+def test_speed_smoke(tmp_path):
+    from bench import speed
+
+    docs = tmp_path / "benchmarks.md"
+    out = speed.main(
+        ["--quick", "--out-dir", str(tmp_path), "--docs", str(docs)]
+    )
+    assert set(out["results"]) == set(speed.PARTS)
+    assert (tmp_path / "speed_weights.csv").exists()
+    assert "speed:start" in docs.read_text()
+
+
+def test_alpha_smoke(tmp_path):
+    from bench import alpha
+
+    out = alpha.main(
+        [
+            "--datasets",
+            "breast_cancer",
+            "--folds",
+            "1",
+            "--max-train",
+            "150",
+            "--quick",
+            "--n-jobs",
+            "1",
+            "--out",
+            str(tmp_path / "alpha.csv"),
+            "--docs",
+            str(tmp_path / "benchmarks.md"),
+        ]
+    )
+    sweeps = {(r["sweep"], r["combine"]) for r in out["rows"]}
+    assert ("alpha", "log") in sweeps and ("temperature", "linear") in sweeps
