@@ -106,8 +106,18 @@ def _module_output(estimator, name, X, method, class_columns, n_classes):
             f"{output.shape}, but it has {len(class_columns)} classes_. Only "
             "single-output classifiers can be combined."
         )
+    if (
+        np.any(output < -1e-6)
+        or np.any(output > 1 + 1e-6)
+        or not np.allclose(output.sum(axis=1), 1.0, atol=1e-4)
+    ):
+        raise ValueError(
+            f"{_describe(name, estimator)} returned predict_proba values that "
+            "are not probabilities (each row must lie in [0, 1] and sum to 1). "
+            "Fix the module, calibrate it, or drop it."
+        )
     aligned = np.zeros((output.shape[0], n_classes))
-    aligned[:, class_columns] = output
+    aligned[:, class_columns] = np.clip(output, 0.0, 1.0)
     return aligned
 
 
@@ -264,6 +274,18 @@ class _BaseSparseAttention(
             raise ValueError(
                 "All estimators are dropped ('drop'). Keep at least one module."
             )
+        for name, module in active:
+            if not hasattr(module, "fit"):
+                raise TypeError(
+                    f"Module {name!r} is {module!r}, not an estimator; "
+                    "use an estimator instance or 'drop'."
+                )
+        if not 1e-10 <= self.temperature <= 1e10:
+            raise ValueError(
+                f"temperature={self.temperature!r} is outside the numerically "
+                "safe range [1e-10, 1e10]; the weights are already one-hot or "
+                "uniform well inside it. The useful range is about 0.1 to 10."
+            )
         kind = self._kind()
         if kind is None:
             classifiers = [n for n, m in active if is_classifier(m)]
@@ -276,11 +298,6 @@ class _BaseSparseAttention(
             )
         is_kind = is_classifier if kind == "classifier" else is_regressor
         for name, module in active:
-            if not hasattr(module, "fit"):
-                raise TypeError(
-                    f"Module {name!r} is {module!r}, not an estimator; "
-                    "use an estimator instance or 'drop'."
-                )
             if not is_kind(module):
                 raise ValueError(
                     f"{_describe(name, module)} is not a {kind}, but "
@@ -304,7 +321,7 @@ class _BaseSparseAttention(
             self.classes_ = self._label_encoder.classes_
             if len(self.classes_) < 2:
                 raise ValueError(
-                    f"y contains only one class ({self.classes_[0]!r}); a "
+                    f"y contains only one class ({self.classes_.tolist()[0]!r}); a "
                     "classifier needs samples of at least 2 classes."
                 )
             return y
@@ -345,7 +362,13 @@ class _BaseSparseAttention(
                 f"with cv={n_splits} folds: each fold needs held-out samples. "
                 "Pass more samples or a smaller cv (at least 2)."
             )
-        splits = list(cv.split(X, y))
+        try:
+            splits = list(cv.split(X, y))
+        except ValueError as exc:
+            raise ValueError(
+                f"cv could not split the data: {exc} Pass a smaller cv or more "
+                "samples per class."
+            ) from exc
         counts = np.zeros(n_samples, dtype=int)
         for _, test in splits:
             counts[test] += 1
@@ -472,10 +495,14 @@ class _BaseSparseAttention(
             return LinearMixture(proba_true, sample_weight)
 
         y2 = y.reshape(n_samples, -1)
-        mean = weights @ y2
-        scale = np.sqrt(weights @ (y2 - mean) ** 2)
+        # Measure the spread on y / max|y|, so that huge y cannot overflow.
+        magnitude = np.max(np.abs(y2), axis=0)
+        magnitude[magnitude == 0] = 1.0
+        unit = y2 / magnitude
+        spread = np.sqrt(weights @ (unit - weights @ unit) ** 2)
         # A constant output has no spread to normalise by; leave it in units.
-        scale[scale <= 1e-12 * np.maximum(1.0, np.abs(mean))] = 1.0
+        spread[spread <= 1e-12] = 1.0 / magnitude[spread <= 1e-12]
+        scale = spread * magnitude
         errors = np.empty((n_samples, y2.shape[1], n_modules))
         for m, chunk in enumerate(per_module):
             for (_, test), output in zip(splits, chunk[:-1]):
@@ -485,7 +512,16 @@ class _BaseSparseAttention(
                         f"{output.shape[1]} outputs for a y with {y2.shape[1]}."
                     )
                 errors[test, :, m] = (output - y2[test]) / scale
-        combination = SquaredError(errors, sample_weight)
+        with np.errstate(over="ignore", invalid="ignore"):
+            combination = SquaredError(errors, sample_weight)
+        overflowing = ~np.isfinite(np.diag(combination.gram))
+        if np.any(overflowing):
+            raise ValueError(
+                "The squared errors of modules "
+                f"{[n for n, o in zip(self.module_names_, overflowing) if o]} "
+                "overflow: their predictions are far outside the range of y. "
+                "Fix or drop them."
+            )
         # Variance-normalised MSE of one module is 1 - R^2 (mean over outputs).
         self.oof_scores_ = 1.0 - np.diag(combination.gram)
         return combination

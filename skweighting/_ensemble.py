@@ -115,12 +115,12 @@ class SparseAttentionEnsemble(_BaseSparseAttention):
     def _kind(self):
         try:
             modules = [m for _, m in self.estimators if not _is_drop(m)]
-        except (TypeError, ValueError):
+            if modules and all(is_classifier(m) for m in modules):
+                return "classifier"
+            if modules and all(is_regressor(m) for m in modules):
+                return "regressor"
+        except Exception:  # not estimators: fit says what is wrong
             return None
-        if modules and all(is_classifier(m) for m in modules):
-            return "classifier"
-        if modules and all(is_regressor(m) for m in modules):
-            return "regressor"
         return None
 
     def _combination_name(self):

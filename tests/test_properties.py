@@ -117,12 +117,6 @@ def test_softmax_backward_is_finite_and_sums_to_zero(logits, grad, temperature):
     assert abs(grad_logits.sum()) <= 1e-9 * scale
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: softmax divides by the temperature before subtracting the "
-    "maximum, so |logits| / temperature overflows to inf and gives NaN "
-    "weights for large but finite logits",
-)
 @pytest.mark.parametrize(
     "logits, temperature",
     [([1e305, -1e305], 1e-4), ([1e300, 0.0], 1e-10), ([1e308, -1e308], 0.5)],
@@ -304,11 +298,6 @@ def test_regression_weights_ignore_shift_and_scale_of_y(
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: the weighted variance of y overflows for |y| ~ 1e200, the "
-    "scale becomes inf and every module gets an error of 0 -> uniform weights",
-)
 def test_regression_weights_ignore_huge_scale_of_y():
     ref = SparseAttentionRegressor(EQUIVARIANT_REGRESSORS).fit(X_REG, Y_REG)
     with np.errstate(all="ignore"):
