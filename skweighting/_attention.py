@@ -23,9 +23,9 @@ temperature.
 from collections import namedtuple
 
 import numpy as np
+from scipy.linalg import LinAlgError, cho_factor, cho_solve
 from scipy.optimize import minimize
 from threadpoolctl import threadpool_limits
-from scipy.linalg import LinAlgError, cho_factor, cho_solve
 
 # Probabilities are floored before taking logs: a module that puts exactly
 # zero on the true class would otherwise give an infinite loss.
