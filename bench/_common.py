@@ -343,10 +343,27 @@ def machine():
     }
 
 
+def _git_commit():
+    import subprocess
+
+    try:
+        return subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=Path(__file__).resolve().parent,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return ""
+
+
 def machine_line():
     m = machine()
+    commit = _git_commit()
     return (
         f"{m['cores']} cores ({m['processor']}, {m['platform']}); Python "
         f"{m['python']}, NumPy {m['numpy']}, SciPy {m['scipy']}, scikit-learn "
         f"{m['scikit-learn']}, skweighting {m['skweighting']}"
+        + (f" at commit {commit}" if commit else "")
     )

@@ -27,6 +27,7 @@ docs/benchmarks.md.
 
 import argparse
 import csv
+import json
 import sys
 import time
 import warnings
@@ -573,10 +574,17 @@ def main(argv=None):
     parser.add_argument("--out", type=Path, default=RESULTS / "quality.csv")
     parser.add_argument("--docs", type=Path, default=DOCS / "benchmarks.md")
     parser.add_argument("--no-docs", action="store_true")
+    parser.add_argument(
+        "--report-only",
+        action="store_true",
+        help="rebuild the report from an existing --out CSV, fitting nothing",
+    )
     args = parser.parse_args(argv)
     unknown = set(args.datasets) - set(ALL_DATASETS)
     if unknown:
         parser.error(f"unknown data sets {sorted(unknown)}; known: {ALL_DATASETS}")
+    if args.report_only:
+        return _report_only(args)
 
     jobs = [(name, fold) for name in args.datasets for fold in range(args.folds)]
     args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -605,13 +613,28 @@ def main(argv=None):
                 flush=True,
             )
     elapsed = time.perf_counter() - start
+    args.out.with_suffix(".json").write_text(
+        json.dumps({"wall_minutes": elapsed / 60, "n_jobs": args.n_jobs})
+    )
+    return _report_only(args)
+
+
+def _report_only(args):
     rows = read_rows(args.out)
+    meta_path = args.out.with_suffix(".json")
+    meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
+    elapsed = 60 * meta.get("wall_minutes", float("nan"))
+    folds = max(r["fold"] for r in rows) + 1
+    infos = {}
+    for name in dict.fromkeys(r["dataset"] for r in rows):
+        infos[name] = load_folds(name, folds, max_train=args.max_train)[1]
     settings = (
-        f"{args.folds} outer folds per data set, training folds capped at "
+        f"{folds} outer folds per data set, training folds capped at "
         f"{args.max_train} rows (stratified subsample), inner cv = 5-fold "
         "(stratified) shuffled splitter shared by every method, temperature "
         "grid 2-fold; folds run "
-        f"{args.n_jobs} at a time, each single-threaded; total wall time "
+        f"{meta.get('n_jobs', args.n_jobs)} at a time, each single-threaded; "
+        "total wall time "
         f"{elapsed / 60:.1f} min"
         + ("; QUICK smoke settings" if args.quick else "")
     )

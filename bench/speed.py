@@ -37,6 +37,7 @@ from sklearn.ensemble import StackingClassifier  # noqa: E402
 from sklearn.exceptions import ConvergenceWarning  # noqa: E402
 from sklearn.linear_model import LogisticRegression  # noqa: E402
 from sklearn.model_selection import GridSearchCV, StratifiedKFold  # noqa: E402
+from threadpoolctl import threadpool_limits  # noqa: E402
 
 from bench._common import DOCS, RESULTS, machine_line, make_modules  # noqa: E402
 from bench.quality import replace_section  # noqa: E402
@@ -129,7 +130,8 @@ def weights_case(n, M, K, *, repeat, stacking_max_cells, with_memory):
     row["log_iter"] = fit.n_iter
     row["linear_s"], fit = _best_time(fit_linear, repeat)
     row["linear_iter"] = fit.n_iter
-    if n * M * K <= stacking_max_cells:
+    # LogisticRegression's cost per iteration grows as n * (M * K) * K.
+    if n * M * K * K <= stacking_max_cells:
         features = stacking_features(proba)
 
         def meta():
@@ -169,7 +171,7 @@ def run_weights(quick):
             M,
             K,
             repeat=1 if (quick or n * M * K >= 1e8) else 3,
-            stacking_max_cells=1e6 if quick else 1e8,
+            stacking_max_cells=1e6 if quick else 2e9,
             with_memory=n * M * K <= 1e8,
         )
         print(
@@ -243,7 +245,15 @@ def _modules(quick):
 
 
 def run_end_to_end(quick, repeat):
-    n = 300 if quick else 10_000
+    # Each process gets one BLAS/OpenMP thread (loky workers get the same by
+    # default), so n_jobs is the only parallelism and a busy machine does
+    # not make multi-threaded modules spin.
+    with threadpool_limits(1):
+        return _run_end_to_end(quick, repeat)
+
+
+def _run_end_to_end(quick, repeat):
+    n = 300 if quick else 5_000
     X, y = _data(n, quick)
     modules = _modules(quick)
     cv = StratifiedKFold(3 if quick else 5, shuffle=True, random_state=0)
@@ -266,7 +276,12 @@ def run_end_to_end(quick, repeat):
 
 
 def run_grid(quick, repeat):
-    n = 200 if quick else 5_000
+    with threadpool_limits(1):
+        return _run_grid(quick, repeat)
+
+
+def _run_grid(quick, repeat):
+    n = 200 if quick else 2_000
     X, y = _data(n, quick)
     modules = _modules(quick)
     cv = 2 if quick else 5
