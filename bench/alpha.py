@@ -97,7 +97,9 @@ def run_fold(name, fold, n_folds, max_train, quick):
                         "sweep": sweep,
                         "alpha": alpha,
                         "temperature": temperature,
-                        "test_log_loss": log_loss_rows(est.predict_proba(X_test), codes),
+                        "test_log_loss": log_loss_rows(
+                            est.predict_proba(X_test), codes
+                        ),
                         "entropy": entropy(weights),
                         "max_weight": float(weights.max()),
                         "distance_to_alpha0": float(np.abs(weights - reference).sum()),
@@ -129,7 +131,9 @@ def report(rows, settings):
             sel = [
                 r
                 for r in rows
-                if r["combine"] == combine and r["sweep"] == "alpha" and r["alpha"] == alpha
+                if r["combine"] == combine
+                and r["sweep"] == "alpha"
+                and r["alpha"] == alpha
             ]
             cells = [
                 f"{mean([r for r in sel if r['dataset'] == d], 'test_log_loss'):.4f}"

@@ -75,10 +75,7 @@ class _CaruanaBase(BaseEstimator):
             cross_val_predict(clone(est), X, y, cv=cv, method=method)
             for _, est in self.estimators
         ]
-        if classifier:
-            loss = log_loss_rows
-        else:
-            loss = mean_squared_error_rows
+        loss = log_loss_rows if classifier else mean_squared_error_rows
         self.weights_ = ensemble_selection(outputs, y, loss, self.n_rounds)
         self.estimators_ = [
             clone(est).fit(X, y) if w > 0 else None

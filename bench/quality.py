@@ -65,7 +65,6 @@ from bench._common import (  # noqa: E402
     machine,
     machine_line,
     make_modules,
-    task_of,
 )
 from bench.caruana import (  # noqa: E402
     CaruanaClassifier,
@@ -176,7 +175,9 @@ def make_methods(task, modules, inner_cv, grid_cv, random_state=0):
                 scoring="neg_log_loss",
             ),
         }
-    attention = SparseAttentionRegressor(modules, cv=inner_cv, random_state=random_state)
+    attention = SparseAttentionRegressor(
+        modules, cv=inner_cv, random_state=random_state
+    )
     return {
         "best_single": BestSingleRegressor(modules, cv=inner_cv),
         "voting": VotingRegressor(modules),
@@ -349,7 +350,9 @@ def summarise(rows):
         task_rows = [r for r in rows if r["task"] == task]
         if not task_rows:
             continue
-        datasets = [d for d in ALL_DATASETS if any(r["dataset"] == d for r in task_rows)]
+        datasets = [
+            d for d in ALL_DATASETS if any(r["dataset"] == d for r in task_rows)
+        ]
         methods = [m for m in methods if any(r["method"] == m for r in task_rows)]
         modules = sorted({r["method"] for r in task_rows if r["kind"] == "module"})
         mean = {metric: {} for metric in metrics}
@@ -403,9 +406,7 @@ def metric_table(summary, metric, lower_is_better, fmt):
         lines.append(f"| {ds} | " + " | ".join(cells) + " |")
     mean_ranks = np.mean(all_ranks, axis=0)
     best_rank = mean_ranks.min()
-    cells = [
-        f"**{r:.2f}**" if r == best_rank else f"{r:.2f}" for r in mean_ranks
-    ]
+    cells = [f"**{r:.2f}**" if r == best_rank else f"{r:.2f}" for r in mean_ranks]
     lines.append("| **mean rank** | " + " | ".join(cells) + " |")
     return "\n".join(lines), dict(zip(methods, mean_ranks))
 
@@ -635,8 +636,7 @@ def _report_only(args):
         "grid 2-fold; folds run "
         f"{meta.get('n_jobs', args.n_jobs)} at a time, each single-threaded; "
         "total wall time "
-        f"{elapsed / 60:.1f} min"
-        + ("; QUICK smoke settings" if args.quick else "")
+        f"{elapsed / 60:.1f} min" + ("; QUICK smoke settings" if args.quick else "")
     )
     text, headline = report(rows, infos, settings)
     print(text)

@@ -148,8 +148,6 @@ def weights_case(n, M, K, *, repeat, stacking_max_cells, with_memory):
         row["linear_peak_tensors"] = _peak(fit_linear) / tensor_bytes
     else:
         row["log_peak_tensors"] = row["linear_peak_tensors"] = np.nan
-    del proba, log_proba, proba_true
-    gc.collect()
     return row
 
 

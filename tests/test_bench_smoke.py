@@ -60,9 +60,7 @@ def test_speed_smoke(tmp_path):
     from bench import speed
 
     docs = tmp_path / "benchmarks.md"
-    out = speed.main(
-        ["--quick", "--out-dir", str(tmp_path), "--docs", str(docs)]
-    )
+    out = speed.main(["--quick", "--out-dir", str(tmp_path), "--docs", str(docs)])
     assert set(out["results"]) == set(speed.PARTS)
     assert (tmp_path / "speed_weights.csv").exists()
     assert "speed:start" in docs.read_text()
