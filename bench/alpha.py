@@ -189,6 +189,25 @@ def report(rows, settings):
     return "\n".join(parts)
 
 
+def _read(path):
+    with open(path, newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    for row in rows:
+        for key in (
+            "alpha",
+            "temperature",
+            "test_log_loss",
+            "entropy",
+            "max_weight",
+            "distance_to_alpha0",
+            "seconds",
+        ):
+            row[key] = float(row[key])
+        row["fold"] = int(row["fold"])
+        row["converged"] = row["converged"] == "True"
+    return rows
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", nargs="+", default=DATASETS)
@@ -199,7 +218,20 @@ def main(argv=None):
     parser.add_argument("--out", type=Path, default=RESULTS / "alpha.csv")
     parser.add_argument("--docs", type=Path, default=DOCS / "benchmarks.md")
     parser.add_argument("--no-docs", action="store_true")
+    parser.add_argument(
+        "--report-only",
+        action="store_true",
+        help="rebuild the report from an existing --out CSV, fitting nothing",
+    )
     args = parser.parse_args(argv)
+    if args.report_only:
+        rows = _read(args.out)
+        meta = args.out.with_suffix(".txt")
+        text = report(rows, meta.read_text().strip() if meta.exists() else "")
+        print(text)
+        if not args.no_docs:
+            replace_section(args.docs, "alpha", text)
+        return {"rows": rows, "text": text}
     start = time.perf_counter()
     jobs = [(d, f) for d in args.datasets for f in range(args.folds)]
     results = Parallel(n_jobs=args.n_jobs)(
@@ -217,6 +249,7 @@ def main(argv=None):
         f"wall time {(time.perf_counter() - start) / 60:.1f} min"
         + ("; QUICK smoke settings" if args.quick else "")
     )
+    args.out.with_suffix(".txt").write_text(settings + "\n")
     text = report(rows, settings)
     print(text)
     if not args.no_docs:

@@ -409,6 +409,19 @@ def _write_csv(path, rows):
         writer.writerows(rows)
 
 
+def _read_csv(path):
+    def value(text):
+        for cast in (int, float):
+            try:
+                return cast(text)
+            except ValueError:
+                pass
+        return text
+
+    with open(path, newline="") as handle:
+        return [{k: value(v) for k, v in row.items()} for row in csv.DictReader(handle)]
+
+
 PARTS = ("weights", "memory", "end_to_end", "grid")
 
 
@@ -420,7 +433,23 @@ def main(argv=None):
     parser.add_argument("--out-dir", type=Path, default=RESULTS)
     parser.add_argument("--docs", type=Path, default=DOCS / "benchmarks.md")
     parser.add_argument("--no-docs", action="store_true")
+    parser.add_argument(
+        "--report-only",
+        action="store_true",
+        help="rebuild the report from the CSVs in --out-dir, measuring nothing",
+    )
     args = parser.parse_args(argv)
+    if args.report_only:
+        results = {}
+        for part in args.parts:
+            path = args.out_dir / f"speed_{part}.csv"
+            if path.exists():
+                results[part] = _read_csv(path)
+        text = report(results)
+        print(text)
+        if not args.no_docs:
+            replace_section(args.docs, "speed", text)
+        return {"results": results, "text": text}
     runners = {
         "weights": lambda: run_weights(args.quick),
         "memory": lambda: run_memory(args.quick),
