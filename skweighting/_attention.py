@@ -252,7 +252,11 @@ class LogPooling:
 
     def take(self, rows):
         return LogPooling(
-            self.log_proba[:, rows], self.y[rows], self.sample_weight[rows]
+            # Fancy indexing along axis 1 returns a non-contiguous array,
+            # which every evaluation would then copy to flatten it.
+            np.ascontiguousarray(self.log_proba[:, rows]),
+            self.y[rows],
+            self.sample_weight[rows],
         )
 
 
@@ -476,19 +480,24 @@ def numerical_hessian(fun, theta, step=1e-5):
 def polish_newton(objective, theta, hessian, *, max_iter, tol):
     """Quasi-Newton steps on ``objective`` from a good Hessian estimate.
 
-    ``hessian`` is the Hessian of a close problem (the same objective on a
+    ``hessian`` (an array, or a function returning it, called only if a step
+    is needed) is the Hessian of a close problem (the same objective on a
     random subsample), so the first step is nearly a Newton step; each step
     then updates the inverse Hessian with the BFGS formula from the full
     objective's gradients, so the steps converge superlinearly and a few
     evaluations of the full objective reach ``tol``. Steps stop as soon as
     one does not decrease the loss; the caller then finishes with L-BFGS.
     """
+    loss, grad = objective(theta)
+    if np.max(np.abs(grad)) <= tol:
+        return SolverResult(theta, 0, [], True)
+    if callable(hessian):  # computed only when a step is needed
+        hessian = hessian()
     try:
         inverse = cho_solve(cho_factor(hessian), np.eye(len(theta)))
     except (LinAlgError, ValueError):
         return SolverResult(theta, 0, [], False)
     inverse = 0.5 * (inverse + inverse.T)
-    loss, grad = objective(theta)
     loss_curve = []
     n_iter = 0
     while n_iter < max_iter and np.max(np.abs(grad)) > tol:
@@ -564,7 +573,7 @@ def learn_attention(
             result = polish_newton(
                 objective,
                 theta0,
-                numerical_hessian(subsample, theta0),
+                lambda: numerical_hessian(subsample, theta0),
                 max_iter=max_iter,
                 tol=tol,
             )
