@@ -58,12 +58,18 @@ ALPHA = 1e-4
 def synthetic_outputs(n, M, K, seed=0, dtype=np.float64):
     """Class probabilities of M modules of graded quality, shape (M, n, K),
     and the labels. Module m sees the true class with signal 0.3 + 2 m / M
-    plus Gaussian noise; the rows of each module sum to one."""
+    plus Gaussian noise, half of it shared by all modules (modules make
+    correlated mistakes, so the pool never becomes separable); the rows of
+    each module sum to one."""
     rng = np.random.default_rng(seed)
     y = rng.integers(0, K, n)
+    shared = rng.standard_normal((n, K), dtype=np.float32)
     proba = np.empty((M, n, K), dtype=dtype)
     for m in range(M):
-        scores = rng.standard_normal((n, K), dtype=np.float32).astype(dtype)
+        scores = rng.standard_normal((n, K), dtype=np.float32)
+        scores += shared
+        scores *= np.float32(np.sqrt(0.5))
+        scores = scores.astype(dtype)
         scores[np.arange(n), y] += 0.3 + 2.0 * m / M
         scores -= scores.max(axis=1, keepdims=True)
         np.exp(scores, out=scores)
@@ -223,6 +229,43 @@ def run_memory(quick):
     return rows
 
 
+def run_fit_memory(quick):
+    """Peak memory of a whole SparseAttentionClassifier(combine="log").fit at
+    the issue-4 size, with ten cheap modules (Gaussian naive Bayes with
+    different smoothing), in units of the n x M x K float64 tensor."""
+    from sklearn.naive_bayes import GaussianNB
+
+    n, M, K = (5_000, 4, 3) if quick else (1_000_000, 10, 10)
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((n, 5))
+    y = np.argmax(X @ rng.standard_normal((5, K)) + rng.standard_normal((n, K)), 1)
+    modules = [
+        (f"nb{m}", GaussianNB(var_smoothing=10.0 ** -(m % 9 + 1))) for m in range(M)
+    ]
+    tensor = n * M * K * 8
+    rows = []
+    for cv in (5,):
+        est = SparseAttentionClassifier(modules, cv=cv, random_state=0)
+        with threadpool_limits(1):
+            peak = _peak(lambda est=est: est.fit(X, y))
+            seconds, _ = _best_time(lambda est=est: est.fit(X, y), 1)
+        rows.append(
+            {
+                "n": n,
+                "M": M,
+                "K": K,
+                "cv": cv,
+                "tensor_MB": tensor / 1e6,
+                "X_MB": X.nbytes / 1e6,
+                "peak_MB": peak / 1e6,
+                "peak_tensors": peak / tensor,
+                "fit_seconds": seconds,
+            }
+        )
+        print(f"fit_memory {rows[-1]}", flush=True)
+    return rows
+
+
 # --------------------------------------------------------------------------
 # End to end
 # --------------------------------------------------------------------------
@@ -361,6 +404,28 @@ def report(results):
             "\n".join(lines),
             "",
         ]
+    if "fit_memory" in results:
+        lines = [
+            "| n | M | K | cv | tensor (MB) | X (MB) | peak during fit (MB) | "
+            "peak (tensors) | fit time (s) |",
+            "|---" * 9 + "|",
+        ]
+        for r in results["fit_memory"]:
+            lines.append(
+                f"| {r['n']:.0e} | {r['M']} | {r['K']} | {r['cv']} | "
+                f"{r['tensor_MB']:.0f} | {r['X_MB']:.0f} | {r['peak_MB']:.0f} | "
+                f"{r['peak_tensors']:.2f} | {r['fit_seconds']:.1f} |"
+            )
+        parts += [
+            "### Peak memory of a whole fit at the largest size (issue 4)",
+            "",
+            "`SparseAttentionClassifier(combine='log')` with ten Gaussian naive "
+            "Bayes modules (cheap, so that the ensemble's own arrays dominate); "
+            "peak traced memory allocated during `fit`, X excluded.",
+            "",
+            "\n".join(lines),
+            "",
+        ]
     if "end_to_end" in results:
         rows = results["end_to_end"]
         stack = {r["n_jobs"]: r["seconds"] for r in rows if r["method"] == "stacking"}
@@ -422,7 +487,7 @@ def _read_csv(path):
         return [{k: value(v) for k, v in row.items()} for row in csv.DictReader(handle)]
 
 
-PARTS = ("weights", "memory", "end_to_end", "grid")
+PARTS = ("weights", "memory", "fit_memory", "end_to_end", "grid")
 
 
 def main(argv=None):
@@ -453,6 +518,7 @@ def main(argv=None):
     runners = {
         "weights": lambda: run_weights(args.quick),
         "memory": lambda: run_memory(args.quick),
+        "fit_memory": lambda: run_fit_memory(args.quick),
         "end_to_end": lambda: run_end_to_end(
             args.quick, 1 if args.quick else args.repeat
         ),
