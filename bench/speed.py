@@ -461,6 +461,9 @@ def report(results):
             "features, 3 classes), the seven benchmark modules, the same "
             "5-fold cv",
             "",
+            "Best of 2 fits. Every process has one BLAS/OpenMP thread, so "
+            "n_jobs is the only parallelism (joblib's workers get the same).",
+            "",
             "\n".join(lines),
             "",
         ]
