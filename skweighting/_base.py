@@ -449,6 +449,7 @@ class _BaseSparseAttention(
             results[m * (n_folds + 1) : (m + 1) * (n_folds + 1)]
             for m in range(len(modules))
         ]
+        del results  # the per-fold outputs are freed as they are assembled
         self.estimators_ = [chunk[-1] for chunk in per_module]
         self.named_estimators_ = Bunch()
         fitted = iter(self.estimators_)
@@ -485,16 +486,18 @@ class _BaseSparseAttention(
             if self.combine_ == "log":
                 log_proba = np.empty((n_modules, n_samples, n_classes))
                 for m, chunk in enumerate(per_module):
-                    for (_, test), output in zip(splits, chunk[:-1]):
-                        log_proba[m, test] = output
+                    for f, (_, test) in enumerate(splits):
+                        log_proba[m, test] = chunk[f]
+                        chunk[f] = None
                 true_proba = log_proba[:, np.arange(n_samples), codes]
                 self.oof_scores_ = clipped_log(true_proba) @ weights
                 clipped_log(log_proba, out=log_proba, floor=POOL_FLOOR)
                 return LogPooling(log_proba, codes, sample_weight)
             proba_true = np.empty((n_samples, n_modules))
             for m, chunk in enumerate(per_module):
-                for (_, test), output in zip(splits, chunk[:-1]):
-                    proba_true[test, m] = output[np.arange(len(test)), codes[test]]
+                for f, (_, test) in enumerate(splits):
+                    proba_true[test, m] = chunk[f][np.arange(len(test)), codes[test]]
+                    chunk[f] = None
             self.oof_scores_ = weights @ clipped_log(proba_true.copy())
             return LinearMixture(proba_true, sample_weight)
 

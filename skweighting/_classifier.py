@@ -31,7 +31,8 @@ class SparseAttentionClassifier(ClassifierMixin, _BaseSparseAttention):
     combine : {{'log', 'linear'}}, default='log'
         ``'log'``: log-linear pooling,
         ``log P(k|x) = beta * sum_m w[m] log p_m(k|x) - logsumexp_k(...)``
-        with a learned sharpness ``beta`` (``output_scale_``).
+        with a learned sharpness ``beta`` (``output_scale_``, with a small
+        fixed L2 penalty on ``log(beta)`` so it stays finite).
         ``'linear'``: the mixture ``P(k|x) = sum_m w[m] p_m(k|x)``.
 
     {other}
