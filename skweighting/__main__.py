@@ -1,4 +1,4 @@
-"""Demo: ``python -m skweighting [--dataset breast_cancer|digits|wine]``.
+"""Demo: ``python -m skweighting [--dataset digits|breast_cancer|wine]``.
 
 Fits SparseAttentionClassifier with its default portfolio on a data set
 bundled with scikit-learn, prints each module's out-of-fold score next to its
@@ -32,7 +32,7 @@ def _timed_fit(estimator, X, y):
     return estimator, time.perf_counter() - start
 
 
-def run(dataset="breast_cancer", random_state=0, n_jobs=None, out=print):
+def run(dataset="digits", random_state=0, n_jobs=None, out=print):
     """Run the demo and return the held-out scores by method."""
     X, y = LOADERS[dataset](return_X_y=True)
     X_train, X_test, y_train, y_test = train_test_split(
@@ -90,7 +90,7 @@ def run(dataset="breast_cancer", random_state=0, n_jobs=None, out=print):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m skweighting", description=__doc__)
-    parser.add_argument("--dataset", choices=sorted(LOADERS), default="breast_cancer")
+    parser.add_argument("--dataset", choices=sorted(LOADERS), default="digits")
     parser.add_argument("--random-state", type=int, default=0)
     parser.add_argument("--n-jobs", type=int, default=None)
     args = parser.parse_args(argv)
