@@ -140,8 +140,7 @@ def test_log_pooling_fitted_attributes(cancer):
     # The pooled probabilities are what the formula in the docs says.
     outputs = [est.predict_proba(X_test) for est in ens.estimators_]
     pooled = ens.output_scale_ * sum(
-        w * np.log(np.maximum(p, 1e-3))
-        for w, p in zip(ens.attention_weights_, outputs)
+        w * np.log(np.maximum(p, 1e-3)) for w, p in zip(ens.attention_weights_, outputs)
     )
     expected = np.exp(pooled - pooled.max(axis=1, keepdims=True))
     np.testing.assert_allclose(proba, expected / expected.sum(axis=1, keepdims=True))
