@@ -442,66 +442,62 @@ class _BaseSparseAttention(
                     )
                 )
             tasks.append(delayed(_fit_module)(clone(module), name, X, y, sample_weight))
-        results = Parallel(n_jobs=self.n_jobs, verbose=self.verbose)(tasks)
-
+        self.module_names_ = module_names
+        self._n_outputs = 1 if classifier or y.ndim == 1 else y.shape[1]
+        self._y_ndim = y.ndim
+        # Each fold's outputs are written into one preallocated array as they
+        # arrive, so no more than one array's worth of them is ever alive.
+        outputs, write = self._out_of_fold_writer(len(modules), y, sample_weight)
         n_folds = len(splits)
-        per_module = [
-            results[m * (n_folds + 1) : (m + 1) * (n_folds + 1)]
-            for m in range(len(modules))
-        ]
-        del results  # the per-fold outputs are freed as they are assembled
-        self.estimators_ = [chunk[-1] for chunk in per_module]
+        self.estimators_ = []
+        stream = Parallel(
+            n_jobs=self.n_jobs, verbose=self.verbose, return_as="generator"
+        )(tasks)
+        for index, result in enumerate(stream):
+            module, fold = divmod(index, n_folds + 1)
+            if fold == n_folds:
+                self.estimators_.append(result)
+            else:
+                write(module, splits[fold][1], result)
         self.named_estimators_ = Bunch()
         fitted = iter(self.estimators_)
         for name, module in zip(names, [m for _, m in self._estimator_list()]):
             self.named_estimators_[name] = "drop" if _is_drop(module) else next(fitted)
-        self.module_names_ = module_names
         if classifier:
             self._class_columns = [
                 _class_columns(est, name, classes)
                 for name, est in zip(module_names, self.estimators_)
             ]
-        self._n_outputs = 1 if classifier or y.ndim == 1 else y.shape[1]
-        self._y_ndim = y.ndim
-
-        combination = self._build_combination(
-            per_module, splits, y, sample_weight, classifier
-        )
+        combination = self._build_combination(outputs, y, sample_weight)
         self._learn_weights(combination)
         return self
 
-    def _build_combination(self, per_module, splits, y, sample_weight, classifier):
-        """Assemble the out-of-fold outputs, in place, into what the objective
-        needs, and record each module's own out-of-fold score."""
+    def _out_of_fold_writer(self, n_modules, y, sample_weight):
+        """Preallocate what the objective needs from the out-of-fold outputs.
+
+        Returns the array and ``write(module, test_rows, output)``, which stores
+        one fold's outputs: the whole class probabilities (log pooling), only
+        the true class's (linear mixture), or the scaled errors (regression).
+        """
         n_samples = y.shape[0]
-        n_modules = len(per_module)
-        weights = (
-            np.full(n_samples, 1.0 / n_samples)
-            if sample_weight is None
-            else sample_weight / sample_weight.sum()
-        )
-        if classifier:
+        if self._kind() == "classifier":
             codes = self._label_encoder.transform(y)
-            n_classes = len(self.classes_)
             if self.combine_ == "log":
-                log_proba = np.empty((n_modules, n_samples, n_classes))
-                for m, chunk in enumerate(per_module):
-                    for f, (_, test) in enumerate(splits):
-                        log_proba[m, test] = chunk[f]
-                        chunk[f] = None
-                true_proba = log_proba[:, np.arange(n_samples), codes]
-                self.oof_scores_ = clipped_log(true_proba) @ weights
-                clipped_log(log_proba, out=log_proba, floor=POOL_FLOOR)
-                return LogPooling(log_proba, codes, sample_weight)
+                proba = np.empty((n_modules, n_samples, len(self.classes_)))
+
+                def write(module, test, output):
+                    proba[module, test] = output
+
+                return proba, write
             proba_true = np.empty((n_samples, n_modules))
-            for m, chunk in enumerate(per_module):
-                for f, (_, test) in enumerate(splits):
-                    proba_true[test, m] = chunk[f][np.arange(len(test)), codes[test]]
-                    chunk[f] = None
-            self.oof_scores_ = weights @ clipped_log(proba_true.copy())
-            return LinearMixture(proba_true, sample_weight)
+
+            def write(module, test, output):
+                proba_true[test, module] = output[np.arange(len(test)), codes[test]]
+
+            return proba_true, write
 
         y2 = y.reshape(n_samples, -1)
+        weights = _normalised_weights(sample_weight, n_samples)
         # Measure the spread on y / max|y|, so that huge y cannot overflow.
         magnitude = np.max(np.abs(y2), axis=0)
         magnitude[magnitude == 0] = 1.0
@@ -511,16 +507,34 @@ class _BaseSparseAttention(
         spread[spread <= 1e-12] = 1.0 / magnitude[spread <= 1e-12]
         scale = spread * magnitude
         errors = np.empty((n_samples, y2.shape[1], n_modules))
-        for m, chunk in enumerate(per_module):
-            for (_, test), output in zip(splits, chunk[:-1]):
-                if output.shape[1] != y2.shape[1]:
-                    raise ValueError(
-                        f"module {self.module_names_[m]!r} predicted "
-                        f"{output.shape[1]} outputs for a y with {y2.shape[1]}."
-                    )
-                errors[test, :, m] = (output - y2[test]) / scale
+
+        def write(module, test, output):
+            if output.shape[1] != y2.shape[1]:
+                raise ValueError(
+                    f"module {self.module_names_[module]!r} predicted "
+                    f"{output.shape[1]} outputs for a y with {y2.shape[1]}."
+                )
+            errors[test, :, module] = (output - y2[test]) / scale
+
+        return errors, write
+
+    def _build_combination(self, outputs, y, sample_weight):
+        """Turn the assembled out-of-fold outputs, in place, into the
+        combination the objective scores; record each module's own score."""
+        n_samples = y.shape[0]
+        weights = _normalised_weights(sample_weight, n_samples)
+        if self._kind() == "classifier":
+            codes = self._label_encoder.transform(y)
+            if self.combine_ == "log":
+                true_proba = outputs[:, np.arange(n_samples), codes]
+                self.oof_scores_ = clipped_log(true_proba) @ weights
+                clipped_log(outputs, out=outputs, floor=POOL_FLOOR)
+                return LogPooling(outputs, codes, sample_weight)
+            self.oof_scores_ = weights @ clipped_log(outputs.copy())
+            return LinearMixture(outputs, sample_weight)
+
         with np.errstate(over="ignore", invalid="ignore"):
-            combination = SquaredError(errors, sample_weight)
+            combination = SquaredError(outputs, sample_weight)
         overflowing = ~np.isfinite(np.diag(combination.gram))
         if np.any(overflowing):
             raise ValueError(
@@ -704,6 +718,12 @@ class _BaseSparseAttention(
     def _sk_visual_block_(self):
         names, modules = zip(*self._estimator_list())
         return _VisualBlock("parallel", modules, names=names)
+
+
+def _normalised_weights(sample_weight, n_samples):
+    if sample_weight is None:
+        return np.full(n_samples, 1.0 / n_samples)
+    return sample_weight / sample_weight.sum()
 
 
 def _reject_1d(X):
