@@ -223,7 +223,8 @@ def quadratic_loss(weights, gram):
 # --------------------------------------------------------------------------
 # Combinations: module outputs plus the loss that scores their combination
 # --------------------------------------------------------------------------
-def _normalised(sample_weight, n_samples):
+def normalised_weights(sample_weight, n_samples):
+    """Sample weights scaled to sum to one (uniform when None)."""
     if sample_weight is None:
         return np.full(n_samples, 1.0 / n_samples)
     sample_weight = np.asarray(sample_weight, dtype=np.float64)
@@ -250,7 +251,7 @@ class LogPooling:
         self.log_proba = log_proba
         self.y = np.asarray(y, dtype=np.intp)
         self.n_modules, self.n_samples = log_proba.shape[:2]
-        self.sample_weight = _normalised(sample_weight, self.n_samples)
+        self.sample_weight = normalised_weights(sample_weight, self.n_samples)
 
     def initial_extra(self):
         return np.zeros(1)  # output scale beta = exp(0) = 1
@@ -282,7 +283,7 @@ class LinearMixture:
     def __init__(self, proba_true, sample_weight=None):
         self.proba_true = proba_true
         self.n_samples, self.n_modules = proba_true.shape
-        self.sample_weight = _normalised(sample_weight, self.n_samples)
+        self.sample_weight = normalised_weights(sample_weight, self.n_samples)
 
     def initial_extra(self):
         return np.zeros(0)
@@ -305,7 +306,7 @@ class SquaredError:
     def __init__(self, errors, sample_weight=None):
         self.errors = errors
         self.n_samples, _, self.n_modules = errors.shape
-        self.sample_weight = _normalised(sample_weight, self.n_samples)
+        self.sample_weight = normalised_weights(sample_weight, self.n_samples)
         # The loss is quadratic in the weights: after this one pass over the
         # data every evaluation costs O(M^2), whatever n_samples is.
         self.gram = error_gram(errors, self.sample_weight)
@@ -369,7 +370,7 @@ class AttentionObjective:
 # Solvers
 # --------------------------------------------------------------------------
 SolverResult = namedtuple(
-    "SolverResult", ["theta", "n_iter", "loss_curve", "converged"]
+    "SolverResult", ["theta", "loss", "n_iter", "loss_curve", "converged"]
 )
 
 
@@ -405,7 +406,9 @@ def minimize_lbfgs(fun, theta0, *, max_iter, tol):
     # status 1: iteration limit reached before the gradient tolerance; a
     # non-finite objective is never an optimum, whatever the status says.
     converged = result.status != 1 and bool(np.isfinite(result.fun))
-    return SolverResult(result.x, int(result.nit), loss_curve, converged)
+    return SolverResult(
+        result.x, float(result.fun), int(result.nit), loss_curve, converged
+    )
 
 
 def minimize_adam(
@@ -475,7 +478,7 @@ def minimize_adam(
             if step_size < learning_rate * 1e-4:
                 converged = True
                 break
-    return SolverResult(theta, epoch, loss_curve, converged)
+    return SolverResult(theta, float(loss), epoch, loss_curve, converged)
 
 
 def numerical_hessian(fun, theta, step=1e-5):
@@ -504,13 +507,13 @@ def polish_newton(objective, theta, hessian, *, max_iter, tol):
     """
     loss, grad = objective(theta)
     if np.max(np.abs(grad)) <= tol:
-        return SolverResult(theta, 0, [], True)
+        return SolverResult(theta, float(loss), 0, [], True)
     if callable(hessian):  # computed only when a step is needed
         hessian = hessian()
     try:
         inverse = cho_solve(cho_factor(hessian), np.eye(len(theta)))
     except (LinAlgError, ValueError):
-        return SolverResult(theta, 0, [], False)
+        return SolverResult(theta, float(loss), 0, [], False)
     inverse = 0.5 * (inverse + inverse.T)
     loss_curve = []
     n_iter = 0
@@ -528,7 +531,8 @@ def polish_newton(objective, theta, hessian, *, max_iter, tol):
         theta, loss, grad = theta + step, new_loss, new_grad
         loss_curve.append(float(loss))
         n_iter += 1
-    return SolverResult(theta, n_iter, loss_curve, np.max(np.abs(grad)) <= tol)
+    converged = np.max(np.abs(grad)) <= tol
+    return SolverResult(theta, float(loss), n_iter, loss_curve, converged)
 
 
 # Above this many rows, L-BFGS first solves on a random subsample; Newton
@@ -565,14 +569,6 @@ def learn_attention(
         combination, temperature=temperature, alpha=alpha, normaliser=normaliser
     )
     n_modules = combination.n_modules
-    start_loss = objective(
-        np.concatenate([np.zeros(n_modules), combination.initial_extra()])
-    )[0]
-    if not np.isfinite(start_loss):
-        raise FloatingPointError(
-            "The objective is not finite at equal weights: some module outputs "
-            "are too large to square or to exponentiate."
-        )
     theta0 = np.concatenate(
         [np.ones(n_modules) / temperature, combination.initial_extra()]
     )
@@ -600,6 +596,7 @@ def learn_attention(
                 )
                 result = SolverResult(
                     finish.theta,
+                    finish.loss,
                     result.n_iter + finish.n_iter,
                     result.loss_curve + finish.loss_curve,
                     finish.converged,
@@ -618,6 +615,13 @@ def learn_attention(
         )
     else:
         raise ValueError(f"Unknown solver {solver!r}; use 'lbfgs' or 'adam'.")
+    # The solvers only descend, so a non-finite objective at their end means
+    # it was never finite: the module outputs cannot be combined.
+    if not np.isfinite(result.loss):
+        raise FloatingPointError(
+            "The attention objective is not finite: some module outputs are "
+            "too large to square or to exponentiate."
+        )
     theta = result.theta
     return AttentionFit(
         theta[:n_modules] * temperature,

@@ -45,6 +45,7 @@ from ._attention import (
     SquaredError,
     clipped_log,
     learn_attention,
+    normalised_weights,
     softmax,
 )
 
@@ -160,17 +161,12 @@ def _fit_predict_fold(estimator, name, X, y, sample_weight, train, test, classes
     weights = None if sample_weight is None else sample_weight[train]
     estimator = _fit_module(estimator, name, X_train, y[train], weights)
     if classes is None:
-        return _module_output(
-            estimator, name, _safe_indexing(X, test), "predict", None, None
-        )
-    columns = _class_columns(estimator, name, classes)
+        method, columns, n_classes = "predict", None, None
+    else:
+        method = "predict_proba"
+        columns, n_classes = _class_columns(estimator, name, classes), len(classes)
     return _module_output(
-        estimator,
-        name,
-        _safe_indexing(X, test),
-        "predict_proba",
-        columns,
-        len(classes),
+        estimator, name, _safe_indexing(X, test), method, columns, n_classes
     )
 
 
@@ -497,7 +493,7 @@ class _BaseSparseAttention(
             return proba_true, write
 
         y2 = y.reshape(n_samples, -1)
-        weights = _normalised_weights(sample_weight, n_samples)
+        weights = normalised_weights(sample_weight, n_samples)
         # Measure the spread on y / max|y|, so that huge y cannot overflow.
         magnitude = np.max(np.abs(y2), axis=0)
         magnitude[magnitude == 0] = 1.0
@@ -521,17 +517,17 @@ class _BaseSparseAttention(
     def _build_combination(self, outputs, y, sample_weight):
         """Turn the assembled out-of-fold outputs, in place, into the
         combination the objective scores; record each module's own score."""
-        n_samples = y.shape[0]
-        weights = _normalised_weights(sample_weight, n_samples)
         if self._kind() == "classifier":
             codes = self._label_encoder.transform(y)
             if self.combine_ == "log":
-                true_proba = outputs[:, np.arange(n_samples), codes]
-                self.oof_scores_ = clipped_log(true_proba) @ weights
+                true_proba = outputs[:, np.arange(y.shape[0]), codes]
                 clipped_log(outputs, out=outputs, floor=POOL_FLOOR)
-                return LogPooling(outputs, codes, sample_weight)
-            self.oof_scores_ = weights @ clipped_log(outputs.copy())
-            return LinearMixture(outputs, sample_weight)
+                combination = LogPooling(outputs, codes, sample_weight)
+                self.oof_scores_ = clipped_log(true_proba) @ combination.sample_weight
+                return combination
+            combination = LinearMixture(outputs, sample_weight)
+            self.oof_scores_ = combination.sample_weight @ clipped_log(outputs.copy())
+            return combination
 
         with np.errstate(over="ignore", invalid="ignore"):
             combination = SquaredError(outputs, sample_weight)
@@ -676,9 +672,10 @@ class _BaseSparseAttention(
         check_is_fitted(self)
         _check_feature_names_in(self, input_features, generate_names=False)
         prefix = type(self).__name__.lower()
+        classifier = self._kind() == "classifier"
         names = []
         for name in self.module_names_:
-            if self._kind() == "classifier":
+            if classifier:
                 names.extend(f"{prefix}_{name}_{label}" for label in self.classes_)
             elif self._n_outputs == 1:
                 names.append(f"{prefix}_{name}")
@@ -718,12 +715,6 @@ class _BaseSparseAttention(
     def _sk_visual_block_(self):
         names, modules = zip(*self._estimator_list())
         return _VisualBlock("parallel", modules, names=names)
-
-
-def _normalised_weights(sample_weight, n_samples):
-    if sample_weight is None:
-        return np.full(n_samples, 1.0 / n_samples)
-    return sample_weight / sample_weight.sum()
 
 
 def _reject_1d(X):
