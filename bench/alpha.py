@@ -149,7 +149,7 @@ def report(rows, settings):
                 f"{sum(not r['converged'] for r in sel)} of {len(sel)} |"
             )
         parts += [
-            f"#### combine='{combine}': held-out log-loss against alpha "
+            f"### combine='{combine}': held-out log-loss against alpha "
             "(temperature 1, mean over outer folds)",
             "",
             "\n".join(lines),
@@ -180,7 +180,7 @@ def report(rows, settings):
                 + f" | {np.mean(per_ds):.4f} |"
             )
         parts += [
-            f"#### combine='{combine}': temperature at alpha={DEFAULT_ALPHA:g} "
+            f"### combine='{combine}': temperature at alpha={DEFAULT_ALPHA:g} "
             "(entropy / log M: 1 = uniform weights, 0 = one module)",
             "",
             "\n".join(lines),

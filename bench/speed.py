@@ -244,8 +244,9 @@ def _run_memory(quick):
 
 def run_fit_memory(quick):
     """Peak memory of a whole SparseAttentionClassifier(combine="log").fit at
-    the issue-4 size, with ten cheap modules (Gaussian naive Bayes with
-    different smoothing), in units of the n x M x K float64 tensor."""
+    the size of the memory target (n=1e6, M=10, K=10), with ten cheap modules
+    (Gaussian naive Bayes with different smoothing), in units of the n x M x K
+    float64 tensor."""
     from sklearn.naive_bayes import GaussianNB
 
     n, M, K = (5_000, 4, 3) if quick else (1_000_000, 10, 10)
@@ -416,7 +417,8 @@ def report(results):
                 f"{r['floor_passes']:.1f} | {r['n_iter']} |"
             )
         parts += [
-            "### Peak memory of log pooling at the largest size (issue 4)",
+            "### Peak memory of log pooling at the largest size (target: the n x M x K "
+            "tensor copied at most once)",
             "",
             "\n".join(lines),
             "",
@@ -434,7 +436,8 @@ def report(results):
                 f"{r['peak_tensors']:.2f} | {r['fit_seconds']:.1f} |"
             )
         parts += [
-            "### Peak memory of a whole fit at the largest size (issue 4)",
+            "### Peak memory of a whole fit at the largest size (target: the n x M x K "
+            "tensor copied at most once)",
             "",
             "`SparseAttentionClassifier(combine='log')` with ten Gaussian naive "
             "Bayes modules (cheap, so that the ensemble's own arrays dominate); "
