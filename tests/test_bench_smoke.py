@@ -88,3 +88,12 @@ def test_alpha_smoke(tmp_path):
     )
     sweeps = {(r["sweep"], r["combine"]) for r in out["rows"]}
     assert ("alpha", "log") in sweeps and ("temperature", "linear") in sweeps
+
+
+def test_sharpness_experiment_refuses_to_mislabel_the_current_package():
+    # bench/sharpness.py describes the package before the sharpness penalty;
+    # on a package that has it, every variant would carry that penalty too.
+    from bench import sharpness
+
+    with pytest.raises(SystemExit, match=sharpness.MEASURED_AT):
+        sharpness.main(["--datasets", "wine", "--folds", "1", "--n-jobs", "1"])
