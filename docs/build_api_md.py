@@ -8,13 +8,15 @@ code host or in an editor without building anything. Run from anywhere::
 
 The docstrings are parsed with ``numpydoc.docscrape``; the reST inline markup
 they use (literals, roles such as ``:class:`~sklearn.utils.Bunch```) is
-turned into markdown.
+turned into markdown. The output depends only on the docstrings, never on
+which tools are installed: the docstrings' examples are copied as written,
+and docs/api.md is excluded from ``ruff format`` (pyproject.toml) so that
+the formatter does not rewrite them.
 """
 
 import argparse
 import inspect
 import re
-import subprocess
 import sys
 from pathlib import Path
 
@@ -257,25 +259,7 @@ def render():
         rows.append(f"| [`{name}`](#{anchor}) | {inline(summary)} |\n")
     body = "\n".join(render_class(name) for name in ESTIMATORS)
     text = header + "".join(rows) + "\n" + body
-    return ruff_format(re.sub(r"\n{3,}", "\n\n", text).rstrip() + "\n")
-
-
-def ruff_format(text):
-    """Format the code blocks as ``ruff format docs`` would (ruff 0.16 and
-    later format Python blocks in markdown), so that the generated file and
-    the project's formatter agree. Without ruff the text is left as it is."""
-    try:
-        result = subprocess.run(
-            ["ruff", "format", "--stdin-filename", "docs/api.md", "-"],
-            input=text,
-            capture_output=True,
-            text=True,
-            cwd=ROOT,
-            check=False,
-        )
-    except OSError:
-        return text
-    return result.stdout if result.returncode == 0 and result.stdout else text
+    return re.sub(r"\n{3,}", "\n\n", text).rstrip() + "\n"
 
 
 def main(argv=None):

