@@ -20,6 +20,10 @@ RANDOM_FOREST_SAMPLE_WEIGHT = {
     "check_sample_weight_equivalence_on_dense_data": (
         "the default portfolio's random forest bootstraps its samples"
     ),
+    # The default portfolios accept sparse X, so the sparse variant runs too.
+    "check_sample_weight_equivalence_on_sparse_data": (
+        "the default portfolio's random forest bootstraps its samples"
+    ),
 }
 
 ESTIMATORS = [
