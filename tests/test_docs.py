@@ -41,3 +41,36 @@ def test_api_md_is_up_to_date_without_ruff(tmp_path):
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+# Text that points outside the repository: design notes or style guides kept
+# elsewhere, or an issue tracker's numbers. Built in pieces so that this file
+# does not match itself.
+OUTSIDE_REFERENCES = re.compile(
+    "|".join(
+        [
+            r"\b(DESIGN|STYLE)" + r"\.md\b",
+            r"\b[Ii]ssue[- ]#?" + r"\d",
+            r"GitHub " + r"issue",
+        ]
+    )
+)
+SKIPPED_DIRECTORIES = {".git", "_build", ".hypothesis", ".benchmarks", "build", "dist"}
+SKIPPED_DIRECTORIES |= {".venv", "venv"}
+
+
+def test_no_references_outside_the_repository():
+    found = []
+    for path in sorted(ROOT.rglob("*")):
+        parts = set(path.relative_to(ROOT).parts)
+        if parts & SKIPPED_DIRECTORIES or path.suffix not in {
+            ".py",
+            ".md",
+            ".rst",
+            ".toml",
+        }:
+            continue
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            if OUTSIDE_REFERENCES.search(line):
+                found.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()}")
+    assert not found, "\n".join(found)

@@ -1,9 +1,10 @@
-"""Fault injection, bad input, determinism and concurrency (GitHub issue 4).
+"""Fault injection, bad input, determinism and concurrency.
 
-Every fault a module can produce, and every bad input listed in DESIGN.md,
-must end in an exception that says what was wrong (naming the module when a
-module is at fault), never in NaN weights or silently wrong predictions.
-The messages users see are collected in docs/reliability.md.
+Every fault a module can produce, and every bad input listed in
+docs/reliability.md, must end in an exception that says what was wrong
+(naming the module when a module is at fault), never in NaN weights or
+silently wrong predictions. docs/reliability.md collects the messages users
+see; docs/design.md says why.
 """
 
 import pickle
@@ -566,7 +567,7 @@ def test_single_class_is_an_error(y):
 
 
 # --------------------------------------------------------------------------
-# Bad input listed in DESIGN.md
+# Bad input (docs/reliability.md)
 # --------------------------------------------------------------------------
 LR = ("lr", LogisticRegression())
 

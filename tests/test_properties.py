@@ -1,4 +1,4 @@
-"""Property-based tests (hypothesis) and numerical extremes (GitHub issue 4).
+"""Property-based tests (hypothesis) and numerical extremes.
 
 Invariants checked on the pure math (`skweighting._attention`) and on the
 estimators:
