@@ -62,8 +62,19 @@ def test_speed_smoke(tmp_path):
     docs = tmp_path / "benchmarks.md"
     out = speed.main(["--quick", "--out-dir", str(tmp_path), "--docs", str(docs)])
     assert set(out["results"]) == set(speed.PARTS)
-    assert (tmp_path / "speed_weights.csv").exists()
-    assert "speed:start" in docs.read_text()
+    for part in speed.PARTS:
+        assert out["results"][part], f"part {part!r} measured nothing"
+        assert (tmp_path / f"speed_{part}.csv").exists()
+    # Every part's table is in the page's speed section.
+    section = docs.read_text().split("<!-- speed:start -->")[1]
+    for heading in (
+        "### Weight learning alone",
+        "### Peak memory of log pooling",
+        "### Peak memory of a whole fit",
+        "### End-to-end fit",
+        "### GridSearchCV over 5 temperatures",
+    ):
+        assert heading in section, heading
 
 
 def test_alpha_smoke(tmp_path):

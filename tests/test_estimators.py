@@ -223,16 +223,36 @@ def test_pandas_column_transformer_module_and_ensemble_in_a_pipeline():
 
 def test_grid_search_over_temperature(cancer):
     X_train, _, y_train, _ = cancer
+    # With alpha=1e-2 the penalty's strength alpha * T^2 spans 1e-4 to 1 over
+    # this grid: from the unpenalised optimum to nearly uniform weights.
+    grid = [0.1, 1.0, 10.0]
+
+    def ensemble(**params):
+        return SparseAttentionClassifier(
+            _three_classifiers(), alpha=1e-2, cv=3, random_state=0, **params
+        )
+
     search = GridSearchCV(
-        SparseAttentionClassifier(_three_classifiers(), cv=3),
-        {"temperature": [0.1, 0.3, 1, 3]},
-        cv=3,
-        scoring="neg_log_loss",
+        ensemble(), {"temperature": grid}, cv=3, scoring="neg_log_loss"
     ).fit(X_train, y_train)
-    assert search.best_params_["temperature"] in (0.1, 0.3, 1, 3)
-    weights = search.best_estimator_.attention_weights_
-    assert weights.shape == (3,)
-    assert weights.sum() == pytest.approx(1.0)
+    plain = {t: ensemble(temperature=t).fit(X_train, y_train) for t in grid}
+    # The temperatures of the grid give different weights, and the search
+    # saw it: its candidates' cross-validated scores differ.
+    for low, high in zip(grid, grid[1:]):
+        assert not np.allclose(
+            plain[low].attention_weights_, plain[high].attention_weights_, atol=1e-3
+        )
+    assert len(set(search.cv_results_["mean_test_score"])) == len(grid)
+    # The refitted best estimator is a plain fit at the chosen temperature.
+    best = search.best_estimator_
+    chosen = search.best_params_["temperature"]
+    assert best.temperature == chosen
+    np.testing.assert_allclose(
+        best.attention_weights_, plain[chosen].attention_weights_, rtol=1e-10
+    )
+    np.testing.assert_allclose(
+        best.predict_proba(X_train), plain[chosen].predict_proba(X_train), rtol=1e-10
+    )
 
 
 def test_multi_branch_over_the_same_input():
