@@ -208,8 +208,8 @@ def _details(method, est):
         return f"chose {inner.best_name_}"
     else:
         return ""
-    if hasattr(inner, "output_scale_"):
-        parts.append(f"beta={inner.output_scale_:.3g}")
+    if hasattr(inner, "sharpness_"):
+        parts.append(f"beta={inner.sharpness_:.3g}")
     parts.append(" ".join(f"{n}={w:.3f}" for n, w in zip(names, weights)))
     return "; ".join(parts)
 

@@ -4,7 +4,7 @@ Run ``python bench/speed.py`` (full, ~15 min on 2 cores) or, tiny,
 ``python bench/speed.py --quick``. Parts (``--parts``):
 
 * ``weights``: the weight-learning step alone,
-  ``skweighting._attention.learn_attention`` on synthetic out-of-fold
+  ``skweighting._solvers.learn_attention`` on synthetic out-of-fold
   module outputs, against n (1e3..1e6), M (2..50) and K (2..100). Time and
   peak memory are given as ratios to (a) the floor, one vectorised pass over
   the n x M x K tensor (``np.tensordot(w, tensor, 1)``), and (b) the
@@ -42,12 +42,12 @@ from threadpoolctl import threadpool_limits  # noqa: E402
 from bench._common import DOCS, RESULTS, machine_line, make_modules  # noqa: E402
 from bench.quality import replace_section  # noqa: E402
 from skweighting import SparseAttentionClassifier  # noqa: E402
-from skweighting._attention import (  # noqa: E402
-    LinearMixture,
-    LogPooling,
+from skweighting._losses import (  # noqa: E402
+    LogPoolLoss,
+    MixtureLoss,
     clipped_log,
-    learn_attention,
 )
+from skweighting._solvers import learn_attention  # noqa: E402
 
 ALPHA = 1e-4
 
@@ -124,12 +124,12 @@ def weights_case(n, M, K, *, repeat, stacking_max_cells, with_memory):
 
     def fit_log():
         return learn_attention(
-            LogPooling(log_proba, y), temperature=1.0, alpha=ALPHA, random_state=0
+            LogPoolLoss(log_proba, y), temperature=1.0, alpha=ALPHA, random_state=0
         )
 
     def fit_linear():
         return learn_attention(
-            LinearMixture(proba_true), temperature=1.0, alpha=ALPHA, random_state=0
+            MixtureLoss(proba_true), temperature=1.0, alpha=ALPHA, random_state=0
         )
 
     row["log_s"], fit = _best_time(fit_log, repeat)
@@ -215,7 +215,7 @@ def _run_memory(quick):
 
         def fit(log_proba=log_proba):
             return learn_attention(
-                LogPooling(log_proba, y), temperature=1.0, alpha=ALPHA, random_state=0
+                LogPoolLoss(log_proba, y), temperature=1.0, alpha=ALPHA, random_state=0
             )
 
         peak = _peak(fit)

@@ -10,7 +10,7 @@ After fitting, the weights are plain attributes:
 * ``attention_logits_`` -- the learned logits;
 * ``oof_scores_`` -- each module's own out-of-fold score (the negative
   log-loss for classifiers), to read next to its weight;
-* ``output_scale_``, ``n_iter_`` and ``loss_curve_`` -- the learned output
+* ``sharpness_``, ``n_iter_`` and ``loss_curve_`` -- the learned output
   sharpness and how the solver got there.
 
 The temperature sets how concentrated the weights are. The objective is the
@@ -87,7 +87,7 @@ for name, score, logit, weight in zip(
     print(f"{name:<12} {-score:>12.4f} {logit:>8.3f} {weight:>7.3f}")
 print(
     f"sum of weights = {ens.attention_weights_.sum():.6f}; "
-    f"output_scale_ = {ens.output_scale_:.3f}; n_iter_ = {ens.n_iter_}; "
+    f"sharpness_ = {ens.sharpness_:.3f}; n_iter_ = {ens.n_iter_}; "
     f"objective {ens.loss_curve_[0]:.4f} -> {ens.loss_curve_[-1]:.4f}"
 )
 print()

@@ -103,7 +103,7 @@ for m, (name, fitted) in enumerate(attention.named_estimators_.items()):
         f"{linear.attention_weights_[m]:>15.3f}"
     )
 print()
-print(f"learned output sharpness (output_scale_): {attention.output_scale_:.3f}")
+print(f"learned output sharpness (sharpness_): {attention.sharpness_:.3f}")
 print(f"L-BFGS iterations (n_iter_):              {attention.n_iter_}")
 print()
 

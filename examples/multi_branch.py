@@ -139,7 +139,7 @@ print()
 names = [name for name, _ in branches]
 order = np.argsort(sharp.attention_weights_)[::-1]
 print("Branches by weight at T=1: " + " > ".join(names[m] for m in order))
-print(f"Output sharpness at T=1 (output_scale_): {sharp.output_scale_:.2f}")
+print(f"Output sharpness at T=1 (sharpness_): {sharp.sharpness_:.2f}")
 print()
 print(
     "The weights are not a ranking of the branches' own scores: they are the\n"

@@ -52,7 +52,7 @@ def run(dataset="digits", random_state=0, n_jobs=None, out=print):
         ensemble.module_names_, ensemble.oof_scores_, ensemble.attention_weights_
     ):
         out(f"  {name:<20}{-score:>22.4f}{weight:>9.3f}")
-    out(f"  output sharpness beta = {ensemble.output_scale_:.3f}\n")
+    out(f"  output sharpness beta = {ensemble.sharpness_:.3f}\n")
 
     modules = [(name, clone(est)) for name, est in ensemble.named_estimators.items()]
     for _, module in modules:

@@ -1,14 +1,71 @@
 """SparseAttentionClassifier."""
 
-from sklearn.base import ClassifierMixin, _fit_context
+import numpy as np
+from sklearn.base import ClassifierMixin, _fit_context, is_classifier
+from sklearn.preprocessing import LabelEncoder
 from sklearn.utils._param_validation import StrOptions
+from sklearn.utils._tags import ClassifierTags
 
 from ._base import _BaseSparseAttention
+from ._combinations import CLASSIFIER_COMBINATIONS
 from ._docstrings import FITTED_ATTRIBUTES, OTHER_PARAMETERS, TEMPERATURE_PARAMETERS
 from ._portfolio import default_classifiers
+from ._validation import check_classification_y, check_module_kind
 
 
-class SparseAttentionClassifier(ClassifierMixin, _BaseSparseAttention):
+class _ClassifierHooks:
+    """What a classifier ensemble does differently: its modules must be
+    classifiers; y is class labels, encoded for the combination, which
+    pools the modules' probabilities."""
+
+    def _check_module(self, name, module):
+        check_module_kind(
+            name, module, is_classifier, "classifier", type(self).__name__
+        )
+
+    def _is_classifier_like(self):
+        return True
+
+    def _combination_name(self):
+        return self.combine
+
+    def _prepare_targets(self, y, modules, sample_weight):
+        y = check_classification_y(y)
+        encoder = LabelEncoder().fit(y)
+        self.classes_ = encoder.classes_
+        codes = encoder.transform(y)
+        if sample_weight is not None:
+            weighted = np.unique(codes[sample_weight > 0])
+            if len(weighted) < 2:
+                raise ValueError(
+                    "sample_weight is zero for every sample but those of class "
+                    f"{self.classes_[weighted].tolist()[0]!r}; a classifier needs "
+                    "positive weight on at least 2 classes."
+                )
+        combination = CLASSIFIER_COMBINATIONS[self._combination_name()](self.classes_)
+        return y, codes, combination
+
+    def _classifier_tags(self, tags):
+        tags.estimator_type = "classifier"
+        tags.classifier_tags = ClassifierTags()
+        module_tags = self._module_tags() or []
+        tags.classifier_tags.multi_class = all(
+            t.classifier_tags is None or t.classifier_tags.multi_class
+            for t in module_tags
+        )
+        return tags
+
+    def _predict_proba(self, X):
+        return self._combined(X)
+
+    def _predict_classes(self, X):
+        proba = self._combined(X)
+        return self.classes_[np.argmax(proba, axis=1)]
+
+
+class SparseAttentionClassifier(
+    ClassifierMixin, _ClassifierHooks, _BaseSparseAttention
+):
     """Classifier combining modules with learned attention weights.
 
     Fits each module out-of-fold, learns one attention logit per module by
@@ -31,7 +88,7 @@ class SparseAttentionClassifier(ClassifierMixin, _BaseSparseAttention):
     combine : {{'log', 'linear'}}, default='log'
         ``'log'``: log-linear pooling,
         ``log P(k|x) = beta * sum_m w[m] log p_m(k|x) - logsumexp_k(...)``
-        with a learned sharpness ``beta`` (``output_scale_``, with a small
+        with a learned sharpness ``beta`` (``sharpness_``, with a small
         fixed L2 penalty on ``log(beta)`` so it stays finite).
         ``'linear'``: the mixture ``P(k|x) = sum_m w[m] p_m(k|x)``.
 
@@ -44,7 +101,7 @@ class SparseAttentionClassifier(ClassifierMixin, _BaseSparseAttention):
     classes_ : ndarray of shape (n_classes,)
         The class labels.
 
-    output_scale_ : float
+    sharpness_ : float
         The learned sharpness ``beta`` (``combine='log'`` only).
 
     combine_ : str
@@ -85,6 +142,7 @@ class SparseAttentionClassifier(ClassifierMixin, _BaseSparseAttention):
         *,
         temperature=1.0,
         combine="log",
+        normaliser="softmax",
         alpha=1e-4,
         cv=5,
         solver="lbfgs",
@@ -99,6 +157,7 @@ class SparseAttentionClassifier(ClassifierMixin, _BaseSparseAttention):
         super().__init__(
             estimators,
             temperature=temperature,
+            normaliser=normaliser,
             alpha=alpha,
             cv=cv,
             solver=solver,
@@ -112,14 +171,11 @@ class SparseAttentionClassifier(ClassifierMixin, _BaseSparseAttention):
         )
         self.combine = combine
 
-    def _kind(self):
-        return "classifier"
-
-    def _combination_name(self):
-        return self.combine
-
     def _default_estimators(self):
         return default_classifiers()
+
+    def __sklearn_tags__(self):
+        return self._classifier_tags(super().__sklearn_tags__())
 
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y, sample_weight=None):

@@ -5,8 +5,11 @@ from sklearn.metrics import accuracy_score, r2_score
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.metaestimators import available_if
 
-from ._base import _BaseSparseAttention, _is_drop
+from ._base import _BaseSparseAttention
+from ._classifier import _ClassifierHooks
 from ._docstrings import FITTED_ATTRIBUTES, OTHER_PARAMETERS, TEMPERATURE_PARAMETERS
+from ._regressor import _RegressorHooks
+from ._validation import is_drop
 
 
 def _is_classifier_ensemble(self):
@@ -47,7 +50,7 @@ class SparseAttentionEnsemble(_BaseSparseAttention):
     classes_ : ndarray of shape (n_classes,)
         The class labels (classifiers only).
 
-    output_scale_ : float
+    sharpness_ : float
         The learned sharpness (log pooling only).
 
     combine_ : str
@@ -85,6 +88,7 @@ class SparseAttentionEnsemble(_BaseSparseAttention):
         *,
         temperature=1.0,
         combine="auto",
+        normaliser="softmax",
         alpha=1e-4,
         cv=5,
         solver="lbfgs",
@@ -99,6 +103,7 @@ class SparseAttentionEnsemble(_BaseSparseAttention):
         super().__init__(
             estimators,
             temperature=temperature,
+            normaliser=normaliser,
             alpha=alpha,
             cv=cv,
             solver=solver,
@@ -113,8 +118,9 @@ class SparseAttentionEnsemble(_BaseSparseAttention):
         self.combine = combine
 
     def _kind(self):
+        """'classifier', 'regressor', or None when it cannot be told."""
         try:
-            modules = [m for _, m in self.estimators if not _is_drop(m)]
+            modules = [m for _, m in self.estimators if not is_drop(m)]
             if modules and all(is_classifier(m) for m in modules):
                 return "classifier"
             if modules and all(is_regressor(m) for m in modules):
@@ -123,16 +129,49 @@ class SparseAttentionEnsemble(_BaseSparseAttention):
             return None
         return None
 
+    def _hooks(self):
+        """The hooks of the kind the modules have: as a Pipeline takes its
+        kind from its last step, this is the one place the kind is asked."""
+        kind = self._kind()
+        if kind is None:
+            active = [(n, m) for n, m in self.estimators if not is_drop(m)]
+            classifiers = [n for n, m in active if is_classifier(m)]
+            others = [n for n, m in active if not is_classifier(m)]
+            raise ValueError(
+                "SparseAttentionEnsemble takes its kind from its modules, which "
+                "must be all classifiers or all regressors; got classifiers "
+                f"{classifiers} and non-classifiers {others}. Split them into two "
+                "ensembles or use SparseAttentionClassifier/Regressor."
+            )
+        return _ClassifierHooks if kind == "classifier" else _RegressorHooks
+
+    def _check_module(self, name, module):
+        self._hooks()._check_module(self, name, module)
+
+    def _is_classifier_like(self):
+        return self._hooks()._is_classifier_like(self)
+
     def _combination_name(self):
-        if self._kind() == "classifier":
-            return "log" if self.combine == "auto" else self.combine
-        if self.combine == "log":
+        return "log" if self.combine == "auto" else self.combine
+
+    def _prepare_targets(self, y, modules, sample_weight):
+        hooks = self._hooks()
+        if hooks is _RegressorHooks and self.combine == "log":
             raise ValueError(
                 "combine='log' pools class probabilities, but the modules are "
                 "regressors, whose predictions are averaged linearly. Use "
                 "combine='auto' or 'linear'."
             )
-        return "linear"
+        return hooks._prepare_targets(self, y, modules, sample_weight)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        kind = self._kind()
+        if kind == "classifier":
+            return _ClassifierHooks._classifier_tags(self, tags)
+        if kind == "regressor":
+            return _RegressorHooks._regressor_tags(self, tags)
+        return tags
 
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y, sample_weight=None):
@@ -172,8 +211,8 @@ class SparseAttentionEnsemble(_BaseSparseAttention):
             Class labels (classifier) or values (regressor).
         """
         if self._kind() == "classifier":
-            return self._predict_classes(X)
-        return self._predict_values(X)
+            return _ClassifierHooks._predict_classes(self, X)
+        return self._combined(X)
 
     @available_if(_is_classifier_ensemble)
     def predict_proba(self, X):
@@ -189,7 +228,7 @@ class SparseAttentionEnsemble(_BaseSparseAttention):
         proba : ndarray of shape (n_samples, n_classes)
             Columns in the order of ``classes_``; rows sum to one.
         """
-        return self._predict_proba(X)
+        return self._combined(X)
 
     def score(self, X, y, sample_weight=None):
         """Accuracy (classifier modules) or R^2 (regressor modules).

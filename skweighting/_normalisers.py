@@ -364,21 +364,72 @@ def entmax15_logit_penalty(weights):
 
 
 # --------------------------------------------------------------------------
+# The penalty in the bound-constrained form of the solver
+# --------------------------------------------------------------------------
+# The solver reaches the simplex through ``w = r**p / sum(r**p)`` with
+# ``r >= 0``. For sparsemax ``p = 1``. For entmax15 ``p = 2``: its penalty
+# has an infinite slope in ``w`` at zero, but with ``w = r**2 / sum(r**2)``
+# it is ``2 * (1 - sum(r)**2 / (M * sum(r**2)))``, smooth in ``r``.
+def sparsemax_root_penalty(r):
+    """`sparsemax_logit_penalty` of ``w = r / sum(r)``, gradient wrt ``r``."""
+    r = np.asarray(r, dtype=np.float64)
+    total = r.sum()
+    weights = r / total
+    value, grad_weights = sparsemax_logit_penalty(weights)
+    return value, (grad_weights - weights @ grad_weights) / total
+
+
+def entmax15_root_penalty(r):
+    """`entmax15_logit_penalty` of ``w = r**2 / sum(r**2)``, gradient wrt
+    ``r`` (finite everywhere but at ``r = 0``)."""
+    r = np.asarray(r, dtype=np.float64)
+    M = r.size
+    linear, square = r.sum(), r @ r
+    value = 2.0 * (1.0 - linear**2 / (M * square))
+    grad = (4.0 / M) * (linear**2 * r / square**2 - linear / square)
+    return float(value), grad
+
+
+# --------------------------------------------------------------------------
 # Registry
 # --------------------------------------------------------------------------
 # A normaliser's pieces: forward(u), backward(weights, grad_weights),
 # preimage(weights), penalty(weights) -> (value, grad) (None when there is no
-# simplex form of the logit penalty) and whether forward can return exact zeros.
+# simplex form of the logit penalty), whether forward can return exact zeros,
+# and the power p and penalty of the solver's bound-constrained form.
 Normaliser = namedtuple(
-    "Normaliser", ["forward", "backward", "preimage", "penalty", "sparse"]
+    "Normaliser",
+    [
+        "forward",
+        "backward",
+        "preimage",
+        "penalty",
+        "sparse",
+        "simplex_power",
+        "root_penalty",
+    ],
 )
 
 NORMALISERS = {
-    "softmax": Normaliser(softmax, softmax_backward, softmax_preimage, None, False),
+    "softmax": Normaliser(
+        softmax, softmax_backward, softmax_preimage, None, False, None, None
+    ),
     "sparsemax": Normaliser(
-        sparsemax, sparsemax_backward, sparsemax_preimage, sparsemax_logit_penalty, True
+        sparsemax,
+        sparsemax_backward,
+        sparsemax_preimage,
+        sparsemax_logit_penalty,
+        True,
+        1,
+        sparsemax_root_penalty,
     ),
     "entmax15": Normaliser(
-        entmax15, entmax15_backward, entmax15_preimage, entmax15_logit_penalty, True
+        entmax15,
+        entmax15_backward,
+        entmax15_preimage,
+        entmax15_logit_penalty,
+        True,
+        2,
+        entmax15_root_penalty,
     ),
 }

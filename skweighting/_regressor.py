@@ -1,13 +1,42 @@
 """SparseAttentionRegressor."""
 
-from sklearn.base import RegressorMixin, _fit_context
+from sklearn.base import RegressorMixin, _fit_context, is_regressor
+from sklearn.utils._tags import RegressorTags
 
 from ._base import _BaseSparseAttention
+from ._combinations import Average
 from ._docstrings import FITTED_ATTRIBUTES, OTHER_PARAMETERS, TEMPERATURE_PARAMETERS
 from ._portfolio import default_regressors
+from ._validation import check_module_kind, check_regression_y
 
 
-class SparseAttentionRegressor(RegressorMixin, _BaseSparseAttention):
+class _RegressorHooks:
+    """What a regressor ensemble does differently: its modules must be
+    regressors; y is numeric (multi-output when every module can), and the
+    combination averages the predictions."""
+
+    def _check_module(self, name, module):
+        check_module_kind(name, module, is_regressor, "regressor", type(self).__name__)
+
+    def _is_classifier_like(self):
+        return False
+
+    def _prepare_targets(self, y, modules, sample_weight):
+        y = check_regression_y(y, modules, type(self).__name__)
+        n_outputs = 1 if y.ndim == 1 else y.shape[1]
+        return y, y, Average(n_outputs, y.ndim)
+
+    def _regressor_tags(self, tags):
+        tags.estimator_type = "regressor"
+        tags.regressor_tags = RegressorTags()
+        module_tags = self._module_tags()
+        tags.target_tags.multi_output = bool(module_tags) and all(
+            t.target_tags.multi_output for t in module_tags
+        )
+        return tags
+
+
+class SparseAttentionRegressor(RegressorMixin, _RegressorHooks, _BaseSparseAttention):
     """Regressor averaging modules with learned attention weights.
 
     Fits each module out-of-fold, learns one attention logit per module by
@@ -65,6 +94,7 @@ class SparseAttentionRegressor(RegressorMixin, _BaseSparseAttention):
         estimators=None,
         *,
         temperature=1.0,
+        normaliser="softmax",
         alpha=1e-4,
         cv=5,
         solver="lbfgs",
@@ -79,6 +109,7 @@ class SparseAttentionRegressor(RegressorMixin, _BaseSparseAttention):
         super().__init__(
             estimators,
             temperature=temperature,
+            normaliser=normaliser,
             alpha=alpha,
             cv=cv,
             solver=solver,
@@ -91,11 +122,11 @@ class SparseAttentionRegressor(RegressorMixin, _BaseSparseAttention):
             random_state=random_state,
         )
 
-    def _kind(self):
-        return "regressor"
-
     def _default_estimators(self):
         return default_regressors()
+
+    def __sklearn_tags__(self):
+        return self._regressor_tags(super().__sklearn_tags__())
 
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y, sample_weight=None):
@@ -134,7 +165,7 @@ class SparseAttentionRegressor(RegressorMixin, _BaseSparseAttention):
         y_pred : ndarray of shape (n_samples,) or (n_samples, n_outputs)
             Predicted values.
         """
-        return self._predict_values(X)
+        return self._combined(X)
 
 
 SparseAttentionRegressor.__doc__ = SparseAttentionRegressor.__doc__.format(

@@ -26,7 +26,8 @@ from skweighting import (
     SparseAttentionEnsemble,
     SparseAttentionRegressor,
 )
-from skweighting._base import _fit_predict_fold
+from skweighting._combinations import LogPooling
+from skweighting._modules import fit_predict_fold
 
 
 @pytest.fixture(scope="module")
@@ -90,44 +91,33 @@ def test_out_of_fold_weights_do_not_reward_an_overfitted_tree():
 
 
 @pytest.mark.parametrize("combine", ["log", "linear"])
-def test_solvers_agree_on_the_estimator(cancer, combine):
+def test_deprecated_adam_warns_and_agrees_with_lbfgs(cancer, combine):
     X_train, _, y_train, _ = cancer
-    weights = [
-        SparseAttentionClassifier(
-            _three_classifiers(),
-            combine=combine,
-            solver=solver,
-            max_iter=5000,
-            alpha=1e-3,
-        )
-        .fit(X_train, y_train)
-        .attention_weights_
-        for solver in ("lbfgs", "adam")
-    ]
-    np.testing.assert_allclose(weights[0], weights[1], atol=2e-3)
+    params = dict(combine=combine, max_iter=5000, alpha=1e-3)
+    lbfgs = SparseAttentionClassifier(_three_classifiers(), **params)
+    adam = SparseAttentionClassifier(_three_classifiers(), solver="adam", **params)
+    with pytest.warns(FutureWarning, match="solver='adam' is deprecated"):
+        adam.fit(X_train, y_train)
+    lbfgs.fit(X_train, y_train)
+    np.testing.assert_allclose(
+        adam.attention_weights_, lbfgs.attention_weights_, atol=2e-3
+    )
 
 
-def test_regression_solvers_agree():
-    X, y = make_regression(n_samples=200, n_features=5, noise=20.0, random_state=0)
-    modules = [
-        ("ridge", Ridge()),
-        ("tree", DecisionTreeRegressor(max_depth=3, random_state=0)),
-        ("knn", KNeighborsRegressor()),
-    ]
-    weights = [
-        SparseAttentionRegressor(modules, solver=s, max_iter=5000)
-        .fit(X, y)
-        .attention_weights_
-        for s in ("lbfgs", "adam")
-    ]
-    np.testing.assert_allclose(weights[0], weights[1], atol=2e-3)
+def test_adam_with_a_sparse_normaliser_is_an_error(cancer):
+    X_train, _, y_train, _ = cancer
+    ens = SparseAttentionClassifier(
+        _three_classifiers(), solver="adam", normaliser="sparsemax"
+    )
+    with pytest.warns(FutureWarning), pytest.raises(ValueError, match="lbfgs"):
+        ens.fit(X_train, y_train)
 
 
 def test_log_pooling_fitted_attributes(cancer):
     X_train, X_test, y_train, y_test = cancer
     ens = SparseAttentionClassifier(_three_classifiers()).fit(X_train, y_train)
     assert ens.combine_ == "log"
-    assert ens.output_scale_ > 0
+    assert ens.sharpness_ > 0
     assert ens.attention_logits_.shape == (3,)
     np.testing.assert_allclose(
         ens.attention_weights_,
@@ -139,7 +129,7 @@ def test_log_pooling_fitted_attributes(cancer):
     np.testing.assert_allclose(proba.sum(axis=1), 1.0)
     # The pooled probabilities are what the formula in the docs says.
     outputs = [est.predict_proba(X_test) for est in ens.estimators_]
-    pooled = ens.output_scale_ * sum(
+    pooled = ens.sharpness_ * sum(
         w * np.log(np.maximum(p, 1e-3)) for w, p in zip(ens.attention_weights_, outputs)
     )
     expected = np.exp(pooled - pooled.max(axis=1, keepdims=True))
@@ -152,7 +142,7 @@ def test_linear_mixture_predicts_the_weighted_mixture(cancer):
     ens = SparseAttentionClassifier(_three_classifiers(), combine="linear").fit(
         X_train, y_train
     )
-    assert not hasattr(ens, "output_scale_")
+    assert not hasattr(ens, "sharpness_")
     mixture = sum(
         w * est.predict_proba(X_test)
         for w, est in zip(ens.attention_weights_, ens.estimators_)
@@ -287,8 +277,15 @@ def test_fold_without_a_class_is_aligned_by_label():
     classes = np.array(["a", "b", "c"])
     # The fold that holds out the "a" rows trains on "b" and "c" only.
     train, test = np.arange(10, 30), np.arange(10)
-    output = _fit_predict_fold(
-        KNeighborsClassifier(n_neighbors=1), "knn", X, y, None, train, test, classes
+    output = fit_predict_fold(
+        KNeighborsClassifier(n_neighbors=1),
+        "knn",
+        X,
+        y,
+        {},
+        train,
+        test,
+        LogPooling(classes),
     )
     assert output.shape == (10, 3)
     np.testing.assert_array_equal(output[:, 0], 0.0)  # never seen: probability 0

@@ -17,7 +17,6 @@ from scipy.special import softmax as scipy_softmax
 
 from skweighting._normalisers import (
     NORMALISERS,
-    Normaliser,
     entmax15,
     entmax15_backward,
     entmax15_logit_penalty,
@@ -485,23 +484,43 @@ def test_sparsemax_penalty_gradient_is_finite_at_zero_weights():
 # --------------------------------------------------------------------------
 def test_registry():
     assert set(NORMALISERS) == {"softmax", "sparsemax", "entmax15"}
-    assert Normaliser._fields == (
-        "forward",
-        "backward",
-        "preimage",
-        "penalty",
-        "sparse",
-    )
-    assert NORMALISERS["softmax"] == (
-        softmax,
-        softmax_backward,
-        softmax_preimage,
-        None,
-        False,
-    )
+    assert NORMALISERS["softmax"].forward is softmax
+    assert NORMALISERS["softmax"].backward is softmax_backward
+    assert NORMALISERS["softmax"].preimage is softmax_preimage
+    assert NORMALISERS["softmax"].penalty is None
+    assert not NORMALISERS["softmax"].sparse
     assert NORMALISERS["sparsemax"].sparse and NORMALISERS["entmax15"].sparse
     assert NORMALISERS["sparsemax"].penalty is sparsemax_logit_penalty
     assert NORMALISERS["entmax15"].penalty is entmax15_logit_penalty
+
+
+@pytest.mark.parametrize("name", ["sparsemax", "entmax15"])
+def test_root_penalty_is_the_logit_penalty_of_the_mapped_weights(name):
+    # The solver's bounded form reaches the simplex through
+    # w = r**p / sum(r**p); its penalty must be the simplex penalty of that w,
+    # with the gradient of that composition, finite at zero entries of r.
+    normaliser = NORMALISERS[name]
+    p = normaliser.simplex_power
+    rng = np.random.default_rng(3)
+    for _ in range(20):
+        r = rng.uniform(0.05, 2.0, 6)
+        r[rng.integers(6)] = 0.0 if p == 2 else r[0]
+        w = r**p / np.sum(r**p)
+        value, grad = normaliser.root_penalty(r)
+        assert value == pytest.approx(normaliser.penalty(w)[0], abs=1e-13)
+        assert np.all(np.isfinite(grad))
+        step = 1e-7
+        numeric = np.array(
+            [
+                (
+                    normaliser.root_penalty(r + step * e)[0]
+                    - normaliser.root_penalty(np.maximum(r - step * e, 0.0))[0]
+                )
+                / (r + step * e - np.maximum(r - step * e, 0.0))[j]
+                for j, e in enumerate(np.eye(6))
+            ]
+        )
+        np.testing.assert_allclose(grad, numeric, rtol=1e-5, atol=1e-6)
 
 
 # --------------------------------------------------------------------------

@@ -1,0 +1,233 @@
+"""The ways of combining module outputs, one object each.
+
+Every combination answers the same few questions, so the estimator never
+asks which one it has:
+
+* ``method`` and ``read(estimator, name, X)``: which method of a module is
+  called, and its output checked and laid out for this combination (class
+  probabilities in the columns of ``classes_``, or 2-D predictions);
+* ``allocate(module_names, targets, sample_weight)`` and
+  ``write(store, module, rows, output)``: the out-of-fold store, and how one
+  fold's output goes into it (only what the loss needs is kept);
+* ``objective(store)``: the loss data the solvers minimise (see
+  `skweighting._losses`); ``module_scores(store)``: each module's own
+  out-of-fold score;
+* ``combine(outputs, weights, extra)``: the prediction, from the outputs of
+  the modules with non-zero weight;
+* ``output_names`` (for ``get_feature_names_out``) and ``fitted_extra``
+  (fitted attributes of the extra parameters, e.g. the sharpness).
+
+`LogPooling` and `LinearMixture` combine classifiers, `Average` regressors.
+"""
+
+import numpy as np
+
+from ._losses import (
+    POOL_FLOOR,
+    LogPoolLoss,
+    MixtureLoss,
+    QuadraticLoss,
+    clipped_log,
+    log_pool,
+    normalised_weights,
+)
+from ._modules import call_module, check_predictions, check_probabilities, class_columns
+
+
+class _Store:
+    """What a combination keeps of the out-of-fold outputs during a fit."""
+
+    def __init__(self, **arrays):
+        self.__dict__.update(arrays)
+
+
+class _ClassProbabilities:
+    """Shared by the combinations of classifiers' probabilities."""
+
+    method = "predict_proba"
+
+    def __init__(self, classes):
+        self.classes = np.asarray(classes)
+
+    def read(self, estimator, name, X):
+        columns = class_columns(estimator, name, self.classes)
+        output = call_module(estimator, name, X, self.method)
+        check_probabilities(output, name, estimator, len(columns))
+        np.clip(output, 0.0, 1.0, out=output)
+        if len(columns) == len(self.classes) and np.all(np.diff(columns) > 0):
+            return output  # already in the order of classes_
+        aligned = np.zeros((output.shape[0], len(self.classes)))
+        aligned[:, columns] = output
+        return aligned
+
+    def output_names(self, prefix, module_name):
+        return [f"{prefix}_{module_name}_{label}" for label in self.classes]
+
+    def _allocate_scores(self, module_names, codes, sample_weight):
+        return dict(
+            module_names=list(module_names),
+            codes=np.asarray(codes, dtype=np.intp),
+            sample_weight=normalised_weights(sample_weight, len(codes)),
+            scores=np.zeros(len(module_names)),
+        )
+
+    @staticmethod
+    def _true_class_proba(store, rows, output):
+        return output[np.arange(len(rows)), store.codes[rows]]
+
+    @staticmethod
+    def _add_score(store, module, rows, proba_true):
+        # Mean log-likelihood of the true class, accumulated fold by fold
+        # from the slice being written.
+        store.scores[module] += store.sample_weight[rows] @ clipped_log(
+            proba_true.copy()
+        )
+
+    def module_scores(self, store):
+        return store.scores.copy()
+
+
+class LogPooling(_ClassProbabilities):
+    """Log-linear pooling with a learned sharpness ``beta``:
+    ``log P(k|x) = beta * sum_m w[m] log p_m(k|x) - logsumexp_k(...)``.
+
+    Its store is the whole (n_modules, n_samples, n_classes) probability
+    tensor, turned in place into floored logs for the loss.
+    """
+
+    name = "log"
+
+    def allocate(self, module_names, codes, sample_weight):
+        n_modules, n_samples = len(module_names), len(codes)
+        return _Store(
+            proba=np.empty((n_modules, n_samples, len(self.classes))),
+            **self._allocate_scores(module_names, codes, sample_weight),
+        )
+
+    def write(self, store, module, rows, output):
+        store.proba[module, rows] = output
+        self._add_score(
+            store, module, rows, self._true_class_proba(store, rows, output)
+        )
+
+    def objective(self, store):
+        log_proba = clipped_log(store.proba, out=store.proba, floor=POOL_FLOOR)
+        return LogPoolLoss(log_proba, store.codes, store.sample_weight)
+
+    def combine(self, outputs, weights, extra):
+        log_proba = clipped_log(np.stack(outputs), floor=POOL_FLOOR)
+        _, unnormalised, norm, _ = log_pool(weights, extra[0], log_proba)
+        unnormalised /= norm[:, None]
+        return unnormalised
+
+    def fitted_extra(self, extra):
+        return {"sharpness_": float(np.exp(extra[0]))}
+
+
+class LinearMixture(_ClassProbabilities):
+    """The mixture ``P(k|x) = sum_m w[m] p_m(k|x)``.
+
+    Its log-loss needs only each module's probability of the true class, so
+    the store is an (n_samples, n_modules) matrix.
+    """
+
+    name = "linear"
+
+    def allocate(self, module_names, codes, sample_weight):
+        n_modules, n_samples = len(module_names), len(codes)
+        return _Store(
+            proba_true=np.empty((n_samples, n_modules)),
+            **self._allocate_scores(module_names, codes, sample_weight),
+        )
+
+    def write(self, store, module, rows, output):
+        proba_true = self._true_class_proba(store, rows, output)
+        store.proba_true[rows, module] = proba_true
+        self._add_score(store, module, rows, proba_true)
+
+    def objective(self, store):
+        return MixtureLoss(store.proba_true, store.sample_weight)
+
+    def combine(self, outputs, weights, extra):
+        proba = sum(w * out for w, out in zip(weights, outputs))
+        proba /= proba.sum(axis=1, keepdims=True)
+        return proba
+
+    def fitted_extra(self, extra):
+        return {}
+
+
+class Average:
+    """The weighted average of regressors' predictions, scored by the squared
+    error divided by the (weighted) variance of each output of y, so the
+    weights do not depend on the units of y.
+
+    Its store is the (n_samples, n_outputs, n_modules) tensor of scaled
+    errors.
+    """
+
+    name = "linear"
+    method = "predict"
+
+    def __init__(self, n_outputs, y_ndim):
+        self.n_outputs = n_outputs
+        self.y_ndim = y_ndim
+
+    def read(self, estimator, name, X):
+        output = call_module(estimator, name, X, self.method)
+        return check_predictions(output, name, estimator, self.n_outputs)
+
+    def output_names(self, prefix, module_name):
+        if self.n_outputs == 1:
+            return [f"{prefix}_{module_name}"]
+        return [f"{prefix}_{module_name}{j}" for j in range(self.n_outputs)]
+
+    def allocate(self, module_names, y, sample_weight):
+        n_samples = y.shape[0]
+        y2 = y.reshape(n_samples, -1)
+        weights = normalised_weights(sample_weight, n_samples)
+        # Measure the spread on y / max|y|, so that huge y cannot overflow.
+        magnitude = np.max(np.abs(y2), axis=0)
+        magnitude[magnitude == 0] = 1.0
+        unit = y2 / magnitude
+        spread = np.sqrt(weights @ (unit - weights @ unit) ** 2)
+        # A constant output has no spread to normalise by; leave it in units.
+        spread[spread <= 1e-12] = 1.0 / magnitude[spread <= 1e-12]
+        return _Store(
+            module_names=list(module_names),
+            y=y2,
+            scale=spread * magnitude,
+            sample_weight=weights,
+            errors=np.empty((n_samples, y2.shape[1], len(module_names))),
+        )
+
+    def write(self, store, module, rows, output):
+        store.errors[rows, :, module] = (output - store.y[rows]) / store.scale
+
+    def objective(self, store):
+        with np.errstate(over="ignore", invalid="ignore"):
+            loss = QuadraticLoss(store.errors, store.sample_weight)
+        overflowing = ~np.isfinite(np.diag(loss.gram))
+        if np.any(overflowing):
+            raise ValueError(
+                "The squared errors of modules "
+                f"{[n for n, o in zip(store.module_names, overflowing) if o]} "
+                "overflow: their predictions are far outside the range of y. "
+                "Fix or drop them."
+            )
+        store.gram = loss.gram
+        return loss
+
+    def module_scores(self, store):
+        # Variance-normalised MSE of one module is 1 - R^2 (mean over outputs).
+        return 1.0 - np.diag(store.gram)
+
+    def combine(self, outputs, weights, extra):
+        prediction = sum(w * out for w, out in zip(weights, outputs))
+        return prediction.ravel() if self.y_ndim == 1 else prediction
+
+    def fitted_extra(self, extra):
+        return {}
+
+
+CLASSIFIER_COMBINATIONS = {"log": LogPooling, "linear": LinearMixture}

@@ -1,0 +1,128 @@
+"""Calling the modules: fitting them, getting their outputs, checking those.
+
+Everything here runs inside the joblib workers or at predict time, one
+module at a time. A failure names the module that caused it.
+"""
+
+import numpy as np
+from sklearn.utils import _safe_indexing
+from sklearn.utils.validation import _check_method_params
+
+
+def describe(name, estimator):
+    return f"module {name!r} ({type(estimator).__name__})"
+
+
+def named_error(exc, name, estimator, action):
+    """The same kind of exception, with a message naming the failing module."""
+    message = f"{describe(name, estimator)} failed to {action}: {exc}"
+    try:
+        error = type(exc)(message)
+    except Exception:  # exception types with unusual constructors
+        error = RuntimeError(message)
+    return error
+
+
+def fit_module(estimator, name, X, y, fit_params):
+    """Fit one module; returns the module itself, not what its ``fit``
+    returns (a ``fit`` that forgets ``return self`` still works, as in
+    ``VotingClassifier``)."""
+    try:
+        estimator.fit(X, y, **fit_params)
+    except Exception as exc:
+        raise named_error(exc, name, estimator, "fit") from exc
+    return estimator
+
+
+def call_module(estimator, name, X, method):
+    """``estimator.<method>(X)`` as a float array; errors name the module."""
+    if not hasattr(estimator, method):
+        raise ValueError(
+            f"{describe(name, estimator)} has no {method} after fitting, which "
+            "the ensemble combines. "
+            + (
+                "Use a classifier with predict_proba: for example wrap it in "
+                "sklearn.calibration.CalibratedClassifierCV, or set "
+                "probability=True for SVC."
+                if method == "predict_proba"
+                else f"Use an estimator with {method}."
+            )
+        )
+    try:
+        output = getattr(estimator, method)(X)
+    except Exception as exc:
+        raise named_error(exc, name, estimator, method) from exc
+    return np.asarray(output, dtype=np.float64)
+
+
+def check_probabilities(output, name, estimator, n_classes):
+    """Raise unless ``output`` is (n_samples, n_classes) probabilities."""
+    if output.ndim != 2 or output.shape[1] != n_classes:
+        raise ValueError(
+            f"{describe(name, estimator)} returned predict_proba of shape "
+            f"{output.shape}, but it has {n_classes} classes_. Only "
+            "single-output classifiers can be combined."
+        )
+    if not np.all(np.isfinite(output)):
+        raise ValueError(
+            f"{describe(name, estimator)} returned NaN or infinite outputs "
+            "(predict_proba). Check this module (for example its input "
+            "preprocessing) or drop it."
+        )
+    if (
+        np.any(output < -1e-6)
+        or np.any(output > 1 + 1e-6)
+        or not np.allclose(output.sum(axis=1), 1.0, atol=1e-4)
+    ):
+        raise ValueError(
+            f"{describe(name, estimator)} returned predict_proba values that "
+            "are not probabilities (each row must lie in [0, 1] and sum to 1). "
+            "Fix the module, calibrate it, or drop it."
+        )
+
+
+def check_predictions(output, name, estimator, n_outputs):
+    """Raise unless ``output`` holds ``n_outputs`` finite predictions per row;
+    returns it as (n_samples, n_outputs)."""
+    if not np.all(np.isfinite(output)):
+        raise ValueError(
+            f"{describe(name, estimator)} returned NaN or infinite outputs. "
+            "Check this module (for example its input preprocessing) or drop it."
+        )
+    output = output.reshape(output.shape[0], -1)
+    if output.shape[1] != n_outputs:
+        raise ValueError(
+            f"{describe(name, estimator)} predicted {output.shape[1]} outputs "
+            f"for a y with {n_outputs}."
+        )
+    return output
+
+
+def class_columns(estimator, name, classes):
+    """Where each of ``estimator.classes_`` sits in ``classes``.
+
+    Columns are matched by label, never by position: a module fitted on a fold
+    that misses a class, or one that orders its classes differently, still
+    lands in the right columns.
+    """
+    module_classes = np.asarray(estimator.classes_)
+    columns = np.searchsorted(classes, module_classes)
+    columns = np.clip(columns, 0, len(classes) - 1)
+    unknown = classes[columns] != module_classes
+    if np.any(unknown):
+        raise ValueError(
+            f"{describe(name, estimator)} predicts classes "
+            f"{module_classes[unknown].tolist()} that are not in y "
+            f"{classes.tolist()}. Prefit modules must use the labels of y."
+        )
+    return columns
+
+
+def fit_predict_fold(estimator, name, X, y, fit_params, train, test, combination):
+    """Fit one module on the training rows of a fold; return its checked
+    outputs on the held-out rows, as ``combination.read`` lays them out."""
+    fit_params = _check_method_params(X, params=fit_params, indices=train)
+    estimator = fit_module(
+        estimator, name, _safe_indexing(X, train), _safe_indexing(y, train), fit_params
+    )
+    return combination.read(estimator, name, _safe_indexing(X, test))

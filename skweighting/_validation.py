@@ -1,0 +1,211 @@
+"""Validation of what a user passes: the module list, y, cv, seeds.
+
+Each check raises an error that says what was wrong and what to do.
+"""
+
+import numpy as np
+from sklearn.base import clone
+from sklearn.model_selection import check_cv
+from sklearn.utils import check_random_state
+from sklearn.utils._tags import get_tags
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import _num_samples, check_array, column_or_1d
+
+from ._modules import describe
+
+MAX_SEED = np.iinfo(np.int32).max
+
+
+def is_drop(module):
+    return isinstance(module, str) and module == "drop"
+
+
+def validate_estimators(owner, estimators, check_module):
+    """Names and active (not ``'drop'``) modules of an estimator list.
+
+    ``owner`` is the ensemble (for `_validate_names` and messages);
+    ``check_module(name, module)`` is its kind-specific check of one module.
+    """
+    if (
+        not isinstance(estimators, (list, tuple))
+        or len(estimators) == 0
+        or not all(
+            isinstance(item, (tuple, list))
+            and len(item) == 2
+            and isinstance(item[0], str)
+            for item in estimators
+        )
+    ):
+        raise ValueError(
+            "Invalid 'estimators': it must be a non-empty list of "
+            "(name, estimator) tuples, e.g. [('lr', LogisticRegression()), "
+            "('rf', RandomForestClassifier())]."
+        )
+    names, modules = zip(*estimators)
+    owner._validate_names(names)
+    active = [(n, m) for n, m in zip(names, modules) if not is_drop(m)]
+    if not active:
+        raise ValueError(
+            "All estimators are dropped ('drop'). Keep at least one module."
+        )
+    for name, module in active:
+        if isinstance(module, type):
+            raise TypeError(
+                f"Expected an estimator instance for module {name!r}, got the "
+                f"class {module.__name__}: use {module.__name__}() or 'drop'."
+            )
+        if not hasattr(module, "fit"):
+            raise TypeError(
+                f"Module {name!r} is {module!r}, not an estimator; use an "
+                "estimator instance (e.g. LogisticRegression()) or 'drop'."
+            )
+    for name, module in active:
+        check_module(name, module)
+    return list(names), active
+
+
+def check_temperature(temperature):
+    if not 1e-10 <= temperature <= 1e10:
+        raise ValueError(
+            f"temperature={temperature!r} is outside the numerically safe "
+            "range [1e-10, 1e10]; the weights are already at the out-of-fold "
+            "optimum or uniform well inside it. The useful range is about "
+            "0.1 to 10."
+        )
+
+
+def reject_1d(X):
+    # X is handed to the modules unconverted (it may be a DataFrame with
+    # string columns), so this one check of check_array is done here.
+    if getattr(X, "ndim", None) == 1:
+        raise ValueError(
+            "Expected 2D array, got 1D array instead. Reshape your data either "
+            "using array.reshape(-1, 1) if your data has a single feature or "
+            "array.reshape(1, -1) if it contains a single sample."
+        )
+
+
+def check_classification_y(y):
+    """Class labels, 1-D, with at least two classes."""
+    y = column_or_1d(y, warn=True)
+    check_classification_targets(y)
+    classes = np.unique(y)
+    if len(classes) < 2:
+        raise ValueError(
+            f"y contains only one class ({classes.tolist()[0]!r}); a classifier "
+            "needs samples of at least 2 classes."
+        )
+    return y
+
+
+def check_regression_y(y, modules, owner_name):
+    """Numeric targets, 1-D or 2-D (multi-output when every module can)."""
+    try:
+        y = check_array(y, ensure_2d=False, dtype="numeric", input_name="y")
+    except ValueError as exc:
+        if "NaN" in str(exc) or "infinity" in str(exc):
+            raise
+        raise ValueError(
+            f"{owner_name} needs numeric regression targets in y ({exc}). For "
+            "class labels, use classifier modules."
+        ) from exc
+    if y.ndim > 2:
+        raise ValueError(f"y must be 1-D or 2-D; got shape {y.shape}.")
+    if y.ndim == 2:
+        single = [n for n, m in modules if not get_tags(m).target_tags.multi_output]
+        if single:
+            if y.shape[1] != 1:
+                raise ValueError(
+                    f"y has {y.shape[1]} outputs but modules {single} do not "
+                    "support multi-output regression. Drop them or wrap them in "
+                    "sklearn.multioutput.MultiOutputRegressor."
+                )
+            y = column_or_1d(y, warn=True)
+    return y
+
+
+def check_sample_weight_sum(sample_weight):
+    if sample_weight is not None and not np.any(sample_weight > 0):
+        raise ValueError(
+            "sample_weight sums to zero; give some samples positive weight."
+        )
+
+
+def check_splits(cv, X, y, *, classifier, groups=None):
+    """The (train, test) splits of ``cv``, each sample held out exactly once."""
+    cv = check_cv(cv, y, classifier=classifier)
+    n_samples = _num_samples(X)
+    try:
+        n_splits = cv.get_n_splits(X, y, groups)
+    except ValueError as exc:
+        raise ValueError(f"cv could not split the data: {exc}") from exc
+    if n_samples < n_splits:
+        raise ValueError(
+            f"Cannot learn out-of-fold weights from n_samples={n_samples} "
+            f"with cv={n_splits} folds: each fold needs held-out samples. "
+            "Pass more samples or a smaller cv (at least 2)."
+        )
+    try:
+        splits = list(cv.split(X, y, groups))
+    except ValueError as exc:
+        if groups is None and "groups" in str(exc):
+            raise ValueError(
+                f"cv={cv!r} splits by groups, but no groups were given: pass "
+                "them to fit, e.g. fit(X, y, groups=groups)."
+            ) from exc
+        raise ValueError(
+            f"cv could not split the data: {exc} Pass a smaller cv or more "
+            "samples per class."
+        ) from exc
+    counts = np.zeros(n_samples, dtype=int)
+    for train, test in splits:
+        train, test = np.asarray(train), np.asarray(test)
+        if (train.size and not 0 <= train.min() <= train.max() < n_samples) or (
+            test.size and not 0 <= test.min() <= test.max() < n_samples
+        ):
+            raise ValueError(
+                f"cv gave indices outside the {n_samples} training rows: a list "
+                "of precomputed splits only fits the data it was computed for. "
+                "Inside GridSearchCV or cross_validate the ensemble sees a "
+                "subset of the rows; pass a splitter (e.g. GroupKFold(5), with "
+                "groups routed to fit) instead of a list."
+            )
+        counts[test] += 1
+    if np.any(counts != 1):
+        raise ValueError(
+            "cv must put every sample in exactly one test fold (as KFold "
+            f"does); {np.sum(counts == 0)} samples are never held out and "
+            f"{np.sum(counts > 1)} more than once. Use a K-fold splitter."
+        )
+    return splits
+
+
+def seed_modules(modules, random_state):
+    """Clones of the modules; with a ``random_state``, every unseeded random
+    module gets a seed drawn from it, so one random_state makes the whole
+    fit reproducible."""
+    if random_state is None:
+        return [clone(m) for _, m in modules]
+    rng = check_random_state(random_state)
+    seeded = []
+    for _, module in modules:
+        module = clone(module)
+        params = module.get_params(deep=True)
+        unseeded = {
+            key: int(rng.randint(MAX_SEED))
+            for key, value in params.items()
+            if (key == "random_state" or key.endswith("__random_state"))
+            and value is None
+        }
+        if unseeded:
+            module.set_params(**unseeded)
+        seeded.append(module)
+    return seeded
+
+
+def check_module_kind(name, module, is_kind, kind, owner_name):
+    if not is_kind(module):
+        raise ValueError(
+            f"{describe(name, module)} is not a {kind}, but {owner_name} "
+            f"combines {kind}s. Use a {kind} or drop the module."
+        )

@@ -1,0 +1,327 @@
+"""The objective and its solvers: gradients, the optimum despite the kinks
+of the sparse normalisers, and what temperature does to the support."""
+
+import numpy as np
+import pytest
+from _helpers import module_errors, module_probas, relative_gradient_error
+from scipy.optimize import minimize, minimize_scalar
+
+from skweighting import _solvers
+from skweighting._losses import LogPoolLoss, MixtureLoss, QuadraticLoss, clipped_log
+from skweighting._normalisers import NORMALISERS
+from skweighting._solvers import learn_attention, make_objective
+
+NORMALISER_NAMES = ["softmax", "sparsemax", "entmax15"]
+COMBINATIONS = ["log", "linear", "regression"]
+
+
+def _loss(name, rng, n_samples=200, n_modules=4):
+    proba, y = module_probas(rng, n_modules=n_modules, n_samples=n_samples)
+    if name == "log":
+        return LogPoolLoss(clipped_log(proba.copy()), y)
+    if name == "linear":
+        return MixtureLoss(proba[:, np.arange(n_samples), y].T.copy())
+    errors = module_errors(rng, n_samples, n_modules=n_modules)
+    # The last module repeats the first one's mistakes and adds its own: the
+    # optimum gives it no weight.
+    errors[..., -1] = errors[..., 0] + rng.normal(size=errors.shape[:2])
+    return QuadraticLoss(errors)
+
+
+def _penalised(loss, normaliser, temperature, alpha):
+    """The objective as the user sees it: the loss of normaliser(logits / T)
+    plus (alpha / 2) ||logits||^2, as a function of (logits, extra)."""
+    forward = NORMALISERS[normaliser].forward
+
+    def objective(logits, extra):
+        value = loss.loss_grad(forward(logits / temperature), extra)[0]
+        return value + 0.5 * alpha * logits @ logits
+
+    return objective
+
+
+# --------------------------------------------------------------------------
+# Gradients of both forms of the objective
+# --------------------------------------------------------------------------
+@pytest.mark.parametrize("normaliser", NORMALISER_NAMES)
+@pytest.mark.parametrize("name", COMBINATIONS)
+@pytest.mark.parametrize("temperature", [0.3, 1.0, 5.0])
+def test_objective_gradient_matches_finite_differences(normaliser, name, temperature):
+    rng = np.random.default_rng(6)
+    loss = _loss(name, rng)
+    objective = make_objective(
+        loss, normaliser=normaliser, temperature=temperature, alpha=0.01
+    )
+    theta = objective.initial_theta(temperature)
+    # A point away from the start and, for the bounded form, inside r > 0.
+    theta[: loss.n_modules] *= rng.uniform(0.5, 1.5, loss.n_modules)
+    theta[loss.n_modules :] += 0.2
+    assert relative_gradient_error(objective, theta) < 1e-5
+
+
+@pytest.mark.parametrize("name", COMBINATIONS)
+def test_softmax_penalty_is_alpha_half_squared_logits(name):
+    rng = np.random.default_rng(7)
+    loss = _loss(name, rng)
+    temperature, alpha = 2.5, 0.3
+    theta = rng.normal(size=loss.n_modules + loss.n_extra)
+    with_penalty = make_objective(
+        loss, normaliser="softmax", temperature=temperature, alpha=alpha
+    )
+    without = make_objective(
+        loss, normaliser="softmax", temperature=temperature, alpha=0.0
+    )
+    logits = temperature * theta[: loss.n_modules]
+    expected = 0.5 * alpha * logits @ logits
+    assert with_penalty(theta)[0] - without(theta)[0] == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("normaliser", NORMALISER_NAMES)
+@pytest.mark.parametrize("name", COMBINATIONS)
+def test_fit_reports_logits_weights_and_objective_consistently(normaliser, name):
+    rng = np.random.default_rng(8)
+    loss = _loss(name, rng)
+    temperature, alpha = 0.7, 0.05
+    fit = learn_attention(
+        loss, normaliser=normaliser, temperature=temperature, alpha=alpha
+    )
+    assert fit.converged
+    forward = NORMALISERS[normaliser].forward
+    np.testing.assert_allclose(
+        forward(fit.logits / temperature), fit.weights, atol=1e-12
+    )
+    assert np.all(fit.weights >= 0) and fit.weights.sum() == pytest.approx(1.0)
+    value = _penalised(loss, normaliser, temperature, alpha)(fit.logits, fit.extra)
+    assert fit.objective == pytest.approx(value, rel=1e-9, abs=1e-12)
+
+
+# --------------------------------------------------------------------------
+# The optimum, despite the kinks
+# --------------------------------------------------------------------------
+def _reference_simplex_minimum(fun, n_modules, n_starts=6, seed=0):
+    """min over the simplex of ``fun(w)`` by SLSQP from several starts: a
+    solver that shares nothing with the package's."""
+    rng = np.random.default_rng(seed)
+    starts = [np.full(n_modules, 1.0 / n_modules)]
+    starts += list(rng.dirichlet(np.ones(n_modules), size=n_starts - 1))
+    best = np.inf
+    for start in starts:
+        result = minimize(
+            fun,
+            start,
+            method="SLSQP",
+            bounds=[(0.0, 1.0)] * n_modules,
+            constraints=[{"type": "eq", "fun": lambda w: w.sum() - 1.0}],
+            options={"ftol": 1e-15, "maxiter": 2000},
+        )
+        w = np.clip(result.x, 0.0, None)
+        best = min(best, fun(w / w.sum()))
+    return best
+
+
+def _reference_minimum(loss, penalty=None):
+    """The reference optimum of ``loss(w, extra) + penalty(w)``; for log
+    pooling, a scalar search over the log-sharpness around convex inner
+    solves (the pool is convex in the weights at fixed sharpness)."""
+    penalty = penalty or (lambda w: 0.0)
+    n_modules = loss.n_modules
+    if loss.n_extra == 0:
+        return _reference_simplex_minimum(
+            lambda w: loss.loss_grad(w, np.zeros(0))[0] + penalty(w), n_modules
+        )
+
+    def inner(log_sharpness):
+        extra = np.array([log_sharpness])
+        return _reference_simplex_minimum(
+            lambda w: loss.loss_grad(w, extra)[0] + penalty(w), n_modules, n_starts=3
+        )
+
+    result = minimize_scalar(
+        inner, bounds=(-3.0, 4.0), method="bounded", options={"xatol": 1e-7}
+    )
+    return result.fun
+
+
+@pytest.mark.parametrize("name", COMBINATIONS)
+def test_sparsemax_reaches_the_simplex_optimum_without_penalty(name):
+    rng = np.random.default_rng(9)
+    loss = _loss(name, rng, n_samples=150, n_modules=5)
+    fit = learn_attention(loss, normaliser="sparsemax", temperature=1.0, alpha=0.0)
+    reference = _reference_minimum(loss)
+    assert fit.converged
+    assert fit.objective <= reference + 1e-6 * abs(reference)
+    assert fit.objective == pytest.approx(reference, rel=1e-6)
+    # The optimum is sparse here: the weak modules get exact zeros.
+    assert np.count_nonzero(fit.weights) < loss.n_modules
+
+
+@pytest.mark.parametrize("normaliser", ["sparsemax", "entmax15"])
+@pytest.mark.parametrize("name", COMBINATIONS)
+def test_sparse_normalisers_reach_the_penalised_optimum(normaliser, name):
+    rng = np.random.default_rng(10)
+    loss = _loss(name, rng, n_samples=150, n_modules=5)
+    temperature, alpha = 2.0, 0.02
+    strength = alpha * temperature**2
+    preimage = NORMALISERS[normaliser].preimage
+    fit = learn_attention(
+        loss, normaliser=normaliser, temperature=temperature, alpha=alpha
+    )
+    reference = _reference_minimum(
+        loss, lambda w: 0.5 * strength * np.sum(preimage(w) ** 2)
+    )
+    assert fit.converged
+    assert fit.objective == pytest.approx(reference, rel=1e-6)
+
+
+def test_the_logit_form_gets_stuck_where_the_simplex_form_does_not():
+    # Why sparsemax is solved over the simplex: on the logits, a module
+    # outside the support gets no gradient. Start plain L-BFGS on the logits
+    # with a useful module just outside the support: it never comes back.
+    rng = np.random.default_rng(11)
+    loss = _loss("linear", rng, n_samples=150, n_modules=4)
+    normaliser = NORMALISERS["sparsemax"]
+
+    def on_logits(u):
+        w = normaliser.forward(u)
+        value, grad_w, _ = loss.loss_grad(w, np.zeros(0))
+        return value, normaliser.backward(w, grad_w)
+
+    start = np.array([0.0, 0.0, 0.0, 5.0])  # only the weakest module in use
+    stuck = minimize(on_logits, start, jac=True, method="L-BFGS-B").fun
+    fit = learn_attention(loss, normaliser="sparsemax", temperature=1.0, alpha=0.0)
+    assert fit.objective < stuck - 1e-3
+
+
+# --------------------------------------------------------------------------
+# Temperature and the support of the sparse normalisers
+# --------------------------------------------------------------------------
+def _support_path(loss, normaliser, temperatures, alpha=1e-4):
+    return [
+        learn_attention(loss, normaliser=normaliser, temperature=t, alpha=alpha).weights
+        > 0
+        for t in temperatures
+    ]
+
+
+def _sparse_loss(name):
+    loss = _loss(name, np.random.default_rng(12), n_samples=300, n_modules=6)
+    if name == "regression":
+        # Three modules make the best one's mistakes, larger: the optimum
+        # gives them no weight.
+        errors = loss.errors.copy()
+        for module, factor in [(3, 1.5), (4, 2.5), (5, 1.2)]:
+            errors[..., module] = factor * errors[..., 0]
+        loss = QuadraticLoss(errors)
+    return loss
+
+
+TEMPERATURES = np.geomspace(1e-2, 1e4, 25)
+
+
+@pytest.mark.parametrize("name", COMBINATIONS)
+def test_sparsemax_support_grows_with_temperature(name):
+    loss = _sparse_loss(name)
+    supports = _support_path(loss, "sparsemax", TEMPERATURES)
+    counts = [support.sum() for support in supports]
+    assert np.all(np.diff(counts) >= 0), counts
+    # Low temperatures: the support of the out-of-fold optimum (alpha=0).
+    optimum = learn_attention(loss, normaliser="sparsemax", temperature=1.0, alpha=0.0)
+    np.testing.assert_array_equal(supports[0], optimum.weights > 0)
+    assert counts[0] < loss.n_modules
+    # Very high temperatures: every module.
+    assert counts[-1] == loss.n_modules
+
+
+@pytest.mark.parametrize("name", COMBINATIONS)
+def test_entmax15_support_grows_with_temperature(name):
+    # With alpha > 0 the exact entmax15 optimum gives every module a positive
+    # weight (the logit penalty's slope at a zero weight is infinite); those
+    # the out-of-fold optimum leaves out get weights of order
+    # (alpha * T^2)^2, zero wherever that is below the solver's tolerance.
+    loss = _sparse_loss(name)
+    supports = _support_path(loss, "entmax15", TEMPERATURES)
+    counts = [support.sum() for support in supports]
+    assert np.all(np.diff(counts) >= 0), counts
+    optimum = learn_attention(loss, normaliser="entmax15", temperature=1.0, alpha=0.0)
+    assert np.all(supports[0][optimum.weights > 0])
+    assert counts[-1] == loss.n_modules
+    fit = learn_attention(loss, normaliser="entmax15", temperature=0.01, alpha=1e-4)
+    assert np.all(fit.weights[optimum.weights == 0] < 1e-6)
+
+
+# --------------------------------------------------------------------------
+# Solvers
+# --------------------------------------------------------------------------
+@pytest.mark.parametrize("name", COMBINATIONS)
+def test_lbfgs_and_adam_reach_the_same_weights(name):
+    rng = np.random.default_rng(13)
+    loss = _loss(name, rng)
+    fits = [
+        learn_attention(loss, temperature=1.0, alpha=1e-3, solver=solver, max_iter=5000)
+        for solver in ("lbfgs", "adam")
+    ]
+    assert all(fit.converged for fit in fits)
+    np.testing.assert_allclose(fits[0].weights, fits[1].weights, atol=2e-3)
+
+
+def test_adam_refuses_the_sparse_normalisers():
+    loss = _loss("linear", np.random.default_rng(14))
+    with pytest.raises(ValueError, match="solver='lbfgs'"):
+        learn_attention(
+            loss, normaliser="sparsemax", temperature=1.0, alpha=1e-4, solver="adam"
+        )
+
+
+def test_exhausted_iteration_budget_is_reported_as_not_converged():
+    loss = _loss("log", np.random.default_rng(15))
+    fit = learn_attention(loss, temperature=1.0, alpha=1e-4, max_iter=1)
+    assert not fit.converged
+    assert fit.n_iter == 1
+    assert len(fit.loss_curve) == 1
+
+
+@pytest.mark.parametrize("normaliser", NORMALISER_NAMES)
+def test_loss_curve_ends_below_the_start(normaliser):
+    loss = _loss("log", np.random.default_rng(16))
+    fit = learn_attention(loss, normaliser=normaliser, temperature=1.0, alpha=1e-4)
+    start = _penalised(loss, normaliser, 1.0, 1e-4)(np.ones(4), np.zeros(1))
+    assert fit.objective < start
+    assert fit.loss_curve[-1] == pytest.approx(min(fit.loss_curve))
+
+
+@pytest.mark.parametrize("normaliser", NORMALISER_NAMES)
+@pytest.mark.parametrize("name", ["log", "linear"])
+def test_warm_start_on_a_subsample_reaches_the_full_optimum(
+    monkeypatch, normaliser, name
+):
+    loss = _loss(name, np.random.default_rng(17), n_samples=3000)
+    cold = learn_attention(loss, normaliser=normaliser, temperature=1.0, alpha=1e-4)
+    monkeypatch.setattr(_solvers, "WARM_START_ROWS", 500)
+    warm = learn_attention(
+        loss, normaliser=normaliser, temperature=1.0, alpha=1e-4, random_state=0
+    )
+    np.testing.assert_allclose(cold.weights, warm.weights, atol=1e-4)
+    assert warm.objective == pytest.approx(cold.objective, rel=1e-8)
+
+
+def test_warm_start_from_a_previous_fit_gives_the_same_optimum():
+    loss = _loss("log", np.random.default_rng(18))
+    first = learn_attention(loss, normaliser="sparsemax", temperature=1.0, alpha=1e-3)
+    cold = learn_attention(loss, normaliser="sparsemax", temperature=3.0, alpha=1e-3)
+    warm = learn_attention(
+        loss, normaliser="sparsemax", temperature=3.0, alpha=1e-3, theta0=first.theta
+    )
+    np.testing.assert_allclose(warm.weights, cold.weights, atol=1e-5)
+
+
+@pytest.mark.parametrize("alpha", [1e-4, 1e-2, 1.0])
+def test_higher_temperature_means_more_uniform_softmax_weights(alpha):
+    loss = _loss("log", np.random.default_rng(19))
+
+    def entropy(temperature):
+        w = learn_attention(loss, temperature=temperature, alpha=alpha).weights
+        return -np.sum(w * np.log(np.maximum(w, 1e-300)))
+
+    entropies = [entropy(t) for t in (0.1, 1.0, 10.0, 100.0)]
+    assert np.all(np.diff(entropies) > -1e-9)
+    assert entropies[-1] > entropies[0]
