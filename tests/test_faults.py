@@ -336,7 +336,9 @@ def test_huge_finite_regression_outputs_are_not_silently_averaged():
     ens = _regressor(("bad", FaultyRegressor(constant=1e90)))
     with (
         np.errstate(all="ignore"),
-        pytest.raises((ValueError, FloatingPointError), match="overflow.*'bad'|too large"),
+        pytest.raises(
+            (ValueError, FloatingPointError), match="overflow.*'bad'|too large"
+        ),
     ):
         ens.fit(X_REG, Y_REG)
     assert not hasattr(ens, "attention_weights_")
