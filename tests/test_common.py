@@ -1,4 +1,4 @@
-"""scikit-learn conformance: check_estimator on four instances."""
+"""scikit-learn conformance: check_estimator on five instances."""
 
 from sklearn.linear_model import Lasso, LogisticRegression, Ridge
 from sklearn.naive_bayes import GaussianNB
@@ -43,6 +43,17 @@ ESTIMATORS = [
             ("tree", DecisionTreeRegressor(max_depth=3)),
             ("lasso", Lasso(alpha=0.01)),
         ],
+        random_state=0,
+    ),
+    # A sparse normaliser: modules with zero weight are pruned (neither
+    # refitted nor called), which every check must survive.
+    SparseAttentionClassifier(
+        [
+            ("lr", LogisticRegression()),
+            ("tree", DecisionTreeClassifier(max_depth=3)),
+            ("nb", GaussianNB()),
+        ],
+        normaliser="sparsemax",
         random_state=0,
     ),
 ]
