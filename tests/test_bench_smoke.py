@@ -39,8 +39,38 @@ def test_quality_smoke(tmp_path):
     methods = {r["method"] for r in out["rows"] if r["kind"] == "method"}
     assert set(quality.CLASSIFICATION_METHODS) <= methods
     assert set(quality.REGRESSION_METHODS) <= methods
-    assert "mean rank" in docs.read_text()
+    # every normaliser, visible in the method names
+    for name in (
+        "attention_log_sparsemax",
+        "attention_log_entmax15",
+        "attention_linear_sparsemax",
+        "attention_linear_entmax15",
+        "attention_sparsemax",
+        "attention_entmax15",
+    ):
+        assert name in methods, name
+    text = docs.read_text()
+    assert "mean rank" in text
     assert set(out["headline"]["log_loss_ranks"]) == set(quality.CLASSIFICATION_METHODS)
+    # the new columns: modules used at predict time, out of how many
+    header = (tmp_path / "quality.csv").read_text().splitlines()[0].split(",")
+    assert {"n_nonzero", "n_modules", "predict_time"} <= set(header)
+    for row in out["rows"]:
+        assert 1 <= row["n_nonzero"] <= row["n_modules"], row["method"]
+        assert row["predict_time"] > 0
+        if row["method"] in ("voting", "stacking"):
+            assert row["n_nonzero"] == row["n_modules"]
+        if row["method"] == "best_single":
+            assert row["n_nonzero"] == 1
+    # the sparsity tables and the normaliser comparison are in the section
+    assert "### Classification: sparsity" in text
+    assert "### Regression: sparsity" in text
+    assert "### Normalisers:" in text
+    stats = out["headline"]["classification_sparsity"]
+    assert set(stats) == set(quality.CLASSIFICATION_METHODS)
+    assert set(out["headline"]["regression_sparsity"]) == set(
+        quality.REGRESSION_METHODS
+    )
 
 
 def test_caruana_selection_picks_the_better_module():
