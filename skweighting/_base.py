@@ -12,8 +12,10 @@ between ways of combining is the combination object
 `_solvers`.
 """
 
+import time
 import warnings
 from abc import ABCMeta, abstractmethod
+from inspect import Parameter, signature
 from numbers import Integral, Real
 
 import numpy as np
@@ -24,6 +26,13 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils import Bunch, check_random_state, indexable
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils._tags import get_tags
+from sklearn.utils.metadata_routing import (
+    MetadataRouter,
+    MethodMapping,
+    _raise_for_params,
+    _routing_enabled,
+    process_routing,
+)
 from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import (
     _check_feature_names_in,
@@ -38,6 +47,7 @@ try:  # scikit-learn >= 1.7
     from sklearn.utils._repr_html.estimator import _VisualBlock
 except ImportError:  # scikit-learn 1.6
     from sklearn.utils._estimator_html_repr import _VisualBlock
+from sklearn.utils._user_interface import _message_with_time
 
 from ._modules import describe, fit_module, fit_predict_fold
 from ._normalisers import NORMALISERS
@@ -54,22 +64,66 @@ from ._validation import (
 )
 
 
-def _sample_weight_params(name, estimator, sample_weight):
-    """Fit parameters that pass ``sample_weight`` to one module."""
+def _accepts_sample_weight(estimator):
+    """Whether ``estimator.fit`` takes ``sample_weight``, by name or through
+    ``**kwargs`` (as ``GridSearchCV`` or a nested ``VotingClassifier`` do)."""
+    if has_fit_parameter(estimator, "sample_weight"):
+        return True
+    try:
+        parameters = signature(estimator.fit).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    return any(p.kind == Parameter.VAR_KEYWORD for p in parameters)
+
+
+def _unrouted_sample_weight(name, estimator, sample_weight):
+    """Fit parameters passing ``sample_weight`` to one module when metadata
+    routing is off: as ``VotingClassifier`` does, to every module whose
+    ``fit`` accepts it; to a Pipeline, through its last step (a Pipeline
+    takes no bare ``sample_weight`` without routing)."""
     if sample_weight is None or type(estimator).__name__ == "FrozenEstimator":
         return {}
-    if has_fit_parameter(estimator, "sample_weight"):
-        return {"sample_weight": sample_weight}
     if isinstance(estimator, Pipeline):
         last_name, last_step = estimator.steps[-1]
-        if last_step != "passthrough" and has_fit_parameter(last_step, "sample_weight"):
+        if last_step != "passthrough" and _accepts_sample_weight(last_step):
             return {f"{last_name}__sample_weight": sample_weight}
+    elif _accepts_sample_weight(estimator):
+        return {"sample_weight": sample_weight}
     raise TypeError(
         f"sample_weight was given but {describe(name, estimator)} does not "
         "accept sample_weight in fit. Drop this module (set it to 'drop'), "
         "replace it with one that supports sample weights, or fit without "
         "sample_weight."
     )
+
+
+def _request_sample_weight(module):
+    """With routing on, make a default-portfolio module request sample
+    weights as the unrouted path passes them (in a Pipeline, to its last
+    step only): the default portfolio honours sample_weight either way."""
+    steps = [s for _, s in module.steps] if isinstance(module, Pipeline) else [module]
+    for position, step in enumerate(steps, start=1 - len(steps)):
+        if step != "passthrough" and has_fit_parameter(step, "sample_weight"):
+            step.set_fit_request(sample_weight=position == 0)
+    return module
+
+
+def _stream(tasks, n_jobs, verbose):
+    """Run ``tasks`` through joblib, yielding results in order as they
+    finish, so each can be stored and freed at once; backends that cannot
+    stream (e.g. Ray's) return a list instead."""
+    try:
+        return Parallel(n_jobs=n_jobs, verbose=verbose, return_as="generator")(tasks)
+    except ValueError as exc:
+        if "return_as" not in str(exc):
+            raise
+        return Parallel(n_jobs=n_jobs, verbose=verbose)(tasks)
+
+
+def _timed(function, *args):
+    start = time.perf_counter()
+    result = function(*args)
+    return result, time.perf_counter() - start
 
 
 class _BaseSparseAttention(
@@ -150,7 +204,10 @@ class _BaseSparseAttention(
     # ---- the module list --------------------------------------------------
     def _estimator_list(self):
         if self.estimators is None:
-            return self._default_estimators()
+            modules = self._default_estimators()
+            if _routing_enabled():
+                modules = [(n, _request_sample_weight(m)) for n, m in modules]
+            return modules
         return self.estimators
 
     @property
@@ -170,15 +227,64 @@ class _BaseSparseAttention(
         check_temperature(self.temperature)
         return names, active
 
-    def _module_fit_params(self, modules, sample_weight):
-        """Per module, the fit parameters it receives."""
-        return [
-            _sample_weight_params(name, module, sample_weight)
+    def get_metadata_routing(self):
+        """Get metadata routing of this object.
+
+        The ensemble consumes ``sample_weight`` itself (in the weights'
+        objective), routes what each module requests to its ``fit``, and
+        what the ``cv`` splitter requests (e.g. ``groups``) to its ``split``.
+        See :ref:`User Guide <metadata_routing>`.
+
+        Returns
+        -------
+        routing : MetadataRouter
+            A :class:`~sklearn.utils.metadata_routing.MetadataRouter`
+            encapsulating routing information.
+        """
+        router = MetadataRouter(owner=self).add_self_request(self)
+        modules = [(n, m) for n, m in self._estimator_list() if not is_drop(m)]
+        for name, module in modules:
+            router.add(
+                **{name: module},
+                method_mapping=MethodMapping().add(caller="fit", callee="fit"),
+            )
+        if "splitter" not in dict(modules):
+            router.add(
+                splitter=self.cv,
+                method_mapping=MethodMapping().add(caller="fit", callee="split"),
+            )
+        return router
+
+    def _route_metadata(self, modules, sample_weight, fit_params):
+        """What each module's ``fit`` and the splitter's ``split`` receive.
+
+        With metadata routing on, exactly what each requests (as in
+        `VotingClassifier` and `StackingClassifier`). Off, ``sample_weight``
+        goes to every module that accepts it and ``groups`` to the splitter,
+        as in `cross_validate`; anything else is an error.
+        """
+        if _routing_enabled():
+            if "splitter" in dict(modules):
+                raise ValueError(
+                    "A module named 'splitter' clashes with the cv splitter in "
+                    "metadata routing; rename the module."
+                )
+            routed = process_routing(
+                self, "fit", sample_weight=sample_weight, **fit_params
+            )
+            return [routed[name].fit for name, _ in modules], routed.splitter.split
+        _raise_for_params(fit_params, self, "fit", allow=["groups"])
+        module_params = [
+            _unrouted_sample_weight(name, module, sample_weight)
             for name, module in modules
         ]
+        return module_params, {"groups": fit_params.get("groups")}
+
+    def _log(self, message, seconds):
+        print(_message_with_time(type(self).__name__, message, seconds), flush=True)
 
     # ---- fit ----------------------------------------------------------------
-    def _fit(self, X, y, sample_weight=None, groups=None):
+    def _fit(self, X, y, sample_weight=None, **fit_params):
         for attribute in [a for a in vars(self) if a.endswith("_")]:
             delattr(self, attribute)  # nothing stale from a previous fit
         all_names, modules = self._validate_estimators()
@@ -195,9 +301,11 @@ class _BaseSparseAttention(
             )
             check_sample_weight_sum(sample_weight)
         y, targets, combination = self._prepare_targets(y, modules, sample_weight)
-        fit_params = self._module_fit_params(modules, sample_weight)
+        fit_params, split_params = self._route_metadata(
+            modules, sample_weight, fit_params
+        )
         splits = check_splits(
-            self.cv, X, y, classifier=self._is_classifier_like(), groups=groups
+            self.cv, X, y, classifier=self._is_classifier_like(), **split_params
         )
         names = [name for name, _ in modules]
         fitting = seed_modules(modules, self.random_state)
@@ -211,18 +319,38 @@ class _BaseSparseAttention(
         # worth of outputs is ever alive.
         store = combination.allocate(names, targets, sample_weight)
         tasks = [
-            delayed(fit_predict_fold)(
-                clone(module), name, X, y, params, train, test, combination
+            delayed(_timed)(
+                fit_predict_fold,
+                clone(module),
+                name,
+                X,
+                y,
+                params,
+                train,
+                test,
+                combination,
             )
             for name, module, params in zip(names, fitting, fit_params)
             for train, test in splits
         ]
-        outputs = Parallel(
-            n_jobs=self.n_jobs, verbose=self.verbose, return_as="generator"
-        )(tasks)
-        for index, output in enumerate(outputs):
-            module, fold = divmod(index, len(splits))
+        n_folds = len(splits)
+        seconds = np.zeros(len(names))
+        joblib_verbose = max(self.verbose - 2, 0)
+        for index, (output, elapsed) in enumerate(
+            _stream(tasks, self.n_jobs, joblib_verbose)
+        ):
+            module, fold = divmod(index, n_folds)
             combination.write(store, module, splits[fold][1], output)
+            seconds[module] += elapsed
+            if self.verbose >= 2:
+                self._log(f"(fold {fold + 1} of {n_folds}) {names[module]}", elapsed)
+            if self.verbose and fold == n_folds - 1:
+                score = combination.module_scores(store)[module]
+                self._log(
+                    f"(module {module + 1} of {len(names)}) {names[module]}: "
+                    f"{n_folds} folds, {combination.score_name}={score:.4g}",
+                    seconds[module],
+                )
 
         # 2. The weights.
         loss = combination.objective(store)
@@ -235,10 +363,16 @@ class _BaseSparseAttention(
         self.support_ = self.attention_weights_ > 0
         self.n_nonzero_ = int(np.count_nonzero(self.support_))
         kept = np.flatnonzero(self.support_)
-        self.estimators_ = Parallel(n_jobs=self.n_jobs, verbose=self.verbose)(
-            delayed(fit_module)(clone(fitting[m]), names[m], X, y, fit_params[m])
+        refits = Parallel(n_jobs=self.n_jobs, verbose=joblib_verbose)(
+            delayed(_timed)(
+                fit_module, clone(fitting[m]), names[m], X, y, fit_params[m]
+            )
             for m in kept
         )
+        self.estimators_ = [estimator for estimator, _ in refits]
+        if self.verbose:
+            for m, (_, elapsed) in zip(kept, refits):
+                self._log(f"refit {names[m]} on all rows", elapsed)
         fitted = dict(zip([names[m] for m in kept], self.estimators_))
         self.named_estimators_ = Bunch(
             **{name: fitted.get(name, "drop") for name in all_names}
@@ -247,6 +381,7 @@ class _BaseSparseAttention(
 
     def _learn_weights(self, loss, combination):
         seed = check_random_state(self.random_state).randint(MAX_SEED)
+        start = time.perf_counter()
         fit = learn_attention(
             loss,
             temperature=self.temperature,
@@ -259,6 +394,7 @@ class _BaseSparseAttention(
             batch_size=self.batch_size,
             random_state=seed,
         )
+        seconds = time.perf_counter() - start
         if not (np.isfinite(fit.objective) and np.all(np.isfinite(fit.weights))):
             scores = np.where(np.isfinite(self.oof_scores_), self.oof_scores_, -np.inf)
             worst = self.module_names_[int(np.argmin(scores))]
@@ -284,13 +420,14 @@ class _BaseSparseAttention(
                 ConvergenceWarning,
             )
         if self.verbose:
-            print(
-                f"[{type(self).__name__}] {self.solver} converged={fit.converged} "
-                f"in {fit.n_iter} iterations; weights "
-                + ", ".join(
-                    f"{n}={w:.3f}"
-                    for n, w in zip(self.module_names_, self.attention_weights_)
-                )
+            weights = ", ".join(
+                f"{n}={w:.3g}"
+                for n, w in zip(self.module_names_, self.attention_weights_)
+            )
+            self._log(
+                f"weights ({self.solver}, {fit.n_iter} iterations, "
+                f"converged={fit.converged}): {weights}",
+                seconds,
             )
 
     @property

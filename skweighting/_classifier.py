@@ -178,7 +178,7 @@ class SparseAttentionClassifier(
         return self._classifier_tags(super().__sklearn_tags__())
 
     @_fit_context(prefer_skip_nested_validation=False)
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y, sample_weight=None, **fit_params):
         """Fit the modules out-of-fold, learn the weights, refit the modules.
 
         Parameters
@@ -190,16 +190,27 @@ class SparseAttentionClassifier(
             Class labels.
 
         sample_weight : array-like of shape (n_samples,), default=None
-            Passed to every module's fit (to the last step of a Pipeline) and
-            used in the weights' objective. A module that cannot take it
-            raises an error naming it.
+            Used in the weights' objective, and passed to the modules: with
+            metadata routing off, to every module whose ``fit`` accepts it
+            (to the last step of a Pipeline; a module that cannot take it
+            raises an error naming it); with routing on, to the modules that
+            request it (``set_fit_request(sample_weight=True)``; the default
+            portfolio requests it).
+
+        **fit_params : dict
+            ``groups=`` reaches the ``cv`` splitter (e.g.
+            :class:`~sklearn.model_selection.GroupKFold`). With metadata
+            routing on (``sklearn.set_config(enable_metadata_routing=True)``),
+            any metadata is routed to the modules' ``fit`` and the splitter's
+            ``split`` that request it; with routing off, other parameters
+            are an error.
 
         Returns
         -------
         self : object
             The fitted ensemble.
         """
-        return self._fit(X, y, sample_weight)
+        return self._fit(X, y, sample_weight, **fit_params)
 
     def predict_proba(self, X):
         """Combined class probabilities.

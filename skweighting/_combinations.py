@@ -45,6 +45,7 @@ class _ClassProbabilities:
     """Shared by the combinations of classifiers' probabilities."""
 
     method = "predict_proba"
+    score_name = "out-of-fold log-likelihood"
 
     def __init__(self, classes):
         self.classes = np.asarray(classes)
@@ -168,6 +169,7 @@ class Average:
 
     name = "linear"
     method = "predict"
+    score_name = "out-of-fold R^2"
 
     def __init__(self, n_outputs, y_ndim):
         self.n_outputs = n_outputs
@@ -199,10 +201,18 @@ class Average:
             scale=spread * magnitude,
             sample_weight=weights,
             errors=np.empty((n_samples, y2.shape[1], len(module_names))),
+            squared_error=np.zeros(len(module_names)),
         )
 
     def write(self, store, module, rows, output):
-        store.errors[rows, :, module] = (output - store.y[rows]) / store.scale
+        errors = (output - store.y[rows]) / store.scale
+        store.errors[rows, :, module] = errors
+        # Each module's own variance-normalised squared error (the diagonal
+        # of the Gram matrix), accumulated fold by fold.
+        with np.errstate(over="ignore", invalid="ignore"):
+            store.squared_error[module] += store.sample_weight[rows] @ np.mean(
+                errors**2, axis=1
+            )
 
     def objective(self, store):
         with np.errstate(over="ignore", invalid="ignore"):
@@ -215,12 +225,11 @@ class Average:
                 "overflow: their predictions are far outside the range of y. "
                 "Fix or drop them."
             )
-        store.gram = loss.gram
         return loss
 
     def module_scores(self, store):
         # Variance-normalised MSE of one module is 1 - R^2 (mean over outputs).
-        return 1.0 - np.diag(store.gram)
+        return 1.0 - store.squared_error
 
     def combine(self, outputs, weights, extra):
         prediction = sum(w * out for w, out in zip(weights, outputs))
