@@ -179,7 +179,7 @@ def test_cross_validate_with_sample_weight_as_for_stacking(routing):
     ens.set_fit_request(sample_weight=True).set_score_request(sample_weight=True)
     for est in (stacking, ens):
         scores = cross_validate(est, X, Y, params=params, cv=3)["test_score"]
-        assert np.all((0 <= scores) & (scores <= 1))
+        assert np.all((scores >= 0) & (scores <= 1))
     fitted = cross_validate(ens, X, Y, params=params, cv=3, return_estimator=True)
     unweighted = cross_validate(ens, X, Y, cv=3, return_estimator=True)
     assert not np.allclose(
