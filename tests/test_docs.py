@@ -3,6 +3,7 @@
 Cheap checks only: nothing here fits a model.
 """
 
+import importlib.util
 import re
 import subprocess
 import sys
@@ -74,3 +75,72 @@ def test_no_references_outside_the_repository():
             if OUTSIDE_REFERENCES.search(line):
                 found.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()}")
     assert not found, "\n".join(found)
+
+
+def _load(path):
+    """Import a script that is not in a package (docs/figures.py)."""
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_generated_blocks_are_registered_and_well_formed():
+    figures = _load(ROOT / "docs" / "figures.py")
+    pages = {page for page, _, _ in figures.BLOCKS.values()}
+    for page in sorted(pages):
+        text = (ROOT / page).read_text()
+        expected = {n for n, (p, _, _) in figures.BLOCKS.items() if p == page}
+        assert set(figures.blocks_in(text)) == expected, page
+        # No marker outside a well-formed block (a typo would hide a block).
+        assert text.count("<!-- begin: ") == text.count("<!-- end: ") == len(expected)
+
+
+def test_figures_from_stored_results_are_up_to_date(capsys):
+    # The figures computed from bench/results; the ones that fit models are
+    # checked by CI: python docs/figures.py --check
+    figures = _load(ROOT / "docs" / "figures.py")
+    status = figures.main(["--check", "--cheap"])
+    assert status == 0, capsys.readouterr().out
+
+
+def _heading_levels(text):
+    """Levels of the markdown headings of ``text``, code blocks excluded."""
+    levels, fenced = [], False
+    for line in text.splitlines():
+        if line.startswith("```"):
+            fenced = not fenced
+        elif not fenced and re.match(r"#{1,6} ", line):
+            levels.append(len(line) - len(line.lstrip("#")))
+    return levels
+
+
+def test_pages_never_skip_a_heading_level():
+    # Sphinx (-W) fails on a jump such as ## to ####.
+    for path in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+        levels = _heading_levels(path.read_text())
+        for before, after in zip(levels, levels[1:]):
+            assert after <= before + 1, f"{path.name}: h{before} then h{after}"
+
+
+def test_benchmark_reports_nest_under_their_page_sections():
+    # bench/alpha.py and bench/speed.py write their reports under a "## ..."
+    # section of docs/benchmarks.md, so every heading they write must be a
+    # "###". (The page as a whole, quality section included, is checked by
+    # test_pages_never_skip_a_heading_level.)
+    from bench import alpha, speed
+
+    results = ROOT / "bench" / "results"
+    reports = {
+        "alpha": alpha.report(alpha._read(results / "alpha.csv"), ""),
+        "speed": speed.report(
+            {
+                part: speed._read_csv(results / f"speed_{part}.csv")
+                for part in speed.PARTS
+            }
+        ),
+    }
+    for name, text in reports.items():
+        levels = _heading_levels(text)
+        assert levels, name
+        assert set(levels) == {3}, f"{name}: heading levels {sorted(set(levels))}"
