@@ -136,7 +136,9 @@ def run_fold(name, fold, n_folds, max_train):
                 est.fit(X_train, y_train)
             finally:
                 base.LogPooling = LogPooling
-            beta = est.sharpness_ if label != "fixed beta=1" else 1.0
+            # Only runs on packages before bb068c2, whose attribute for beta
+            # was output_scale_ (sharpness_ came later).
+            beta = est.output_scale_ if label != "fixed beta=1" else 1.0
             loss = log_loss_rows(est.predict_proba(X_test), codes)
             out.append((name, fold, label, loss, beta))
         clear_cache()
