@@ -24,7 +24,7 @@ from sklearn.ensemble._base import _BaseHeterogeneousEnsemble
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.pipeline import Pipeline
 from sklearn.utils import Bunch, check_random_state, indexable
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils._tags import get_tags
 from sklearn.utils.metadata_routing import (
     MetadataRouter,
@@ -39,6 +39,7 @@ from sklearn.utils.validation import (
     _check_sample_weight,
     _num_samples,
     check_is_fitted,
+    check_memory,
     has_fit_parameter,
     validate_data,
 )
@@ -142,6 +143,7 @@ class _BaseSparseAttention(
         "tol": [Interval(Real, 0, None, closed="left")],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
         "batch_size": [None, Interval(Integral, 1, None, closed="left")],
+        "memory": [None, str, HasMethods(["cache"])],
         "n_jobs": [None, Integral],
         "verbose": ["verbose"],
         "random_state": ["random_state"],
@@ -161,6 +163,7 @@ class _BaseSparseAttention(
         tol=1e-6,
         learning_rate=0.05,
         batch_size=None,
+        memory=None,
         n_jobs=None,
         verbose=0,
         random_state=None,
@@ -175,6 +178,7 @@ class _BaseSparseAttention(
         self.tol = tol
         self.learning_rate = learning_rate
         self.batch_size = batch_size
+        self.memory = memory
         self.n_jobs = n_jobs
         self.verbose = verbose
         self.random_state = random_state
@@ -193,9 +197,10 @@ class _BaseSparseAttention(
 
     @abstractmethod
     def _prepare_targets(self, y, modules, sample_weight):
-        """Validate y; return ``(y_for_modules, targets, combination)``:
-        what the modules are fitted on, what the combination's store is
-        built from, and the combination object."""
+        """Validate y; return ``(y_for_modules, targets, combinations)``:
+        what the modules are fitted on, what the combinations' stores are
+        built from, and the candidate combination objects (one unless the
+        ensemble chooses between several)."""
 
     @abstractmethod
     def _is_classifier_like(self):
@@ -288,7 +293,7 @@ class _BaseSparseAttention(
         for attribute in [a for a in vars(self) if a.endswith("_")]:
             delattr(self, attribute)  # nothing stale from a previous fit
         all_names, modules = self._validate_estimators()
-        if self.solver == "adam":
+        if getattr(self, "solver", "lbfgs") == "adam":
             warn_deprecated_adam()
         reject_1d(X)
         X, y = validate_data(self, X, y, skip_check_array=True)
@@ -300,90 +305,97 @@ class _BaseSparseAttention(
                 sample_weight, X, dtype=np.float64, ensure_non_negative=True
             )
             check_sample_weight_sum(sample_weight)
-        y, targets, combination = self._prepare_targets(y, modules, sample_weight)
+        y, targets, combinations = self._prepare_targets(y, modules, sample_weight)
         fit_params, split_params = self._route_metadata(
             modules, sample_weight, fit_params
         )
         splits = check_splits(
             self.cv, X, y, classifier=self._is_classifier_like(), **split_params
         )
+        memory = check_memory(self.memory)
+        memory = None if memory.location is None else memory
         names = [name for name, _ in modules]
         fitting = seed_modules(modules, self.random_state)
         self.module_names_ = names
-        self.combine_ = combination.name
-        self._combination = combination
 
-        # 1. Every (module, fold) fit in one joblib call, so n_jobs (or a
-        # dask/ray backend) sees all of them at once. Each fold's output is
-        # written into the store as it arrives: no more than the store's
-        # worth of outputs is ever alive.
-        store = combination.allocate(names, targets, sample_weight)
+        # 1. Every (module, fold) fit in one joblib call, then the weights,
+        # then the refits of the modules with non-zero weight in a second.
+        stores, times = self._fit_out_of_fold(
+            X,
+            y,
+            fitting,
+            names,
+            fit_params,
+            splits,
+            combinations,
+            targets,
+            sample_weight,
+            memory,
+        )
+        losses = [c.objective(store) for c, store in zip(combinations, stores)]
+        self.oof_scores_ = combinations[0].module_scores(stores[0])
+        del stores
+        start = time.perf_counter()
+        combination, fit = self._learn(losses, combinations)
+        self._set_weights(fit, combination, time.perf_counter() - start)
+        del losses
+        self._refit(X, y, fitting, names, all_names, fit_params, memory, times)
+        return self
+
+    def _fit_out_of_fold(
+        self,
+        X,
+        y,
+        fitting,
+        names,
+        fit_params,
+        splits,
+        combinations,
+        targets,
+        sample_weight,
+        memory,
+    ):
+        """Fit every (module, fold) pair in one joblib call, so n_jobs (or a
+        dask/ray backend) sees all of them at once, and write each fold's
+        output into every combination's store as it arrives: no more than
+        the stores' worth of outputs is ever alive."""
+        stores = [c.allocate(names, targets, sample_weight) for c in combinations]
+        reader = combinations[0]  # every candidate reads the outputs alike
         tasks = [
-            delayed(_timed)(
-                fit_predict_fold,
-                clone(module),
-                name,
-                X,
-                y,
-                params,
-                train,
-                test,
-                combination,
+            delayed(fit_predict_fold)(
+                clone(module), name, X, y, params, train, test, reader, memory
             )
             for name, module, params in zip(names, fitting, fit_params)
             for train, test in splits
         ]
         n_folds = len(splits)
-        seconds = np.zeros(len(names))
+        times = np.zeros((len(names), 2))  # fit, predict seconds per module
         joblib_verbose = max(self.verbose - 2, 0)
-        for index, (output, elapsed) in enumerate(
-            _stream(tasks, self.n_jobs, joblib_verbose)
-        ):
+        results = _stream(tasks, self.n_jobs, joblib_verbose)
+        for index, (output, fit_seconds, predict_seconds) in enumerate(results):
             module, fold = divmod(index, n_folds)
-            combination.write(store, module, splits[fold][1], output)
-            seconds[module] += elapsed
+            for combination, store in zip(combinations, stores):
+                combination.write(store, module, splits[fold][1], output)
+            times[module] += fit_seconds, predict_seconds
             if self.verbose >= 2:
-                self._log(f"(fold {fold + 1} of {n_folds}) {names[module]}", elapsed)
+                self._log(
+                    f"(fold {fold + 1} of {n_folds}) {names[module]}",
+                    fit_seconds + predict_seconds,
+                )
             if self.verbose and fold == n_folds - 1:
-                score = combination.module_scores(store)[module]
+                score = reader.module_scores(stores[0])[module]
                 self._log(
                     f"(module {module + 1} of {len(names)}) {names[module]}: "
-                    f"{n_folds} folds, {combination.score_name}={score:.4g}",
-                    seconds[module],
+                    f"{n_folds} folds, {reader.score_name}={score:.4g}",
+                    times[module].sum(),
                 )
+        return stores, times
 
-        # 2. The weights.
-        loss = combination.objective(store)
-        self.oof_scores_ = combination.module_scores(store)
-        del store
-        self._learn_weights(loss, combination)
-        del loss
-
-        # 3. Refit only the modules with non-zero weight, on all the rows.
-        self.support_ = self.attention_weights_ > 0
-        self.n_nonzero_ = int(np.count_nonzero(self.support_))
-        kept = np.flatnonzero(self.support_)
-        refits = Parallel(n_jobs=self.n_jobs, verbose=joblib_verbose)(
-            delayed(_timed)(
-                fit_module, clone(fitting[m]), names[m], X, y, fit_params[m]
-            )
-            for m in kept
-        )
-        self.estimators_ = [estimator for estimator, _ in refits]
-        if self.verbose:
-            for m, (_, elapsed) in zip(kept, refits):
-                self._log(f"refit {names[m]} on all rows", elapsed)
-        fitted = dict(zip([names[m] for m in kept], self.estimators_))
-        self.named_estimators_ = Bunch(
-            **{name: fitted.get(name, "drop") for name in all_names}
-        )
-        return self
-
-    def _learn_weights(self, loss, combination):
-        seed = check_random_state(self.random_state).randint(MAX_SEED)
-        start = time.perf_counter()
+    def _learn(self, losses, combinations):
+        """The weights: ``(combination, AttentionFit)`` of the chosen
+        candidate. Here, the one combination at the set temperature."""
         fit = learn_attention(
-            loss,
+            losses[0],
             temperature=self.temperature,
             alpha=self.alpha,
             normaliser=self.normaliser,
@@ -392,19 +404,23 @@ class _BaseSparseAttention(
             tol=self.tol,
             learning_rate=self.learning_rate,
             batch_size=self.batch_size,
-            random_state=seed,
+            random_state=check_random_state(self.random_state).randint(MAX_SEED),
         )
-        seconds = time.perf_counter() - start
+        return combinations[0], fit
+
+    def _set_weights(self, fit, combination, seconds):
         if not (np.isfinite(fit.objective) and np.all(np.isfinite(fit.weights))):
             scores = np.where(np.isfinite(self.oof_scores_), self.oof_scores_, -np.inf)
-            worst = self.module_names_[int(np.argmin(scores))]
+            worst = int(np.argmin(scores))
             raise FloatingPointError(
                 "Learning the attention weights overflowed: the objective became "
-                f"non-finite. Module {worst!r} has the worst out-of-fold score "
-                f"({self.oof_scores_[self.module_names_.index(worst)]:.3g}); its "
-                "outputs are probably too large or broken. Check or drop it, or "
-                "try a larger alpha or temperature."
+                f"non-finite. Module {self.module_names_[worst]!r} has the worst "
+                f"out-of-fold score ({self.oof_scores_[worst]:.3g}); its outputs "
+                "are probably too large or broken. Check or drop it, or try a "
+                "larger alpha or temperature."
             )
+        self._combination = combination
+        self.combine_ = combination.name
         self.attention_logits_ = fit.logits
         self.attention_weights_ = fit.weights
         for attribute, value in combination.fitted_extra(fit.extra).items():
@@ -412,9 +428,10 @@ class _BaseSparseAttention(
         self._extra = fit.extra
         self.n_iter_ = fit.n_iter
         self.loss_curve_ = fit.loss_curve
+        solver = getattr(self, "solver", "lbfgs")
         if not fit.converged:
             warnings.warn(
-                f"{type(self).__name__}: the {self.solver!r} solver did not "
+                f"{type(self).__name__}: the {solver!r} solver did not "
                 f"converge in max_iter={self.max_iter} iterations. Increase "
                 "max_iter, or loosen tol.",
                 ConvergenceWarning,
@@ -425,10 +442,41 @@ class _BaseSparseAttention(
                 for n, w in zip(self.module_names_, self.attention_weights_)
             )
             self._log(
-                f"weights ({self.solver}, {fit.n_iter} iterations, "
+                f"weights ({solver}, {fit.n_iter} iterations, "
                 f"converged={fit.converged}): {weights}",
                 seconds,
             )
+
+    def _refit(self, X, y, fitting, names, all_names, fit_params, memory, times):
+        """Refit only the modules with non-zero weight, on all the rows."""
+        self.support_ = self.attention_weights_ > 0
+        self.n_nonzero_ = int(np.count_nonzero(self.support_))
+        kept = np.flatnonzero(self.support_)
+        refits = Parallel(n_jobs=self.n_jobs, verbose=max(self.verbose - 2, 0))(
+            delayed(_timed)(
+                fit_module, clone(fitting[m]), names[m], X, y, fit_params[m], memory
+            )
+            for m in kept
+        )
+        self.estimators_ = [estimator for estimator, _ in refits]
+        refit_seconds = np.zeros(len(names))
+        for m, (_, elapsed) in zip(kept, refits):
+            refit_seconds[m] = elapsed
+            if self.verbose:
+                self._log(f"refit {names[m]} on all rows", elapsed)
+        fitted = dict(zip([names[m] for m in kept], self.estimators_))
+        self.named_estimators_ = Bunch(
+            **{name: fitted.get(name, "drop") for name in all_names}
+        )
+        self.modules_ = {
+            "module": np.asarray(names, dtype=object),
+            "weight": self.attention_weights_.copy(),
+            "oof_score": self.oof_scores_.copy(),
+            "pruned": ~self.support_,
+            "fold_fit_time": times[:, 0],
+            "fold_predict_time": times[:, 1],
+            "refit_time": refit_seconds,
+        }
 
     @property
     def output_scale_(self):

@@ -26,8 +26,8 @@ class _ClassifierHooks:
     def _is_classifier_like(self):
         return True
 
-    def _combination_name(self):
-        return self.combine
+    def _combination_names(self):
+        return [self.combine]
 
     def _prepare_targets(self, y, modules, sample_weight):
         y = check_classification_y(y)
@@ -42,8 +42,11 @@ class _ClassifierHooks:
                     f"{self.classes_[weighted].tolist()[0]!r}; a classifier needs "
                     "positive weight on at least 2 classes."
                 )
-        combination = CLASSIFIER_COMBINATIONS[self._combination_name()](self.classes_)
-        return y, codes, combination
+        combinations = [
+            CLASSIFIER_COMBINATIONS[name](self.classes_)
+            for name in self._combination_names()
+        ]
+        return y, codes, combinations
 
     def _classifier_tags(self, tags):
         tags.estimator_type = "classifier"
@@ -150,6 +153,7 @@ class SparseAttentionClassifier(
         tol=1e-6,
         learning_rate=0.05,
         batch_size=None,
+        memory=None,
         n_jobs=None,
         verbose=0,
         random_state=None,
@@ -165,6 +169,7 @@ class SparseAttentionClassifier(
             tol=tol,
             learning_rate=learning_rate,
             batch_size=batch_size,
+            memory=memory,
             n_jobs=n_jobs,
             verbose=verbose,
             random_state=random_state,

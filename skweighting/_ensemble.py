@@ -96,6 +96,7 @@ class SparseAttentionEnsemble(_BaseSparseAttention):
         tol=1e-6,
         learning_rate=0.05,
         batch_size=None,
+        memory=None,
         n_jobs=None,
         verbose=0,
         random_state=None,
@@ -111,6 +112,7 @@ class SparseAttentionEnsemble(_BaseSparseAttention):
             tol=tol,
             learning_rate=learning_rate,
             batch_size=batch_size,
+            memory=memory,
             n_jobs=n_jobs,
             verbose=verbose,
             random_state=random_state,
@@ -151,8 +153,8 @@ class SparseAttentionEnsemble(_BaseSparseAttention):
     def _is_classifier_like(self):
         return self._hooks()._is_classifier_like(self)
 
-    def _combination_name(self):
-        return "log" if self.combine == "auto" else self.combine
+    def _combination_names(self):
+        return ["log" if self.combine == "auto" else self.combine]
 
     def _prepare_targets(self, y, modules, sample_weight):
         hooks = self._hooks()

@@ -4,6 +4,8 @@ Everything here runs inside the joblib workers or at predict time, one
 module at a time. A failure names the module that caused it.
 """
 
+from time import perf_counter
+
 import numpy as np
 from sklearn.utils import _safe_indexing
 from sklearn.utils.validation import _check_method_params
@@ -23,15 +25,23 @@ def named_error(exc, name, estimator, action):
     return error
 
 
-def fit_module(estimator, name, X, y, fit_params):
+def _fit(estimator, X, y, fit_params):
+    # What a `memory` caches: the fitted module, keyed by the unfitted
+    # module's parameters, the rows and the fit parameters.
+    estimator.fit(X, y, **fit_params)
+    return estimator
+
+
+def fit_module(estimator, name, X, y, fit_params, memory=None):
     """Fit one module; returns the module itself, not what its ``fit``
     returns (a ``fit`` that forgets ``return self`` still works, as in
-    ``VotingClassifier``)."""
+    ``VotingClassifier``). With a `joblib.Memory`, a module already fitted on
+    the same rows with the same parameters is loaded instead."""
+    fit = _fit if memory is None else memory.cache(_fit)
     try:
-        estimator.fit(X, y, **fit_params)
+        return fit(estimator, X, y, fit_params)
     except Exception as exc:
         raise named_error(exc, name, estimator, "fit") from exc
-    return estimator
 
 
 def call_module(estimator, name, X, method):
@@ -118,11 +128,22 @@ def class_columns(estimator, name, classes):
     return columns
 
 
-def fit_predict_fold(estimator, name, X, y, fit_params, train, test, combination):
+def fit_predict_fold(
+    estimator, name, X, y, fit_params, train, test, combination, memory=None
+):
     """Fit one module on the training rows of a fold; return its checked
-    outputs on the held-out rows, as ``combination.read`` lays them out."""
+    outputs on the held-out rows, as ``combination.read`` lays them out,
+    with the seconds spent fitting and predicting."""
     fit_params = _check_method_params(X, params=fit_params, indices=train)
+    start = perf_counter()
     estimator = fit_module(
-        estimator, name, _safe_indexing(X, train), _safe_indexing(y, train), fit_params
+        estimator,
+        name,
+        _safe_indexing(X, train),
+        _safe_indexing(y, train),
+        fit_params,
+        memory,
     )
-    return combination.read(estimator, name, _safe_indexing(X, test))
+    fitted = perf_counter()
+    output = combination.read(estimator, name, _safe_indexing(X, test))
+    return output, fitted - start, perf_counter() - fitted

@@ -24,7 +24,7 @@ class _RegressorHooks:
     def _prepare_targets(self, y, modules, sample_weight):
         y = check_regression_y(y, modules, type(self).__name__)
         n_outputs = 1 if y.ndim == 1 else y.shape[1]
-        return y, y, Average(n_outputs, y.ndim)
+        return y, y, [Average(n_outputs, y.ndim)]
 
     def _regressor_tags(self, tags):
         tags.estimator_type = "regressor"
@@ -102,6 +102,7 @@ class SparseAttentionRegressor(RegressorMixin, _RegressorHooks, _BaseSparseAtten
         tol=1e-6,
         learning_rate=0.05,
         batch_size=None,
+        memory=None,
         n_jobs=None,
         verbose=0,
         random_state=None,
@@ -117,6 +118,7 @@ class SparseAttentionRegressor(RegressorMixin, _RegressorHooks, _BaseSparseAtten
             tol=tol,
             learning_rate=learning_rate,
             batch_size=batch_size,
+            memory=memory,
             n_jobs=n_jobs,
             verbose=verbose,
             random_state=random_state,

@@ -277,7 +277,7 @@ def test_fold_without_a_class_is_aligned_by_label():
     classes = np.array(["a", "b", "c"])
     # The fold that holds out the "a" rows trains on "b" and "c" only.
     train, test = np.arange(10, 30), np.arange(10)
-    output = fit_predict_fold(
+    output, _, _ = fit_predict_fold(
         KNeighborsClassifier(n_neighbors=1),
         "knn",
         X,
