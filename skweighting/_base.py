@@ -229,8 +229,11 @@ class _BaseSparseAttention(
         names, active = validate_estimators(
             self, self._estimator_list(), self._check_module
         )
-        check_temperature(self.temperature)
+        self._validate_temperature()
         return names, active
+
+    def _validate_temperature(self):
+        check_temperature(self.temperature)
 
     def get_metadata_routing(self):
         """Get metadata routing of this object.
@@ -336,7 +339,7 @@ class _BaseSparseAttention(
         self.oof_scores_ = combinations[0].module_scores(stores[0])
         del stores
         start = time.perf_counter()
-        combination, fit = self._learn(losses, combinations)
+        combination, fit = self._learn(losses, combinations, targets, splits)
         self._set_weights(fit, combination, time.perf_counter() - start)
         del losses
         self._refit(X, y, fitting, names, all_names, fit_params, memory, times)
@@ -359,7 +362,10 @@ class _BaseSparseAttention(
         dask/ray backend) sees all of them at once, and write each fold's
         output into every combination's store as it arrives: no more than
         the stores' worth of outputs is ever alive."""
-        stores = [c.allocate(names, targets, sample_weight) for c in combinations]
+        stores = [
+            c.allocate(names, targets, sample_weight, keep_outputs=self._keeps_outputs)
+            for c in combinations
+        ]
         reader = combinations[0]  # every candidate reads the outputs alike
         tasks = [
             delayed(fit_predict_fold)(
@@ -391,7 +397,11 @@ class _BaseSparseAttention(
                 )
         return stores, times
 
-    def _learn(self, losses, combinations):
+    # Whether the stores keep every module output (for scores that need the
+    # combined predictions, not only the loss).
+    _keeps_outputs = False
+
+    def _learn(self, losses, combinations, targets, splits):
         """The weights: ``(combination, AttentionFit)`` of the chosen
         candidate. Here, the one combination at the set temperature."""
         fit = learn_attention(

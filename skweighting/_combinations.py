@@ -98,7 +98,7 @@ class LogPooling(_ClassProbabilities):
 
     name = "log"
 
-    def allocate(self, module_names, codes, sample_weight):
+    def allocate(self, module_names, codes, sample_weight, keep_outputs=False):
         n_modules, n_samples = len(module_names), len(codes)
         return _Store(
             proba=np.empty((n_modules, n_samples, len(self.classes))),
@@ -114,6 +114,11 @@ class LogPooling(_ClassProbabilities):
     def objective(self, store):
         log_proba = clipped_log(store.proba, out=store.proba, floor=POOL_FLOOR)
         return LogPoolLoss(log_proba, store.codes, store.sample_weight)
+
+    def predict_rows(self, loss, rows, weights, extra):
+        """The combined probabilities of out-of-fold ``rows``, from the loss
+        data (the floored logs)."""
+        return loss.predict_rows(rows, weights, extra)
 
     def combine(self, outputs, weights, extra):
         log_proba = clipped_log(np.stack(outputs), floor=POOL_FLOOR)
@@ -134,20 +139,36 @@ class LinearMixture(_ClassProbabilities):
 
     name = "linear"
 
-    def allocate(self, module_names, codes, sample_weight):
+    def allocate(self, module_names, codes, sample_weight, keep_outputs=False):
         n_modules, n_samples = len(module_names), len(codes)
         return _Store(
             proba_true=np.empty((n_samples, n_modules)),
+            # The whole outputs only when a score needs the mixture's
+            # probabilities of every class, not only the log-loss.
+            proba=(
+                np.empty((n_modules, n_samples, len(self.classes)))
+                if keep_outputs
+                else None
+            ),
             **self._allocate_scores(module_names, codes, sample_weight),
         )
 
     def write(self, store, module, rows, output):
         proba_true = self._true_class_proba(store, rows, output)
         store.proba_true[rows, module] = proba_true
+        if store.proba is not None:
+            store.proba[module, rows] = output
         self._add_score(store, module, rows, proba_true)
 
     def objective(self, store):
-        return MixtureLoss(store.proba_true, store.sample_weight)
+        loss = MixtureLoss(store.proba_true, store.sample_weight)
+        loss.proba = store.proba
+        return loss
+
+    def predict_rows(self, loss, rows, weights, extra):
+        """The mixture's probabilities of out-of-fold ``rows`` (the store
+        must have been allocated with ``keep_outputs=True``)."""
+        return self.combine(loss.proba[:, rows], weights, extra)
 
     def combine(self, outputs, weights, extra):
         proba = sum(w * out for w, out in zip(weights, outputs))
@@ -184,7 +205,7 @@ class Average:
             return [f"{prefix}_{module_name}"]
         return [f"{prefix}_{module_name}{j}" for j in range(self.n_outputs)]
 
-    def allocate(self, module_names, y, sample_weight):
+    def allocate(self, module_names, y, sample_weight, keep_outputs=False):
         n_samples = y.shape[0]
         y2 = y.reshape(n_samples, -1)
         weights = normalised_weights(sample_weight, n_samples)
@@ -225,11 +246,17 @@ class Average:
                 "overflow: their predictions are far outside the range of y. "
                 "Fix or drop them."
             )
+        loss.scale, loss.y = store.scale, store.y
         return loss
 
     def module_scores(self, store):
         # Variance-normalised MSE of one module is 1 - R^2 (mean over outputs).
         return 1.0 - store.squared_error
+
+    def predict_rows(self, loss, rows, weights, extra):
+        """The average's predictions of out-of-fold ``rows``."""
+        values = (loss.errors[rows] @ weights) * loss.scale + loss.y[rows]
+        return values.ravel() if self.y_ndim == 1 else values
 
     def combine(self, outputs, weights, extra):
         prediction = sum(w * out for w, out in zip(weights, outputs))

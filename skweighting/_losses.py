@@ -173,6 +173,18 @@ class LogPoolLoss:
         grad_sharpness += SHARPNESS_PENALTY * log_sharpness
         return loss, grad_weights, np.array([grad_sharpness])
 
+    def value(self, weights, extra):
+        """The mean log-loss alone (no penalty): what held-out rows score."""
+        pooled, _, _, log_norm = log_pool(weights, extra[0], self.log_proba)
+        true_index = np.arange(self.n_samples) * pooled.shape[1] + self.y
+        true_scores = np.exp(extra[0]) * np.take(pooled, true_index)
+        return float(self.sample_weight @ (log_norm - true_scores))
+
+    def predict_rows(self, rows, weights, extra):
+        """The pooled probabilities of ``rows``."""
+        _, unnormalised, norm, _ = log_pool(weights, extra[0], self.log_proba[:, rows])
+        return unnormalised / norm[:, None]
+
     def take(self, rows):
         return LogPoolLoss(
             # Fancy indexing along axis 1 returns a non-contiguous array,
@@ -234,6 +246,10 @@ class MixtureLoss:
         )
         return loss, grad_weights, extra
 
+    def value(self, weights, extra):
+        """The mean log-loss (what held-out rows score)."""
+        return linear_mixture_loss(weights, self.proba_true, self.sample_weight)[0]
+
     def take(self, rows):
         return MixtureLoss(self.proba_true[rows], self.sample_weight[rows])
 
@@ -285,6 +301,10 @@ class QuadraticLoss:
     def loss_grad(self, weights, extra):
         loss, grad_weights = quadratic_loss(weights, self.gram)
         return loss, grad_weights, extra
+
+    def value(self, weights, extra):
+        """The variance-normalised squared error (what held-out rows score)."""
+        return quadratic_loss(weights, self.gram)[0]
 
     def take(self, rows):
         return QuadraticLoss(self.errors[rows], self.sample_weight[rows])

@@ -59,6 +59,10 @@ class LogitObjective:
             [np.ones(self.n_modules) / temperature, self.loss.initial_extra()]
         )
 
+    def start_from(self, fit, temperature):
+        """A warm start from a fit at another temperature: its logits."""
+        return np.concatenate([fit.logits / temperature, fit.extra])
+
     def __call__(self, theta):
         u, extra = theta[: self.n_modules], theta[self.n_modules :]
         weights = self.normaliser.forward(u)
@@ -105,6 +109,10 @@ class SimplexObjective:
         # The image of logits at ones: equal weights.
         r0 = np.full(self.n_modules, (1.0 / self.n_modules) ** (1.0 / self.power))
         return np.concatenate([r0, self.loss.initial_extra()])
+
+    def start_from(self, fit, temperature):
+        """A warm start from a fit at another temperature: its weights."""
+        return np.concatenate([fit.weights ** (1.0 / self.power), fit.extra])
 
     def __call__(self, theta):
         r, extra = theta[: self.n_modules], theta[self.n_modules :]
@@ -363,6 +371,7 @@ def learn_attention(
     batch_size=None,
     random_state=None,
     theta0=None,
+    warm_start=None,
 ):
     """Learn the attention logits (and any extra parameters) of a loss.
 
@@ -375,8 +384,11 @@ def learn_attention(
     solver : {'lbfgs', 'adam'}
         ``'adam'`` only for ``'softmax'``.
     theta0 : ndarray or None
-        Start (in the solver's own form, e.g. the ``theta`` of a previous
-        fit at a neighbouring temperature); None means logits at ones.
+        Start, in the solver's own form (the ``theta`` of a previous fit at
+        the same temperature); None means logits at ones.
+    warm_start : AttentionFit or None
+        A previous fit, at any temperature, to start from (e.g. the
+        neighbouring temperature of a path); overrides ``theta0``.
 
     Returns
     -------
@@ -390,7 +402,9 @@ def learn_attention(
     objective = make_objective(
         loss, normaliser=normaliser, temperature=temperature, alpha=alpha
     )
-    if theta0 is None:
+    if warm_start is not None:
+        theta0 = objective.start_from(warm_start, temperature)
+    elif theta0 is None:
         theta0 = objective.initial_theta(temperature)
     rng = np.random.default_rng(random_state)
     if solver == "adam":

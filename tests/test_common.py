@@ -1,4 +1,4 @@
-"""scikit-learn conformance: check_estimator on five instances."""
+"""scikit-learn conformance: check_estimator on every public estimator."""
 
 from sklearn.linear_model import Lasso, LogisticRegression, Ridge
 from sklearn.naive_bayes import GaussianNB
@@ -7,8 +7,10 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skweighting import (
     SparseAttentionClassifier,
+    SparseAttentionClassifierCV,
     SparseAttentionEnsemble,
     SparseAttentionRegressor,
+    SparseAttentionRegressorCV,
 )
 
 # The default portfolios contain a random forest, whose bootstrap makes
@@ -54,6 +56,19 @@ ESTIMATORS = [
             ("nb", GaussianNB()),
         ],
         normaliser="sparsemax",
+        random_state=0,
+    ),
+    # The CV estimators, with small deterministic portfolios and a short
+    # path so the checks stay fast.
+    SparseAttentionClassifierCV(
+        [("lr", LogisticRegression()), ("nb", GaussianNB())],
+        temperatures=3,
+        normalisers=("softmax", "sparsemax"),
+        random_state=0,
+    ),
+    SparseAttentionRegressorCV(
+        [("ridge", Ridge()), ("tree", DecisionTreeRegressor(max_depth=3))],
+        temperatures=3,
         random_state=0,
     ),
 ]

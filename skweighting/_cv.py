@@ -1,0 +1,619 @@
+"""SparseAttentionClassifierCV and SparseAttentionRegressorCV.
+
+Like `LogisticRegressionCV`, they tune what only the weight step depends on
+(the temperature, and optionally the combination and the normaliser) without
+refitting a single module: the modules' out-of-fold outputs are computed
+once; an inner split of those out-of-fold rows scores every candidate along
+a warm-started temperature path; the final weights are learned on all the
+out-of-fold rows at the chosen candidate; then only the modules with
+non-zero weight are refitted.
+"""
+
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import (
+    BaseEstimator,
+    ClassifierMixin,
+    RegressorMixin,
+    _fit_context,
+)
+from sklearn.ensemble._base import _BaseHeterogeneousEnsemble
+from sklearn.metrics import check_scoring
+from sklearn.model_selection import KFold, StratifiedKFold, check_cv
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import HasMethods, Interval
+
+from ._base import _BaseSparseAttention
+from ._classifier import _ClassifierHooks
+from ._docstrings import CV_ATTRIBUTES, CV_PARAMETERS, FIT_PARAMETERS
+from ._normalisers import NORMALISERS
+from ._portfolio import default_classifiers, default_regressors
+from ._regressor import _RegressorHooks
+from ._solvers import learn_attention
+from ._validation import MAX_SEED
+
+# The automatic path runs from where the penalty has cost the out-of-fold
+# loss 1% of the way from the unpenalised optimum to uniform weights, to 99%.
+PATH_ENDS = (0.01, 0.99)
+# Rows used to find the ends of the path (the weights' optimum moves little
+# with more rows; finding the ends stays a few milliseconds).
+PATH_ROWS = 5000
+
+
+def _temperature_range(loss, normaliser, alpha, *, max_iter, tol, seed):
+    """Temperatures where ``normaliser``'s weights leave the unpenalised
+    optimum and where they reach (nearly) uniform weights, at ``alpha``.
+
+    The data loss along the temperature path rises monotonically from its
+    unpenalised optimum to its value at uniform weights; the ends are where
+    it has covered `PATH_ENDS` of that rise, found by bisection on log T.
+    """
+
+    def fit(temperature, name=normaliser, a=alpha):
+        return learn_attention(
+            loss,
+            temperature=temperature,
+            alpha=a,
+            normaliser=name,
+            max_iter=max_iter,
+            tol=tol,
+            random_state=seed,
+        )
+
+    def data_loss(f):
+        return loss.value(f.weights, f.extra)
+
+    # The optimum over the simplex, whatever the normaliser: sparsemax at
+    # alpha=0 reaches it exactly.
+    low_loss = data_loss(fit(1.0, "sparsemax", 0.0))
+    high_loss = data_loss(fit(1e6))
+    rise = high_loss - low_loss
+    if not rise > 1e-9 * max(1.0, abs(low_loss)):
+        return 0.1, 10.0  # every weighting scores alike: any range will do
+
+    def where(fraction):
+        lo, hi = -4.0, 6.0  # log10 of the temperature
+        for _ in range(14):
+            mid = 0.5 * (lo + hi)
+            if (data_loss(fit(10.0**mid)) - low_loss) / rise < fraction:
+                lo = mid
+            else:
+                hi = mid
+        return 10.0 ** (0.5 * (lo + hi))
+
+    return where(PATH_ENDS[0]), where(PATH_ENDS[1])
+
+
+class _StoredOutputs(BaseEstimator):
+    """The combination's predictions of out-of-fold rows at given weights,
+    for a scikit-learn scorer: ``X`` holds row numbers."""
+
+    def __init__(self, combination, loss, weights, extra, classes=None):
+        self.combination = combination
+        self.loss = loss
+        self.weights = weights
+        self.extra = extra
+        self.classes = classes
+
+    def _rows(self, X):
+        return np.asarray(X)[:, 0].astype(np.intp)
+
+    def fit(self, X, y):  # pragma: no cover - never fitted, only scored
+        return self
+
+    def predict_proba(self, X):
+        return self.combination.predict_rows(
+            self.loss, self._rows(X), self.weights, self.extra
+        )
+
+    def predict(self, X):
+        output = self.combination.predict_rows(
+            self.loss, self._rows(X), self.weights, self.extra
+        )
+        if self.classes is None:
+            return output
+        return self.classes_[np.argmax(output, axis=1)]
+
+    @property
+    def classes_(self):
+        return self.classes
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.estimator_type = "regressor" if self.classes is None else "classifier"
+        return tags
+
+
+class _BaseSparseAttentionCV(_BaseSparseAttention):
+    """The temperature path and its inner cross-validation. Not public."""
+
+    _parameter_constraints: dict = {
+        "estimators": [list, None],
+        "temperatures": [Interval(Integral, 2, None, closed="left"), "array-like"],
+        "normalisers": [list, tuple],
+        "alpha": [Interval(Real, 0, None, closed="neither")],
+        "cv": ["cv_object"],
+        "inner_cv": [None, "cv_object"],
+        "scoring": [None, str, callable],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "memory": [None, str, HasMethods(["cache"])],
+        "n_jobs": [None, Integral],
+        "verbose": ["verbose"],
+        "random_state": ["random_state"],
+    }
+
+    def __init__(
+        self,
+        estimators,
+        *,
+        temperatures=10,
+        normalisers=("softmax",),
+        alpha=1e-4,
+        cv=5,
+        inner_cv=None,
+        scoring=None,
+        max_iter=1000,
+        tol=1e-6,
+        memory=None,
+        n_jobs=None,
+        verbose=0,
+        random_state=None,
+    ):
+        _BaseHeterogeneousEnsemble.__init__(self, estimators=estimators)
+        self.temperatures = temperatures
+        self.normalisers = normalisers
+        self.alpha = alpha
+        self.cv = cv
+        self.inner_cv = inner_cv
+        self.scoring = scoring
+        self.max_iter = max_iter
+        self.tol = tol
+        self.memory = memory
+        self.n_jobs = n_jobs
+        self.verbose = verbose
+        self.random_state = random_state
+
+    @property
+    def _keeps_outputs(self):
+        # A scorer needs the combined predictions, not only the loss.
+        return self.scoring is not None
+
+    def _validate_temperature(self):
+        unknown = [n for n in self.normalisers if n not in NORMALISERS]
+        if not self.normalisers or unknown:
+            raise ValueError(
+                f"normalisers={self.normalisers!r}: each must be one of "
+                f"{sorted(NORMALISERS)}, and at least one is needed."
+            )
+        if not isinstance(self.temperatures, Integral):
+            temperatures = np.asarray(self.temperatures, dtype=np.float64)
+            if temperatures.ndim != 1 or temperatures.size == 0:
+                raise ValueError(
+                    "temperatures must be an int (the length of an automatic "
+                    "path) or a non-empty list of temperatures."
+                )
+            if not np.all((temperatures >= 1e-10) & (temperatures <= 1e10)):
+                raise ValueError(
+                    f"temperatures={self.temperatures!r}: each must lie in "
+                    "[1e-10, 1e10] (and be > 0)."
+                )
+
+    def _inner_splits(self, targets, seed, outer):
+        n_samples = targets.shape[0]
+        if self.inner_cv is None:
+            # The outer folds: the weights are learned on the out-of-fold
+            # rows of the other folds and scored on this fold's.
+            rows = np.arange(n_samples)
+            return [(np.setdiff1d(rows, test), np.asarray(test)) for _, test in outer]
+        classifier = self._is_classifier_like()
+        if isinstance(self.inner_cv, Integral):
+            # Shuffled: the out-of-fold rows keep the order of the data,
+            # which may be sorted.
+            splitter = (StratifiedKFold if classifier else KFold)(
+                self.inner_cv, shuffle=True, random_state=seed
+            )
+        else:
+            splitter = check_cv(self.inner_cv, targets, classifier=classifier)
+        return list(splitter.split(np.zeros((n_samples, 1)), targets))
+
+    def _temperature_path(self, losses, seed):
+        if not isinstance(self.temperatures, Integral):
+            return np.sort(np.asarray(self.temperatures, dtype=np.float64))
+        n_samples = losses[0].n_samples
+        rng = np.random.default_rng(seed)
+        rows = (
+            np.sort(rng.choice(n_samples, PATH_ROWS, replace=False))
+            if n_samples > PATH_ROWS
+            else None
+        )
+        ends = [
+            _temperature_range(
+                loss if rows is None else loss.take(rows),
+                normaliser,
+                self.alpha,
+                max_iter=self.max_iter,
+                tol=self.tol,
+                seed=seed,
+            )
+            for loss in losses
+            for normaliser in self.normalisers
+        ]
+        low = min(end[0] for end in ends)
+        high = max(end[1] for end in ends)
+        return np.geomspace(low, max(high, 1.01 * low), self.temperatures)
+
+    def _path(self, loss, normaliser, temperatures, seed):
+        """Fits along the path, each warm-started from the previous one."""
+        fits, previous = [], None
+        for temperature in temperatures:
+            previous = learn_attention(
+                loss,
+                temperature=temperature,
+                alpha=self.alpha,
+                normaliser=normaliser,
+                max_iter=self.max_iter,
+                tol=self.tol,
+                random_state=seed,
+                warm_start=previous,
+            )
+            fits.append(previous)
+        return fits
+
+    def _score(self, scorer, combination, loss, rows, fit, scoring_targets):
+        if scorer is None:
+            # The loss the weights minimise: higher scores are better.
+            return -loss.take(rows).value(fit.weights, fit.extra)
+        predictor = _StoredOutputs(
+            combination,
+            loss,
+            fit.weights,
+            fit.extra,
+            getattr(self, "classes_", None),
+        )
+        return scorer(
+            predictor,
+            rows[:, None].astype(np.float64),
+            scoring_targets[rows],
+            sample_weight=loss.sample_weight[rows],
+        )
+
+    def _learn(self, losses, combinations, targets, splits):
+        seed = check_random_state(self.random_state).randint(MAX_SEED)
+        scorer = None if self.scoring is None else check_scoring(self, self.scoring)
+        scoring_targets = self._scoring_targets(targets)
+        temperatures = self._temperature_path(losses, seed)
+        inner = self._inner_splits(targets, seed, splits)
+        candidates = [
+            (c, normaliser)
+            for c in range(len(combinations))
+            for normaliser in self.normalisers
+        ]
+        n_temperatures = len(temperatures)
+        scores = np.empty((len(candidates) * n_temperatures, len(inner)))
+        full_fits = []
+        for block, (c, normaliser) in enumerate(candidates):
+            rows_of_block = slice(block * n_temperatures, (block + 1) * n_temperatures)
+            for split, (train, test) in enumerate(inner):
+                path = self._path(losses[c].take(train), normaliser, temperatures, seed)
+                scores[rows_of_block, split] = [
+                    self._score(
+                        scorer, combinations[c], losses[c], test, fit, scoring_targets
+                    )
+                    for fit in path
+                ]
+            full_fits.extend(self._path(losses[c], normaliser, temperatures, seed))
+
+        mean, std = scores.mean(axis=1), scores.std(axis=1)
+        best = int(np.argmax(mean))
+        weights = np.array([fit.weights for fit in full_fits])
+        params = [
+            {
+                "combine": combinations[c].name,
+                "normaliser": normaliser,
+                "temperature": float(temperature),
+            }
+            for c, normaliser in candidates
+            for temperature in temperatures
+        ]
+        self.cv_results_ = {
+            "params": params,
+            "param_combine": np.array([p["combine"] for p in params], dtype=object),
+            "param_normaliser": np.array(
+                [p["normaliser"] for p in params], dtype=object
+            ),
+            "param_temperature": np.array([p["temperature"] for p in params]),
+            **{f"split{k}_test_score": scores[:, k] for k in range(len(inner))},
+            "mean_test_score": mean,
+            "std_test_score": std,
+            "rank_test_score": (
+                np.argsort(np.argsort(-mean, kind="stable"), kind="stable") + 1
+            ),
+            "weights": weights,
+            "n_nonzero": np.count_nonzero(weights, axis=1),
+        }
+        self.best_index_ = best
+        block = best // n_temperatures
+        c, normaliser = candidates[block]
+        self.temperatures_ = temperatures
+        self.temperature_ = float(temperatures[best % n_temperatures])
+        self.normaliser_ = normaliser
+        self.weights_path_ = weights[
+            block * n_temperatures : (block + 1) * n_temperatures
+        ]
+        return combinations[c], full_fits[best]
+
+
+class SparseAttentionClassifierCV(
+    ClassifierMixin, _ClassifierHooks, _BaseSparseAttentionCV
+):
+    """Classifier with attention weights tuned by an inner cross-validation
+    of the modules' out-of-fold outputs: no module is refitted per candidate.
+
+    The modules are fitted out-of-fold once (``cv``); every candidate
+    temperature (and combination, and normaliser) is scored by an inner
+    split (``inner_cv``) of those out-of-fold rows, warm-started along the
+    temperature path; the final weights are learned on all out-of-fold rows
+    at the chosen candidate, and only the modules with non-zero weight are
+    refitted on all the data. Everything else is as in
+    :class:`SparseAttentionClassifier`.
+
+    Read more in the :ref:`User Guide <user_guide>`.
+
+    Parameters
+    ----------
+    estimators : list of (str, estimator) tuples, default=None
+        The modules: classifiers with ``predict_proba``; ``'drop'`` allowed.
+        None means the default portfolio of
+        :class:`SparseAttentionClassifier`.
+
+    {cv_parameters}
+
+    combines : list of {{'log', 'linear'}}, default=('log', 'linear')
+        The combinations to choose from: log-linear pooling with a learned
+        sharpness, and the linear mixture.
+
+    Attributes
+    ----------
+    {cv_attributes}
+
+    classes_ : ndarray of shape (n_classes,)
+        The class labels.
+
+    sharpness_ : float
+        The learned sharpness (when log pooling is chosen).
+
+    See Also
+    --------
+    SparseAttentionClassifier : A fixed temperature and combination.
+    sklearn.linear_model.LogisticRegressionCV : The same idea for a
+        regularisation path.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_breast_cancer
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sklearn.naive_bayes import GaussianNB
+    >>> from sklearn.tree import DecisionTreeClassifier
+    >>> from skweighting import SparseAttentionClassifierCV
+    >>> X, y = load_breast_cancer(return_X_y=True)
+    >>> clf = SparseAttentionClassifierCV(
+    ...     [("lr", LogisticRegression(max_iter=5000)),
+    ...      ("tree", DecisionTreeClassifier(max_depth=3, random_state=0)),
+    ...      ("nb", GaussianNB())],
+    ...     temperatures=5,
+    ... ).fit(X, y)
+    >>> clf.weights_path_.shape
+    (5, 3)
+    >>> clf.combine_ in ("log", "linear")
+    True
+    """
+
+    _parameter_constraints: dict = {
+        **_BaseSparseAttentionCV._parameter_constraints,
+        "combines": [list, tuple],
+    }
+
+    def __init__(
+        self,
+        estimators=None,
+        *,
+        temperatures=10,
+        combines=("log", "linear"),
+        normalisers=("softmax",),
+        alpha=1e-4,
+        cv=5,
+        inner_cv=None,
+        scoring=None,
+        max_iter=1000,
+        tol=1e-6,
+        memory=None,
+        n_jobs=None,
+        verbose=0,
+        random_state=None,
+    ):
+        super().__init__(
+            estimators,
+            temperatures=temperatures,
+            normalisers=normalisers,
+            alpha=alpha,
+            cv=cv,
+            inner_cv=inner_cv,
+            scoring=scoring,
+            max_iter=max_iter,
+            tol=tol,
+            memory=memory,
+            n_jobs=n_jobs,
+            verbose=verbose,
+            random_state=random_state,
+        )
+        self.combines = combines
+
+    def _default_estimators(self):
+        return default_classifiers()
+
+    def _combination_names(self):
+        unknown = [c for c in self.combines if c not in ("log", "linear")]
+        if not self.combines or unknown:
+            raise ValueError(
+                f"combines={self.combines!r}: each must be 'log' or 'linear', "
+                "and at least one is needed."
+            )
+        return list(dict.fromkeys(self.combines))
+
+    def _scoring_targets(self, codes):
+        return self.classes_[codes]
+
+    def __sklearn_tags__(self):
+        return self._classifier_tags(super().__sklearn_tags__())
+
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X, y, sample_weight=None, **fit_params):
+        """Fit the modules out-of-fold, choose and learn the weights, refit
+        the modules with non-zero weight.
+
+        Parameters
+        ----------
+        X : {{array-like, sparse matrix, DataFrame}} of shape (n_samples, n_features)
+            Training data, passed to the modules as is.
+
+        y : array-like of shape (n_samples,)
+            Class labels.
+
+        {fit_parameters}
+
+        Returns
+        -------
+        self : object
+            The fitted ensemble.
+        """
+        return self._fit(X, y, sample_weight, **fit_params)
+
+    def predict_proba(self, X):
+        """Combined class probabilities.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
+            Input samples.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Columns in the order of ``classes_``; rows sum to one.
+        """
+        return self._predict_proba(X)
+
+    def predict(self, X):
+        """Class with the highest combined probability.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
+            Input samples.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+            Predicted class labels.
+        """
+        return self._predict_classes(X)
+
+
+class SparseAttentionRegressorCV(
+    RegressorMixin, _RegressorHooks, _BaseSparseAttentionCV
+):
+    """Regressor with attention weights tuned by an inner cross-validation
+    of the modules' out-of-fold outputs: no module is refitted per candidate.
+
+    As :class:`SparseAttentionClassifierCV`, for the weighted average of
+    regressors (:class:`SparseAttentionRegressor`).
+
+    Read more in the :ref:`User Guide <user_guide>`.
+
+    Parameters
+    ----------
+    estimators : list of (str, estimator) tuples, default=None
+        The modules: regressors; ``'drop'`` allowed. None means the default
+        portfolio of :class:`SparseAttentionRegressor`.
+
+    {cv_parameters}
+
+    Attributes
+    ----------
+    {cv_attributes}
+
+    See Also
+    --------
+    SparseAttentionRegressor : A fixed temperature.
+    sklearn.linear_model.RidgeCV : The same idea for a regularisation path.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_diabetes
+    >>> from sklearn.linear_model import Ridge
+    >>> from sklearn.tree import DecisionTreeRegressor
+    >>> from skweighting import SparseAttentionRegressorCV
+    >>> X, y = load_diabetes(return_X_y=True)
+    >>> reg = SparseAttentionRegressorCV(
+    ...     [("ridge", Ridge()),
+    ...      ("tree", DecisionTreeRegressor(max_depth=3, random_state=0))],
+    ...     temperatures=[0.1, 1.0, 10.0],
+    ... ).fit(X, y)
+    >>> reg.cv_results_["mean_test_score"].shape
+    (3,)
+    """
+
+    def _default_estimators(self):
+        return default_regressors()
+
+    def _scoring_targets(self, targets):
+        return targets
+
+    def __sklearn_tags__(self):
+        return self._regressor_tags(super().__sklearn_tags__())
+
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X, y, sample_weight=None, **fit_params):
+        """Fit the modules out-of-fold, choose and learn the weights, refit
+        the modules with non-zero weight.
+
+        Parameters
+        ----------
+        X : {{array-like, sparse matrix, DataFrame}} of shape (n_samples, n_features)
+            Training data, passed to the modules as is.
+
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Target values.
+
+        {fit_parameters}
+
+        Returns
+        -------
+        self : object
+            The fitted ensemble.
+        """
+        return self._fit(X, y, sample_weight, **fit_params)
+
+    def predict(self, X):
+        """Weighted average of the modules' predictions.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
+            Input samples.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            Predicted values.
+        """
+        return self._combined(X)
+
+
+for _class in (SparseAttentionClassifierCV, SparseAttentionRegressorCV):
+    _class.__doc__ = _class.__doc__.format(
+        cv_parameters=CV_PARAMETERS, cv_attributes=CV_ATTRIBUTES
+    )
+    _class.fit.__doc__ = _class.fit.__doc__.format(fit_parameters=FIT_PARAMETERS)

@@ -1,0 +1,245 @@
+"""SparseAttentionClassifierCV / RegressorCV: the temperature path, the
+inner cross-validation of the out-of-fold rows, and what is chosen."""
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.datasets import make_classification, make_regression
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.model_selection import KFold
+from sklearn.naive_bayes import GaussianNB
+from sklearn.neighbors import KNeighborsRegressor
+from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
+from test_base import CALLS, Spy
+
+from skweighting import (
+    SparseAttentionClassifier,
+    SparseAttentionClassifierCV,
+    SparseAttentionRegressor,
+    SparseAttentionRegressorCV,
+)
+
+X, Y = make_classification(
+    n_samples=300, n_features=8, n_informative=4, flip_y=0.1, random_state=0
+)
+X_REG, Y_REG = make_regression(n_samples=200, n_features=5, noise=20.0, random_state=0)
+
+
+def _classifiers():
+    return [
+        ("lr", LogisticRegression()),
+        ("tree", DecisionTreeClassifier(max_depth=3, random_state=0)),
+        ("nb", GaussianNB()),
+    ]
+
+
+def _regressors():
+    return [
+        ("ridge", Ridge()),
+        ("tree", DecisionTreeRegressor(max_depth=3, random_state=0)),
+        ("knn", KNeighborsRegressor()),
+    ]
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    return SparseAttentionClassifierCV(
+        _classifiers(), normalisers=("softmax", "sparsemax"), random_state=0
+    ).fit(X, Y)
+
+
+def test_cv_results_has_one_row_per_candidate(fitted):
+    results = fitted.cv_results_
+    n_rows = 2 * 2 * 10  # combines x normalisers x temperatures
+    for key in (
+        "param_combine",
+        "param_normaliser",
+        "param_temperature",
+        "mean_test_score",
+        "std_test_score",
+        "rank_test_score",
+        "split0_test_score",
+        "split4_test_score",
+        "n_nonzero",
+    ):
+        assert len(results[key]) == n_rows, key
+    assert results["weights"].shape == (n_rows, 3)
+    assert len(results["params"]) == n_rows
+    assert {p["combine"] for p in results["params"]} == {"log", "linear"}
+    np.testing.assert_array_equal(
+        results["n_nonzero"], np.count_nonzero(results["weights"], axis=1)
+    )
+    assert results["rank_test_score"][fitted.best_index_] == 1
+    np.testing.assert_allclose(
+        results["mean_test_score"],
+        np.mean([results[f"split{k}_test_score"] for k in range(5)], axis=0),
+    )
+
+
+def test_the_chosen_candidate_is_the_best_and_its_weights_are_used(fitted):
+    results = fitted.cv_results_
+    best = fitted.best_index_
+    assert best == np.argmax(results["mean_test_score"])
+    assert results["params"][best] == {
+        "combine": fitted.combine_,
+        "normaliser": fitted.normaliser_,
+        "temperature": fitted.temperature_,
+    }
+    np.testing.assert_array_equal(fitted.attention_weights_, results["weights"][best])
+    # The weights on all out-of-fold rows at the chosen candidate are those
+    # of the plain estimator with the same settings.
+    plain = SparseAttentionClassifier(
+        _classifiers(),
+        temperature=fitted.temperature_,
+        combine=fitted.combine_,
+        normaliser=fitted.normaliser_,
+        random_state=0,
+    ).fit(X, Y)
+    np.testing.assert_allclose(
+        fitted.attention_weights_, plain.attention_weights_, atol=1e-4
+    )
+    np.testing.assert_allclose(fitted.oof_scores_, plain.oof_scores_)
+
+
+def test_weights_path_runs_from_the_optimum_to_uniform(fitted):
+    temperatures = fitted.temperatures_
+    assert np.all(np.diff(temperatures) > 0)
+    assert fitted.temperature_ in temperatures
+    path = fitted.weights_path_
+    assert path.shape == (10, 3)
+    block = (fitted.cv_results_["param_combine"] == fitted.combine_) & (
+        fitted.cv_results_["param_normaliser"] == fitted.normaliser_
+    )
+    np.testing.assert_array_equal(path, fitted.cv_results_["weights"][block])
+    # From (close to) the unpenalised optimum to (close to) uniform weights:
+    # the ends of the automatic path are found from the data.
+    optimum = SparseAttentionClassifier(
+        _classifiers(),
+        combine=fitted.combine_,
+        normaliser="sparsemax",
+        alpha=0.0,
+        random_state=0,
+    ).fit(X, Y)
+    assert np.abs(path[0] - optimum.attention_weights_).max() < 0.1
+    assert np.abs(path[-1] - 1 / 3).max() < 0.05
+    # Along the path the weights move: every temperature gives its own.
+    assert len({tuple(np.round(w, 6)) for w in path}) == len(path)
+
+
+def test_modules_are_fitted_once_per_fold_whatever_the_candidates():
+    CALLS.clear()
+    modules = [
+        ("lr", Spy(LogisticRegression(), tag="lr")),
+        ("nb", Spy(GaussianNB(), tag="nb")),
+    ]
+    cv_est = SparseAttentionClassifierCV(
+        modules, temperatures=7, normalisers=("softmax", "entmax15"), cv=3
+    ).fit(X, Y)
+    for tag in ("lr", "nb"):
+        fits = [c for c in CALLS if c[:2] == (tag, "fit")]
+        refits = int(cv_est.named_estimators_[tag] != "drop")
+        assert len(fits) == 3 + refits
+
+
+def test_explicit_temperatures_and_a_single_candidate():
+    est = SparseAttentionClassifierCV(
+        _classifiers(), temperatures=[10.0, 1.0, 100.0], combines=["log"]
+    ).fit(X, Y)
+    np.testing.assert_array_equal(est.temperatures_, [1.0, 10.0, 100.0])
+    assert len(est.cv_results_["mean_test_score"]) == 3
+    assert est.combine_ == "log" and est.normaliser_ == "softmax"
+
+
+@pytest.mark.parametrize("scoring", ["accuracy", "neg_brier_score", "roc_auc"])
+def test_a_scorer_scores_the_combined_predictions(scoring):
+    est = SparseAttentionClassifierCV(
+        _classifiers(), temperatures=4, scoring=scoring, random_state=0
+    ).fit(X, Y)
+    scores = est.cv_results_["mean_test_score"]
+    assert np.all(np.isfinite(scores))
+    if scoring in ("accuracy", "roc_auc"):
+        assert np.all((scores >= 0.5) & (scores <= 1))
+
+
+def test_default_scoring_is_the_negated_out_of_fold_log_loss():
+    est = SparseAttentionClassifierCV(
+        _classifiers(),
+        temperatures=[1.0],
+        combines=["linear"],
+        random_state=0,
+    ).fit(X, Y)
+    # With one candidate its score is the held-out log-loss of the mixture
+    # learned on the other folds: check split 0 by hand.
+    scored = SparseAttentionClassifierCV(
+        _classifiers(),
+        temperatures=[1.0],
+        combines=["linear"],
+        scoring="neg_log_loss",
+        random_state=0,
+    ).fit(X, Y)
+    np.testing.assert_allclose(
+        est.cv_results_["split0_test_score"],
+        scored.cv_results_["split0_test_score"],
+        rtol=1e-6,
+    )
+
+
+def test_regressor_cv():
+    est = SparseAttentionRegressorCV(_regressors(), temperatures=6, random_state=0).fit(
+        X_REG, Y_REG
+    )
+    assert est.weights_path_.shape == (6, 3)
+    assert est.cv_results_["param_combine"][0] == "linear"
+    plain = SparseAttentionRegressor(
+        _regressors(), temperature=est.temperature_, random_state=0
+    ).fit(X_REG, Y_REG)
+    np.testing.assert_allclose(est.predict(X_REG), plain.predict(X_REG), rtol=1e-4)
+    r2 = SparseAttentionRegressorCV(
+        _regressors(), temperatures=3, scoring="r2", random_state=0
+    ).fit(X_REG, Y_REG)
+    assert np.all(r2.cv_results_["mean_test_score"] <= 1)
+
+
+def test_inner_cv_as_an_int_or_a_splitter():
+    for inner_cv in (3, KFold(4, shuffle=True, random_state=0)):
+        est = SparseAttentionClassifierCV(
+            _classifiers(), temperatures=3, inner_cv=inner_cv, random_state=0
+        ).fit(X, Y)
+        n_splits = 3 if inner_cv == 3 else 4
+        assert f"split{n_splits - 1}_test_score" in est.cv_results_
+        assert f"split{n_splits}_test_score" not in est.cv_results_
+
+
+def test_sparse_normaliser_prunes_in_the_cv_estimator_too():
+    modules = [*_classifiers(), ("flipped", Spy(DecisionTreeClassifier(), flip=True))]
+    est = SparseAttentionClassifierCV(
+        modules, normalisers=("sparsemax",), combines=("linear",), random_state=0
+    ).fit(X, Y)
+    assert est.attention_weights_[-1] == 0.0
+    assert est.named_estimators_["flipped"] == "drop"
+    assert est.n_nonzero_ == len(est.estimators_) < 4
+
+
+def test_sample_weight_changes_the_choice_inputs():
+    weights = np.where(Y == 1, 3.0, 1.0)
+    plain = SparseAttentionClassifierCV(_classifiers(), temperatures=3).fit(X, Y)
+    weighted = clone(plain).fit(X, Y, sample_weight=weights)
+    assert not np.allclose(
+        plain.cv_results_["mean_test_score"], weighted.cv_results_["mean_test_score"]
+    )
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        (dict(alpha=0.0), "alpha"),
+        (dict(combines=["geometric"]), "combines"),
+        (dict(combines=[]), "combines"),
+        (dict(normalisers=["relu"]), "normalisers"),
+        (dict(temperatures=[0.0, 1.0]), "temperatures"),
+        (dict(temperatures=1), "temperatures"),
+    ],
+)
+def test_bad_parameters(params, match):
+    with pytest.raises(ValueError, match=match):
+        SparseAttentionClassifierCV(_classifiers(), **params).fit(X, Y)
