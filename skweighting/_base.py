@@ -507,13 +507,14 @@ class _BaseSparseAttention(
         return X
 
     def _weighted_outputs(self, X):
-        """Outputs of the modules with non-zero weight (the only ones kept)."""
+        """Outputs of the modules with non-zero weight (the only ones kept),
+        one at a time."""
         X = self._check_X(X)
         names = [n for n, kept in zip(self.module_names_, self.support_) if kept]
-        return [
+        return (
             self._combination.read(estimator, name, X)
             for name, estimator in zip(names, self.estimators_)
-        ]
+        )
 
     def _combined(self, X):
         """The combination's prediction: probabilities or values."""
@@ -539,7 +540,7 @@ class _BaseSparseAttention(
             aligned to ``classes_``); for regressors, each module's
             predictions. Modules are in the order of ``estimators_``.
         """
-        return np.hstack(self._weighted_outputs(X))
+        return np.hstack(list(self._weighted_outputs(X)))
 
     def get_feature_names_out(self, input_features=None):
         """Names of the columns of `transform`.

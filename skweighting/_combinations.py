@@ -13,7 +13,8 @@ asks which one it has:
   `skweighting._losses`); ``module_scores(store)``: each module's own
   out-of-fold score;
 * ``combine(outputs, weights, extra)``: the prediction, from the outputs of
-  the modules with non-zero weight;
+  the modules with non-zero weight (an iterable: each is folded in as it
+  comes);
 * ``output_names`` (for ``get_feature_names_out``) and ``fitted_extra``
   (fitted attributes of the extra parameters, e.g. the sharpness).
 
@@ -22,16 +23,44 @@ asks which one it has:
 
 import numpy as np
 
+from scipy.linalg.blas import daxpy
+
 from ._losses import (
     POOL_FLOOR,
     LogPoolLoss,
     MixtureLoss,
     QuadraticLoss,
     clipped_log,
-    log_pool,
+    log_pool_normalise,
     normalised_weights,
 )
 from ._modules import call_module, check_predictions, check_probabilities, class_columns
+
+
+def _weighted_sum(weights, outputs, transform=None):
+    """``sum_m w[m] * transform(output_m)``, folding each module's output in
+    as it comes (only one is alive at a time), one pass each.
+
+    ``transform(output, out)`` writes into a buffer reused for every module:
+    a module's own array is never overwritten (it may keep it).
+    """
+    total = buffer = None
+    for weight, output in zip(weights, outputs):
+        if transform is not None:
+            if buffer is None or buffer.shape != output.shape:
+                buffer = np.empty_like(output)
+            output = transform(output, buffer)
+        if total is None:
+            total = np.multiply(output, weight)
+        elif total.flags.c_contiguous and output.flags.c_contiguous:
+            daxpy(output.ravel(), total.ravel(), a=weight)  # total += w * output
+        else:
+            total += weight * output
+    return total
+
+
+def _floored_log(output, out):
+    return clipped_log(output, out=out, floor=POOL_FLOOR)
 
 
 class _Store:
@@ -53,8 +82,8 @@ class _ClassProbabilities:
     def read(self, estimator, name, X):
         columns = class_columns(estimator, name, self.classes)
         output = call_module(estimator, name, X, self.method)
-        check_probabilities(output, name, estimator, len(columns))
-        np.clip(output, 0.0, 1.0, out=output)
+        if check_probabilities(output, name, estimator, len(columns)):
+            output = np.maximum(output, 0.0)  # rounding below zero only
         if len(columns) == len(self.classes) and np.all(np.diff(columns) > 0):
             return output  # already in the order of classes_
         aligned = np.zeros((output.shape[0], len(self.classes)))
@@ -121,8 +150,8 @@ class LogPooling(_ClassProbabilities):
         return loss.predict_rows(rows, weights, extra)
 
     def combine(self, outputs, weights, extra):
-        log_proba = clipped_log(np.stack(outputs), floor=POOL_FLOOR)
-        _, unnormalised, norm, _ = log_pool(weights, extra[0], log_proba)
+        pooled = _weighted_sum(weights, outputs, _floored_log)
+        unnormalised, norm, _ = log_pool_normalise(pooled, extra[0])
         unnormalised /= norm[:, None]
         return unnormalised
 
@@ -171,8 +200,9 @@ class LinearMixture(_ClassProbabilities):
         return self.combine(loss.proba[:, rows], weights, extra)
 
     def combine(self, outputs, weights, extra):
-        proba = sum(w * out for w, out in zip(weights, outputs))
-        proba /= proba.sum(axis=1, keepdims=True)
+        proba = _weighted_sum(weights, outputs)
+        # The weights sum to one, so do the rows, up to rounding.
+        proba /= (proba @ np.ones(proba.shape[1]))[:, None]
         return proba
 
     def fitted_extra(self, extra):
@@ -259,7 +289,7 @@ class Average:
         return values.ravel() if self.y_ndim == 1 else values
 
     def combine(self, outputs, weights, extra):
-        prediction = sum(w * out for w, out in zip(weights, outputs))
+        prediction = _weighted_sum(weights, outputs)
         return prediction.ravel() if self.y_ndim == 1 else prediction
 
     def fitted_extra(self, extra):

@@ -7,8 +7,9 @@ small "loss data" class holding what the loss needs (``loss_grad``,
 combination it has:
 
 * log pooling, ``log P(k|x) = beta * sum_m w[m] log p_m(k|x) - logsumexp_k``:
-  `log_pool` is the formula (used by the loss and at predict time alike),
-  `log_pool_loss` its log-loss and gradient, `LogPoolLoss` the data;
+  `log_pool_normalise` is the formula (the loss, through `log_pool`, and the
+  prediction both end in it), `log_pool_loss` its log-loss and gradient,
+  `LogPoolLoss` the data;
 * the linear mixture ``P(k|x) = sum_m w[m] p_m(k|x)``: `linear_mixture_loss`,
   `MixtureLoss`;
 * the regression average ``sum_m w[m] f_m(x)``: its variance-normalised
@@ -54,26 +55,28 @@ def normalised_weights(sample_weight, n_samples):
 # --------------------------------------------------------------------------
 # Log pooling
 # --------------------------------------------------------------------------
-def log_pool(weights, log_sharpness, log_proba):
-    """The log-linear pool of the modules' class probabilities.
+def pooled_logs(weights, log_proba):
+    """``sum_m w[m] log p_m(k | x)`` over an (n_modules, n_samples,
+    n_classes) tensor of floored logs: one pass, as float64 (n, K)."""
+    n_modules, n_samples, n_classes = log_proba.shape
+    flat = log_proba.reshape(n_modules, n_samples * n_classes)
+    # Keep the small vector in the tensor's dtype so NumPy never upcasts
+    # (copies) the tensor.
+    pooled = (np.asarray(weights).astype(flat.dtype) @ flat).reshape(
+        n_samples, n_classes
+    )
+    return pooled.astype(np.float64, copy=False)
 
-    ``P(k | x) = exp(beta * sum_m w[m] log p_m(k | x)) / norm(x)`` with
-    ``beta = exp(log_sharpness)``. This is the one place the formula lives:
-    the loss and the prediction both call it.
 
-    Parameters
-    ----------
-    weights : ndarray of shape (n_modules,)
-    log_sharpness : float
-        Log of the sharpness ``beta``.
-    log_proba : ndarray of shape (n_modules, n_samples, n_classes)
-        Floored log-probabilities of each module,
-        ``clipped_log(proba, floor=POOL_FLOOR)``; float32 or float64.
+def log_pool_normalise(pooled, log_sharpness):
+    """The log-linear pool from its weighted sum of logs: ``P(k | x) =
+    exp(beta * pooled(k | x)) / norm(x)`` with ``beta = exp(log_sharpness)``.
+
+    The fit (through `log_pool`) and the prediction both end here: this is
+    the one place the formula lives.
 
     Returns
     -------
-    pooled : ndarray of shape (n_samples, n_classes)
-        ``sum_m w[m] log p_m(k | x)``.
     unnormalised : ndarray of shape (n_samples, n_classes)
         ``exp(beta * pooled - shift)``; divided by ``norm`` it is ``P``.
     norm : ndarray of shape (n_samples,)
@@ -81,14 +84,7 @@ def log_pool(weights, log_sharpness, log_proba):
     log_norm : ndarray of shape (n_samples,)
         ``logsumexp_k(beta * pooled)``.
     """
-    n_modules, n_samples, n_classes = log_proba.shape
-    flat = log_proba.reshape(n_modules, n_samples * n_classes)
-    # One pass over the tensor: keep the small vector in the tensor's dtype
-    # so NumPy never upcasts (copies) the tensor.
-    pooled = (np.asarray(weights).astype(flat.dtype) @ flat).reshape(
-        n_samples, n_classes
-    )
-    pooled = pooled.astype(np.float64, copy=False)
+    n_classes = pooled.shape[1]
     sharpness = np.exp(log_sharpness)
     # The n x K work is a hand-written logsumexp in one buffer, with as few
     # passes as possible: at large n it costs as much as the tensor passes.
@@ -112,7 +108,30 @@ def log_pool(weights, log_sharpness, log_proba):
         unnormalised[small] = redo
         norm[small] = redo.sum(axis=1)
         log_norm[small] = np.log(norm[small]) + row_top
-    return pooled, unnormalised, norm, log_norm
+    return unnormalised, norm, log_norm
+
+
+def log_pool(weights, log_sharpness, log_proba):
+    """The log-linear pool of the modules' class probabilities.
+
+    Parameters
+    ----------
+    weights : ndarray of shape (n_modules,)
+    log_sharpness : float
+        Log of the sharpness ``beta``.
+    log_proba : ndarray of shape (n_modules, n_samples, n_classes)
+        Floored log-probabilities of each module,
+        ``clipped_log(proba, floor=POOL_FLOOR)``; float32 or float64.
+
+    Returns
+    -------
+    pooled : ndarray of shape (n_samples, n_classes)
+        ``sum_m w[m] log p_m(k | x)``.
+    unnormalised, norm, log_norm
+        As in `log_pool_normalise`.
+    """
+    pooled = pooled_logs(weights, log_proba)
+    return (pooled, *log_pool_normalise(pooled, log_sharpness))
 
 
 def log_pool_loss(weights, log_sharpness, log_proba, y, sample_weight):
