@@ -22,7 +22,6 @@ asks which one it has:
 """
 
 import numpy as np
-
 from scipy.linalg.blas import daxpy
 
 from ._losses import (
