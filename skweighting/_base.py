@@ -29,7 +29,6 @@ from sklearn.utils._tags import get_tags
 from sklearn.utils.metadata_routing import (
     MetadataRouter,
     MethodMapping,
-    _raise_for_params,
     _routing_enabled,
     process_routing,
 )
@@ -281,7 +280,15 @@ class _BaseSparseAttention(
                 self, "fit", sample_weight=sample_weight, **fit_params
             )
             return [routed[name].fit for name, _ in modules], routed.splitter.split
-        _raise_for_params(fit_params, self, "fit", allow=["groups"])
+        extra = set(fit_params) - {"groups"}
+        if extra:
+            raise ValueError(
+                f"Passing {sorted(extra)} to {type(self).__name__}.fit is only "
+                "supported with metadata routing, which routes them to the "
+                "modules that request them: sklearn.set_config("
+                "enable_metadata_routing=True). Without it, fit takes "
+                "sample_weight and groups."
+            )
         module_params = [
             _unrouted_sample_weight(name, module, sample_weight)
             for name, module in modules
