@@ -97,11 +97,17 @@ def _unresolved_as_code(app, env, node, contnode):
     from scikit-learn (``:ref:`metadata_routing```, ...)."""
     if node.get("reftype") == "term" or node.get("refdomain") == "py":
         return nodes.literal(text=node.astext())
-    if node.get("reftype") == "ref" and "docstring of sklearn." in str(
-        node.source or ""
+    if node.get("reftype") == "ref" and (
+        "docstring of sklearn." in str(node.source or "")
+        or node.get("reftarget") in SKLEARN_LABELS
     ):
         return nodes.Text(node.astext())
     return None
+
+
+# Labels of scikit-learn's documentation that the estimators' own docstrings
+# point to (``:ref:`User Guide <metadata_routing>```), as scikit-learn's do.
+SKLEARN_LABELS = {"metadata_routing"}
 
 
 _MD_LINK = re.compile(r"\[([^\]]+)\]\(([\w-]+)\.md(#[^)\s]*)?\)")
@@ -134,13 +140,20 @@ def _source_read(app, docname, source):
     source[0] = text
 
 
-_SHAPE_OF_ATTRIBUTE = re.compile(r"\(([A-Za-z]\w*_),\)")
+_SHAPE = re.compile(r"of shape \(([^)]*)\)")
+_BARE_ATTRIBUTE = re.compile(r"(?<![`\w])([A-Za-z]\w*_)(?![`\w])")
 
 
 def _quote_attribute_shapes(app, what, name, obj, options, lines):
-    """``ndarray of shape (n_iter_,)``: a trailing underscore is an RST link
-    target; quote it as scikit-learn does (``(`n_features_in_`,)``)."""
-    lines[:] = [_SHAPE_OF_ATTRIBUTE.sub(r"(`\1`,)", line) for line in lines]
+    """``ndarray of shape (n_iter_,)`` or ``(n_samples, n_nonzero_ * K)``: a
+    trailing underscore is an RST link target; quote such names as
+    scikit-learn does (``(`n_features_in_`,)``)."""
+
+    def quote(match):
+        inside = _BARE_ATTRIBUTE.sub(r"`\1`", match.group(1))
+        return f"of shape ({inside})"
+
+    lines[:] = [_SHAPE.sub(quote, line) for line in lines]
 
 
 def setup(app):
