@@ -90,6 +90,13 @@ METHOD_NAMES = {
 }
 
 
+def _ordinal(n):
+    suffix = {1: "st", 2: "nd", 3: "rd"}.get(
+        n % 10 if n % 100 not in (11, 12, 13) else 0
+    )
+    return f"{n}{suffix or 'th'}"
+
+
 def _series(items):
     items = list(items)
     if len(items) <= 2:
@@ -125,12 +132,16 @@ def benchmark_headline():
     ours = ranks["attention_log"]
     others = sorted((r, m) for m, r in ranks.items() if m != "attention_log")
     place = 1 + sum(r < ours for r, _ in others)
-    standing = "the best" if place == 1 else f"the number {place}"
     text = (
         f"Measured on {n_sets['classification']} classification sets "
         "(scikit-learn's and KEEL's, same modules and folds for every method; "
-        f"2-core machine), the default log pooling has {standing} mean log-loss "
-        f"rank of {len(ranks)} methods: {ours:.2f}, against "
+        "2-core machine), the default log pooling has "
+        + (
+            f"the best mean log-loss rank of {len(ranks)} methods: {ours:.2f}, against "
+            if place == 1
+            else f"a mean log-loss rank of {ours:.2f}, {_ordinal(place)} of "
+            f"{len(ranks)} methods; the others have "
+        )
         + _series(f"{r:.2f} for {_method_name(m)}" for r, m in others)
         + "."
     )
@@ -145,7 +156,7 @@ def benchmark_headline():
     text += (
         f" On {n_sets['regression']} regression sets its mean RMSE rank is "
         f"{ours:.2f}, "
-        + ("the best" if better == 0 else f"number {better + 1}")
+        + ("the best" if better == 0 else f"{_ordinal(better + 1)} of {len(rmse)}")
         + (f", tied with {_series(tied)}" if tied else "")
         + "."
     )

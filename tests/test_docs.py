@@ -133,10 +133,12 @@ def test_benchmark_reports_nest_under_their_page_sections():
     results = ROOT / "bench" / "results"
     reports = {
         "alpha": alpha.report(alpha._read(results / "alpha.csv"), ""),
+        # The parts with stored results, as --report-only does.
         "speed": speed.report(
             {
                 part: speed._read_csv(results / f"speed_{part}.csv")
                 for part in speed.PARTS
+                if (results / f"speed_{part}.csv").exists()
             }
         ),
     }
