@@ -328,6 +328,17 @@ class _BaseSparseAttention(
         fitting = seed_modules(modules, self.random_state)
         self.module_names_ = names
 
+        # The stores hold the out-of-fold rows fold after fold, so that each
+        # fold's output is one contiguous write; the targets and weights the
+        # weights are learned with follow that order.
+        order = np.concatenate([np.asarray(test) for _, test in splits])
+        stops = np.cumsum([len(test) for _, test in splits])
+        folds = [
+            slice(stop - len(test), stop) for stop, (_, test) in zip(stops, splits)
+        ]
+        stored_targets = targets[order]
+        stored_weight = None if sample_weight is None else sample_weight[order]
+
         # 1. Every (module, fold) fit in one joblib call, then the weights,
         # then the refits of the modules with non-zero weight in a second.
         stores, times = self._fit_out_of_fold(
@@ -337,16 +348,17 @@ class _BaseSparseAttention(
             names,
             fit_params,
             splits,
+            folds,
             combinations,
-            targets,
-            sample_weight,
+            stored_targets,
+            stored_weight,
             memory,
         )
         losses = [c.objective(store) for c, store in zip(combinations, stores)]
         self.oof_scores_ = combinations[0].module_scores(stores[0])
         del stores
         start = time.perf_counter()
-        combination, fit = self._learn(losses, combinations, targets, splits)
+        combination, fit = self._learn(losses, combinations, stored_targets, folds)
         self._set_weights(fit, combination, time.perf_counter() - start)
         del losses
         self._refit(X, y, fitting, names, all_names, fit_params, memory, times)
@@ -360,6 +372,7 @@ class _BaseSparseAttention(
         names,
         fit_params,
         splits,
+        folds,
         combinations,
         targets,
         sample_weight,
@@ -367,8 +380,9 @@ class _BaseSparseAttention(
     ):
         """Fit every (module, fold) pair in one joblib call, so n_jobs (or a
         dask/ray backend) sees all of them at once, and write each fold's
-        output into every combination's store as it arrives: no more than
-        the stores' worth of outputs is ever alive."""
+        output into every combination's store (at the fold's rows ``folds``)
+        as it arrives: no more than the stores' worth of outputs is ever
+        alive."""
         stores = [
             c.allocate(names, targets, sample_weight, keep_outputs=self._keeps_outputs)
             for c in combinations
@@ -388,7 +402,7 @@ class _BaseSparseAttention(
         for index, (output, fit_seconds, predict_seconds) in enumerate(results):
             module, fold = divmod(index, n_folds)
             for combination, store in zip(combinations, stores):
-                combination.write(store, module, splits[fold][1], output)
+                combination.write(store, module, folds[fold], output)
             times[module] += fit_seconds, predict_seconds
             if self.verbose >= 2:
                 self._log(
@@ -408,9 +422,12 @@ class _BaseSparseAttention(
     # combined predictions, not only the loss).
     _keeps_outputs = False
 
-    def _learn(self, losses, combinations, targets, splits):
+    def _learn(self, losses, combinations, targets, folds):
         """The weights: ``(combination, AttentionFit)`` of the chosen
-        candidate. Here, the one combination at the set temperature."""
+        candidate. Here, the one combination at the set temperature.
+
+        ``targets`` and the losses' rows are in the stores' order: the
+        out-of-fold rows fold after fold, fold ``k`` at rows ``folds[k]``."""
         fit = learn_attention(
             losses[0],
             temperature=self.temperature,

@@ -102,7 +102,7 @@ class _ClassProbabilities:
 
     @staticmethod
     def _true_class_proba(store, rows, output):
-        return output[np.arange(len(rows)), store.codes[rows]]
+        return output[np.arange(output.shape[0]), store.codes[rows]]
 
     @staticmethod
     def _add_score(store, module, rows, proba_true):

@@ -200,13 +200,13 @@ class _BaseSparseAttentionCV(_BaseSparseAttention):
                     "[1e-10, 1e10] (and be > 0)."
                 )
 
-    def _inner_splits(self, targets, seed, outer):
+    def _inner_splits(self, targets, seed, folds):
         n_samples = targets.shape[0]
         if self.inner_cv is None:
             # The outer folds: the weights are learned on the out-of-fold
             # rows of the other folds and scored on this fold's.
             rows = np.arange(n_samples)
-            return [(np.setdiff1d(rows, test), np.asarray(test)) for _, test in outer]
+            return [(np.setdiff1d(rows, rows[fold]), rows[fold]) for fold in folds]
         classifier = self._is_classifier_like()
         if isinstance(self.inner_cv, Integral):
             # Shuffled: the out-of-fold rows keep the order of the data,
@@ -279,12 +279,12 @@ class _BaseSparseAttentionCV(_BaseSparseAttention):
             sample_weight=loss.sample_weight[rows],
         )
 
-    def _learn(self, losses, combinations, targets, splits):
+    def _learn(self, losses, combinations, targets, folds):
         seed = check_random_state(self.random_state).randint(MAX_SEED)
         scorer = None if self.scoring is None else check_scoring(self, self.scoring)
         scoring_targets = self._scoring_targets(targets)
         temperatures = self._temperature_path(losses, seed)
-        inner = self._inner_splits(targets, seed, splits)
+        inner = self._inner_splits(targets, seed, folds)
         candidates = [
             (c, normaliser)
             for c in range(len(combinations))
