@@ -23,7 +23,14 @@ inner ``cv`` splitter, and scored on the outer test fold:
   ``normaliser="sparsemax"`` / ``"entmax15"``, every other parameter at its
   default (temperature=1, alpha=1e-4);
 * ``attention_grid``: GridSearchCV over temperature in {0.1, 0.3, 1, 3, 10}
-  (2-fold, scored by log-loss / RMSE) around the default attention ensemble.
+  (2-fold, scored by log-loss / RMSE) around the default attention ensemble;
+* ``attention_cv``: SparseAttentionClassifierCV / SparseAttentionRegressorCV
+  at defaults (a 10-temperature path found from the data, both combinations
+  for classification, softmax, inner split = the outer folds of ``cv``);
+  ``attention_cv_sparse``: the same with
+  ``normalisers=("softmax", "sparsemax")``. Their ``details`` record the
+  chosen combination, normaliser and temperature (and where it lies on the
+  path) per fold.
 
 Per method and fold the CSV also records ``n_nonzero``, the number of
 modules the fitted method uses at predict time (``n_nonzero_`` of the
@@ -40,6 +47,7 @@ and the quality section of docs/benchmarks.md.
 import argparse
 import csv
 import json
+import re
 import subprocess
 import sys
 import time
@@ -88,7 +96,9 @@ from bench.caruana import (  # noqa: E402
 )
 from skweighting import (  # noqa: E402
     SparseAttentionClassifier,
+    SparseAttentionClassifierCV,
     SparseAttentionRegressor,
+    SparseAttentionRegressorCV,
 )
 
 TEMPERATURES = [0.1, 0.3, 1.0, 3.0, 10.0]
@@ -96,6 +106,18 @@ TEMPERATURES = [0.1, 0.3, 1.0, 3.0, 10.0]
 # names it always had (attention_log, attention_linear, attention).
 NORMALISERS = ["softmax", "sparsemax", "entmax15"]
 PREDICT_REPEATS = 3  # predict_time is the fastest of this many calls
+# The estimators that choose temperature, combination and normaliser by an
+# inner cross-validation of the out-of-fold rows, and their normalisers.
+CV_METHODS = {
+    "attention_cv": ("softmax",),
+    "attention_cv_sparse": ("softmax", "sparsemax"),
+}
+# What the quality target allows: never more than this much worse than the
+# best single module on a data set (log-loss / RMSE, mean over folds).
+MAX_LOSS_VS_BEST_SINGLE = 0.02
+# ... and what the CV estimator may cost: its whole fit (module fits charged
+# as if uncached) against the plain estimator's with the same modules and cv.
+MAX_FIT_TIME_RATIO = 1.2
 
 
 def _suffix(normaliser):
@@ -109,6 +131,7 @@ CLASSIFICATION_METHODS = [
     "caruana",
     *(f"attention_{c}{_suffix(n)}" for c in ("log", "linear") for n in NORMALISERS),
     "attention_grid",
+    *CV_METHODS,
 ]
 REGRESSION_METHODS = [
     "best_single",
@@ -117,6 +140,7 @@ REGRESSION_METHODS = [
     "caruana",
     *(f"attention{_suffix(n)}" for n in NORMALISERS),
     "attention_grid",
+    *CV_METHODS,
 ]
 FIELDS = [
     "dataset",
@@ -205,6 +229,15 @@ def make_methods(task, modules, inner_cv, grid_cv, random_state=0):
                 cv=grid_cv,
                 scoring="neg_log_loss",
             ),
+            **{
+                method: SparseAttentionClassifierCV(
+                    modules,
+                    normalisers=normalisers,
+                    cv=inner_cv,
+                    random_state=random_state,
+                )
+                for method, normalisers in CV_METHODS.items()
+            },
         }
     attention = SparseAttentionRegressor(
         modules, cv=inner_cv, random_state=random_state
@@ -226,6 +259,15 @@ def make_methods(task, modules, inner_cv, grid_cv, random_state=0):
             cv=grid_cv,
             scoring="neg_root_mean_squared_error",
         ),
+        **{
+            method: SparseAttentionRegressorCV(
+                modules,
+                normalisers=normalisers,
+                cv=inner_cv,
+                random_state=random_state,
+            )
+            for method, normalisers in CV_METHODS.items()
+        },
     }
 
 
@@ -236,6 +278,15 @@ def _details(method, est):
     parts = []
     if isinstance(est, GridSearchCV):
         parts.append(f"T={est.best_params_['temperature']:g}")
+    if hasattr(inner, "temperatures_"):  # the CV estimators
+        path = inner.temperatures_
+        step = int(np.argmin(np.abs(np.log(path / inner.temperature_)))) + 1
+        parts += [
+            f"combine={inner.combine_}",
+            f"normaliser={inner.normaliser_}",
+            f"T={inner.temperature_:.4g}",
+            f"step {step} of {len(path)} on path {path[0]:.3g}-{path[-1]:.3g}",
+        ]
     if hasattr(inner, "attention_weights_"):
         weights = inner.attention_weights_
     elif hasattr(inner, "weights_") and method == "caruana":
@@ -528,6 +579,8 @@ def module_gap_table(summary, method, metric):
 
 def normaliser_of(method):
     """The attention normaliser a method uses ("" for the other methods)."""
+    if method in CV_METHODS:
+        return " or ".join(CV_METHODS[method]) + " (by CV)"
     if not method.startswith("attention"):
         return ""
     for normaliser in NORMALISERS[1:]:
@@ -738,8 +791,14 @@ def report(rows, infos, settings, meta=None):
         "`_sparsemax` / `_entmax15` suffix is the same estimator with that "
         "normaliser. Every attention method runs at its defaults "
         "(temperature=1, alpha=1e-4) except `attention_grid` (softmax, "
-        "temperature chosen by grid search). Ranks are among all methods in "
-        "a table.",
+        "temperature chosen by grid search) and the CV estimators: "
+        "`attention_cv` is SparseAttentionClassifierCV / "
+        "SparseAttentionRegressorCV at its defaults (a 10-temperature path "
+        "found from the data; log or linear pooling for classification; "
+        "softmax; scored on the outer folds of `cv`, which are the inner "
+        "splitter shared by every method), `attention_cv_sparse` the same "
+        "with `normalisers=('softmax', 'sparsemax')`. Ranks are among all "
+        "methods in a table.",
         "",
     ]
     data_lines = [
@@ -762,6 +821,8 @@ def report(rows, infos, settings, meta=None):
         )
     parts += ["### Data sets", "", "\n".join(data_lines), ""]
     headline = {}
+    cv_parts, headline["cv_targets"] = cv_target_parts(summary, rows)
+    parts += cv_parts
     if "classification" in summary:
         s = summary["classification"]
         table, ranks = metric_table(s, "log_loss", True, ".4f")
@@ -1084,6 +1145,235 @@ def recommendation(summary, headline):
         )
     out.append("")
     return out
+
+
+# --------------------------------------------------------------------------
+# The CV estimators against the quality target
+# --------------------------------------------------------------------------
+PLAIN_REFERENCE = {"classification": "attention_log", "regression": "attention"}
+_CHOICE = re.compile(r"combine=(\w+); normaliser=(\w+); T=([^;]+); step (\d+) of (\d+)")
+
+
+def cv_choices(rows, method):
+    """``{(dataset, fold): (combine, normaliser, temperature, step, n_steps)}``
+    read from the ``details`` a CV estimator recorded."""
+    out = {}
+    for r in rows:
+        if r["method"] != method:
+            continue
+        match = _CHOICE.search(r.get("details") or "")
+        if match:
+            combine, normaliser, temperature, step, n_steps = match.groups()
+            out[r["dataset"], r["fold"]] = (
+                combine,
+                normaliser,
+                float(temperature),
+                int(step),
+                int(n_steps),
+            )
+    return out
+
+
+def _choice_text(choice, task):
+    combine, normaliser, temperature, step, n_steps = choice
+    head = f"{combine}/" if task == "classification" else ""
+    return f"{head}{normaliser} T={temperature:.3g} ({step}/{n_steps})"
+
+
+def _ratio(mean, ds, method, reference):
+    if (ds, method) in mean and (ds, reference) in mean and mean[ds, reference] > 0:
+        return mean[ds, method] / mean[ds, reference]
+    return np.nan
+
+
+def cv_target_parts(summary, rows):
+    """The quality target of the CV estimators, checked: never more than
+    `MAX_LOSS_VS_BEST_SINGLE` worse than best_single on a data set, the best
+    mean rank of all methods, and a whole fit at most `MAX_FIT_TIME_RATIO`
+    times the plain estimator's. Every verdict is computed."""
+    out, verdicts = [], {}
+    tasks = [
+        (task, metric, label)
+        for task, metric, label in TASKS
+        if task in summary and any(m in summary[task]["methods"] for m in CV_METHODS)
+    ]
+    if not tasks:
+        return out, verdicts
+    out += [
+        "### Quality target of the CV estimators",
+        "",
+        "Target: `attention_cv` (and `attention_cv_sparse`) is never more than "
+        f"{MAX_LOSS_VS_BEST_SINGLE:.0%} worse than `best_single` on any data "
+        "set (log-loss / RMSE, mean over outer folds), has the best mean rank "
+        "of all methods (the plain defaults included), and its whole fit "
+        "(module fits charged as if uncached) costs at most "
+        f"{MAX_FIT_TIME_RATIO:g}x the plain estimator's with the same modules "
+        "and `cv` (`attention_log` for classification, `attention` for "
+        "regression).",
+        "",
+    ]
+    bullets = []
+    for task, metric, label in tasks:
+        s = summary[task]
+        cv_methods = [m for m in CV_METHODS if m in s["methods"]]
+        mean = s["mean"][metric]
+        fit = s["mean"]["fit_time"]
+        plain = PLAIN_REFERENCE[task]
+        others = [m for m in s["methods"] if m not in CV_METHODS]
+        _, ranks = metric_table(s, metric, True, ".4g")
+        head = ["data set", "best_single"]
+        for m in cv_methods:
+            head += [m, "vs best_single"]
+        head += ["best other method"] + [f"{m} vs it" for m in cv_methods]
+        lines = ["| " + " | ".join(head) + " |", "|---" * len(head) + "|"]
+        worst = {m: (-np.inf, "") for m in cv_methods}
+        for ds in s["datasets"]:
+            cells = [ds, f"{mean.get((ds, 'best_single'), np.nan):.4g}"]
+            for m in cv_methods:
+                gap = _ratio(mean, ds, m, "best_single") - 1
+                if gap > worst[m][0]:
+                    worst[m] = (gap, ds)
+                text = f"{gap:+.2%}"
+                cells += [
+                    f"{mean.get((ds, m), np.nan):.4g}",
+                    f"**{text}**" if gap > MAX_LOSS_VS_BEST_SINGLE else text,
+                ]
+            best = min(
+                (m for m in others if (ds, m) in mean), key=lambda m: mean[ds, m]
+            )
+            cells.append(f"{best} {mean[ds, best]:.4g}")
+            cells += [f"{_ratio(mean, ds, m, best) - 1:+.2%}" for m in cv_methods]
+            lines.append("| " + " | ".join(cells) + " |")
+        out += [
+            f"{task.capitalize()}, {label} against `best_single` and against the "
+            "best of the other methods (relative difference of the means over "
+            f"folds; bold: more than {MAX_LOSS_VS_BEST_SINGLE:.0%} worse than "
+            "best_single):",
+            "",
+            "\n".join(lines),
+            "",
+        ]
+
+        # What each fold chose, the modules kept and the fit-time ratio.
+        choices = {m: cv_choices(rows, m) for m in cv_methods}
+        head = ["data set"]
+        for m in cv_methods:
+            head += [f"{m}: chosen per fold (T: step on the path)", "non-zero"]
+        head += [f"fit time {m} / {plain}" for m in cv_methods]
+        lines = ["| " + " | ".join(head) + " |", "|---" * len(head) + "|"]
+        fit_ratios = {m: {} for m in cv_methods}
+        for ds in s["datasets"]:
+            cells = [ds]
+            for m in cv_methods:
+                per_fold = [
+                    _choice_text(choice, task)
+                    for (d, _), choice in sorted(choices[m].items())
+                    if d == ds
+                ]
+                cells += [
+                    "; ".join(per_fold),
+                    f"{s['mean']['n_nonzero'].get((ds, m), np.nan):.3g}",
+                ]
+            for m in cv_methods:
+                fit_ratios[m][ds] = _ratio(fit, ds, m, plain)
+                cells.append(f"{fit_ratios[m][ds]:.2f}x")
+            lines.append("| " + " | ".join(cells) + " |")
+        out += [
+            f"{task.capitalize()}: the candidate each outer fold chose, the "
+            "modules with non-zero weight (mean over folds) and the whole-fit "
+            f"time against `{plain}`'s (mean over folds):",
+            "",
+            "\n".join(lines),
+            "",
+        ]
+
+        for m in cv_methods:
+            gap, at = worst[m]
+            misses = [
+                (ds, _ratio(mean, ds, m, "best_single") - 1)
+                for ds in s["datasets"]
+                if _ratio(mean, ds, m, "best_single") - 1 > MAX_LOSS_VS_BEST_SINGLE
+            ]
+            within = not misses
+            best_other = min((r, o) for o, r in ranks.items() if o != m and o in others)
+            without = {
+                o: r
+                for o, r in _mean_ranks(
+                    s, metric, [o for o in s["methods"] if o == m or o in others]
+                ).items()
+            }
+            best_without = min((r, o) for o, r in without.items() if o != m)
+            rank_best = ranks[m] < best_other[0] - 1e-12 and all(
+                ranks[m] <= ranks[o] + 1e-12 for o in cv_methods
+            )
+            rank_best_alone = without[m] < best_without[0] - 1e-12
+            total = sum(
+                s["mean"]["fit_time"][ds, m]
+                for ds in s["datasets"]
+                if (ds, m) in s["mean"]["fit_time"]
+            ) / sum(
+                s["mean"]["fit_time"][ds, plain]
+                for ds in s["datasets"]
+                if (ds, plain) in s["mean"]["fit_time"]
+            )
+            ratios = fit_ratios[m]
+            slowest = max(ratios, key=ratios.get)
+            time_ok = ratios[slowest] <= MAX_FIT_TIME_RATIO
+            verdicts[task, m] = {
+                "within_2pct": within,
+                "worst_gap": (at, gap),
+                "misses": misses,
+                "rank": ranks[m],
+                "rank_best": rank_best,
+                "rank_without_other_cv": without[m],
+                "rank_best_without_other_cv": rank_best_alone,
+                "fit_time_ratio_total": total,
+                "fit_time_ratio_max": (slowest, ratios[slowest]),
+                "fit_time_ok": time_ok,
+            }
+            bullets.append(
+                f"* {task} `{m}`: "
+                + (
+                    f"**within {MAX_LOSS_VS_BEST_SINGLE:.0%} of best_single on "
+                    f"every data set: met** (worst {at} {gap:+.2%})"
+                    if within
+                    else f"**within {MAX_LOSS_VS_BEST_SINGLE:.0%} of best_single "
+                    "on every data set: missed** on "
+                    + _fmt_list(f"{ds} ({d:+.2%})" for ds, d in misses)
+                )
+                + f"; mean {label} rank {ranks[m]:.2f} against the best other "
+                f"method's {best_other[0]:.2f} (`{best_other[1]}`): "
+                + ("**best: met**" if rank_best else "**not the best: missed**")
+                + (
+                    f" (with the other CV estimator left out of the ranking: "
+                    f"{without[m]:.2f} against {best_without[0]:.2f} for "
+                    f"`{best_without[1]}`, "
+                    + ("best" if rank_best_alone else "not the best")
+                    + ")"
+                    if len(cv_methods) > 1
+                    else ""
+                )
+                + f"; whole fit {total:.2f}x `{plain}`'s over all data sets, at "
+                f"most {ratios[slowest]:.2f}x ({slowest}): "
+                + (
+                    f"**at most {MAX_FIT_TIME_RATIO:g}x: met**"
+                    if time_ok
+                    else f"**at most {MAX_FIT_TIME_RATIO:g}x on every data set: "
+                    "missed**"
+                )
+                + "."
+            )
+    out += ["Verdicts:", "", *bullets, ""]
+    return out, verdicts
+
+
+def _mean_ranks(summary, metric, methods):
+    """Mean ranks (lower metric is better) among ``methods`` only."""
+    ranks = [
+        _ranks([summary["mean"][metric].get((ds, m), np.nan) for m in methods], True)
+        for ds in summary["datasets"]
+    ]
+    return dict(zip(methods, np.mean(ranks, axis=0)))
 
 
 def _machine_text(meta):
