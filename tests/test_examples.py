@@ -23,6 +23,7 @@ EXPECTED = {
     "multi_branch.py": ["branch", "pca_knn", "top_half"],
     "attention_analysis.py": ["entropy", "GridSearchCV", "best_estimator_"],
     "regression.py": ["OOF R^2", "VotingRegressor", "Two outputs"],
+    "plot_attention_and_temperature_path.py": ["modules_", "cv_results_", "Chosen"],
 }
 
 

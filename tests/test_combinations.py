@@ -1,0 +1,167 @@
+"""The combination objects: the out-of-fold store, reading and checking a
+module's output, module scores, and the prediction formula."""
+
+import numpy as np
+import pytest
+from _helpers import module_probas
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+
+from skweighting._combinations import Average, LinearMixture, LogPooling
+from skweighting._losses import POOL_FLOOR, clipped_log
+
+
+class Table(ClassifierMixin, BaseEstimator):
+    """A fitted module whose predict_proba returns a given table."""
+
+    def __init__(self, table=None, classes=None):
+        self.table = table
+        self.classes = classes
+        self.classes_ = classes
+
+    def predict_proba(self, X):
+        return np.array(self.table[np.asarray(X)[:, 0].astype(int)])
+
+
+class Values(RegressorMixin, BaseEstimator):
+    def __init__(self, values=None):
+        self.values = values
+
+    def predict(self, X):
+        return np.array(self.values[np.asarray(X)[:, 0].astype(int)])
+
+
+def _write_all(combination, proba, y, folds, sample_weight=None):
+    n_modules, n_samples, _ = proba.shape
+    names = [f"m{m}" for m in range(n_modules)]
+    store = combination.allocate(names, y, sample_weight)
+    for m in range(n_modules):
+        for rows in folds:
+            combination.write(store, m, rows, proba[m, rows])
+    return store
+
+
+FOLDS = [slice(0, 70), slice(70, 140), slice(140, 200)]
+
+
+@pytest.mark.parametrize("make", [LogPooling, LinearMixture])
+def test_module_scores_are_each_modules_out_of_fold_log_likelihood(make):
+    rng = np.random.default_rng(0)
+    proba, y = module_probas(rng)
+    sample_weight = rng.uniform(0.5, 2.0, len(y))
+    combination = make(np.arange(3))
+    store = _write_all(combination, proba, y, FOLDS, sample_weight)
+    combination.objective(store)
+    expected = [
+        np.average(np.log(proba[m, np.arange(len(y)), y]), weights=sample_weight)
+        for m in range(len(proba))
+    ]
+    np.testing.assert_allclose(combination.module_scores(store), expected)
+
+
+def test_log_pooling_store_is_the_floored_log_tensor():
+    rng = np.random.default_rng(1)
+    proba, y = module_probas(rng)
+    combination = LogPooling(np.arange(3))
+    loss = combination.objective(_write_all(combination, proba, y, FOLDS))
+    np.testing.assert_allclose(loss.log_proba, np.log(np.maximum(proba, POOL_FLOOR)))
+    np.testing.assert_array_equal(loss.y, y)
+
+
+def test_linear_mixture_store_keeps_only_the_true_class():
+    rng = np.random.default_rng(2)
+    proba, y = module_probas(rng)
+    combination = LinearMixture(np.arange(3))
+    loss = combination.objective(_write_all(combination, proba, y, FOLDS))
+    np.testing.assert_allclose(loss.proba_true, proba[:, np.arange(len(y)), y].T)
+    assert loss.proba is None  # the whole outputs only when asked for
+
+
+@pytest.mark.parametrize("make", [LogPooling, LinearMixture])
+def test_combine_is_the_formula_and_predict_rows_agrees(make):
+    rng = np.random.default_rng(3)
+    proba, y = module_probas(rng)
+    weights = rng.dirichlet(np.ones(len(proba)))
+    extra = np.array([0.4])
+    combination = make(np.arange(3))
+    if make is LogPooling:
+        pooled = np.exp(0.4) * np.einsum(
+            "m,mik->ik", weights, clipped_log(proba.copy(), floor=POOL_FLOOR)
+        )
+        expected = np.exp(pooled - pooled.max(axis=1, keepdims=True))
+    else:
+        expected = np.einsum("m,mik->ik", weights, proba)
+    expected /= expected.sum(axis=1, keepdims=True)
+    outputs = iter(list(proba.copy()))  # consumed one at a time
+    np.testing.assert_allclose(combination.combine(outputs, weights, extra), expected)
+    store = combination.allocate(
+        [f"m{m}" for m in range(len(proba))], y, None, keep_outputs=True
+    )
+    for m in range(len(proba)):
+        combination.write(store, m, slice(None), proba[m])
+    loss = combination.objective(store)
+    rows = np.array([5, 0, 17])
+    np.testing.assert_allclose(
+        combination.predict_rows(loss, rows, weights, extra), expected[rows]
+    )
+
+
+def test_combine_never_overwrites_a_modules_output():
+    rng = np.random.default_rng(4)
+    proba, _ = module_probas(rng)
+    outputs = [p.copy() for p in proba]
+    LogPooling(np.arange(3)).combine(iter(outputs), np.full(4, 0.25), np.zeros(1))
+    np.testing.assert_array_equal(np.stack(outputs), proba)
+
+
+def test_read_aligns_columns_by_label():
+    table = np.array([[0.7, 0.3], [0.1, 0.9]])
+    # The module knows classes "c" and "a" in that order; the ensemble "a", "b", "c".
+    module = Table(table, classes=np.array(["c", "a"]))
+    combination = LogPooling(np.array(["a", "b", "c"]))
+    output = combination.read(module, "m", np.array([[0.0], [1.0]]))
+    np.testing.assert_array_equal(output, [[0.3, 0.0, 0.7], [0.9, 0.0, 0.1]])
+
+
+def test_read_rounds_tiny_negative_probabilities_to_zero_without_touching_the_module():
+    table = np.array([[1.0 + 5e-7, -5e-7], [0.5, 0.5]])
+    module = Table(table, classes=np.array([0, 1]))
+    output = LinearMixture(np.array([0, 1])).read(module, "m", np.array([[0.0], [1.0]]))
+    assert output.min() == 0.0
+    assert table.min() < 0  # the module's own array is untouched
+
+
+def test_average_store_scores_and_prediction():
+    rng = np.random.default_rng(5)
+    y = rng.normal(size=(200, 2)) * [1.0, 100.0] + [0.0, 50.0]
+    predictions = (
+        y[None]
+        + rng.normal(size=(3, 200, 2)) * np.array([[0.1], [0.5], [1.0]])[:, :, None]
+    )
+    combination = Average(2, 2)
+    names = ["a", "b", "c"]
+    store = combination.allocate(names, y, None)
+    for m in range(3):
+        for rows in FOLDS:
+            combination.write(store, m, rows, predictions[m, rows])
+    combination.objective(store)
+    r2 = [
+        np.mean(1 - ((predictions[m] - y) ** 2).mean(axis=0) / y.var(axis=0))
+        for m in range(3)
+    ]
+    np.testing.assert_allclose(combination.module_scores(store), r2)
+    weights = np.array([0.5, 0.3, 0.2])
+    combined = combination.combine(iter(list(predictions)), weights, np.zeros(0))
+    np.testing.assert_allclose(combined, np.einsum("m,mij->ij", weights, predictions))
+    module = Values(predictions[0])
+    np.testing.assert_array_equal(
+        combination.read(module, "a", np.arange(200.0)[:, None]), predictions[0]
+    )
+
+
+def test_output_names():
+    assert LogPooling(np.array(["x", "y"])).output_names("ens", "lr") == [
+        "ens_lr_x",
+        "ens_lr_y",
+    ]
+    assert Average(1, 1).output_names("ens", "ridge") == ["ens_ridge"]
+    assert Average(2, 2).output_names("ens", "ridge") == ["ens_ridge0", "ens_ridge1"]

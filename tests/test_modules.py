@@ -1,0 +1,81 @@
+"""Calling modules: fitting, the fused output check, named errors."""
+
+import numpy as np
+import pytest
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.linear_model import LogisticRegression
+
+from skweighting._modules import (
+    call_module,
+    check_predictions,
+    check_probabilities,
+    fit_module,
+)
+
+GOOD = np.array([[0.2, 0.8], [1.0, 0.0], [0.5, 0.5]])
+
+
+def _check(output):
+    return check_probabilities(np.asarray(output, float), "m", LogisticRegression(), 2)
+
+
+def test_probabilities_pass_and_report_tiny_negatives():
+    assert not _check(GOOD)
+    assert _check([[1.0 + 1e-7, -1e-7], [0.5, 0.5]])
+
+
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        ([[np.nan, 1.0], [0.5, 0.5]], "NaN or infinite"),
+        ([[np.inf, 0.0], [0.5, 0.5]], "NaN or infinite"),
+        ([[-np.inf, 1.0], [0.5, 0.5]], "NaN or infinite"),
+        ([[-0.5, 1.5], [0.5, 0.5]], "not probabilities"),
+        ([[-0.1, 0.6], [0.5, 0.5]], "not probabilities"),
+        ([[0.7, 0.7], [0.5, 0.5]], "not probabilities"),
+        ([[1.0], [1.0]], "shape"),
+    ],
+)
+def test_not_probabilities_are_named_errors(bad, message):
+    with pytest.raises(
+        ValueError, match=f"module 'm' \\(LogisticRegression\\).*{message}"
+    ):
+        _check(bad)
+
+
+def test_predictions_check():
+    out = check_predictions(np.arange(3.0), "r", LogisticRegression(), 1)
+    assert out.shape == (3, 1)
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        check_predictions(np.array([1.0, np.nan]), "r", LogisticRegression(), 1)
+    with pytest.raises(ValueError, match="predicted 2 outputs for a y with 1"):
+        check_predictions(np.ones((3, 2)), "r", LogisticRegression(), 1)
+
+
+class Forgetful(ClassifierMixin, BaseEstimator):
+    def fit(self, X, y):
+        self.classes_ = np.unique(y)  # and no `return self`
+
+
+class Broken(ClassifierMixin, BaseEstimator):
+    def fit(self, X, y):
+        raise KeyError("boom")
+
+    def predict_proba(self, X):
+        raise RuntimeError("bust")
+
+
+def test_fit_module_returns_the_module_and_names_failures():
+    X, y = np.zeros((4, 1)), np.array([0, 1, 0, 1])
+    module = Forgetful()
+    assert fit_module(module, "f", X, y, {}) is module
+    with pytest.raises(KeyError, match="module 'b' \\(Broken\\) failed to fit") as info:
+        fit_module(Broken(), "b", X, y, {})
+    assert isinstance(info.value.__cause__, KeyError)
+
+
+def test_call_module_names_failures_and_missing_methods():
+    with pytest.raises(RuntimeError, match="'b' \\(Broken\\) failed to predict_proba"):
+        call_module(Broken(), "b", np.zeros((2, 1)), "predict_proba")
+    with pytest.raises(ValueError, match="has no predict_proba after fitting"):
+        call_module(Forgetful(), "f", np.zeros((2, 1)), "predict_proba")

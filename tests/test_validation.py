@@ -1,0 +1,93 @@
+"""Validation: the module list, y, cv splits, seeds."""
+
+import numpy as np
+import pytest
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GroupKFold, KFold
+from sklearn.tree import DecisionTreeClassifier
+
+from skweighting import SparseAttentionClassifier
+from skweighting._validation import (
+    check_classification_y,
+    check_regression_y,
+    check_splits,
+    seed_modules,
+    validate_estimators,
+)
+
+X = np.zeros((12, 2))
+Y = np.array([0, 1] * 6)
+
+
+def test_splits_hold_out_every_sample_once():
+    splits = check_splits(3, X, Y, classifier=True)
+    held_out = np.sort(np.concatenate([test for _, test in splits]))
+    np.testing.assert_array_equal(held_out, np.arange(12))
+    with pytest.raises(ValueError, match="exactly one test fold"):
+        check_splits([(np.arange(6), np.arange(6))], X, Y, classifier=True)
+
+
+def test_group_splitter_needs_groups():
+    with pytest.raises(ValueError, match="no groups were given"):
+        check_splits(GroupKFold(3), X, Y, classifier=True)
+    groups = np.arange(12) // 2
+    splits = check_splits(GroupKFold(3), X, Y, classifier=True, groups=groups)
+    for train, test in splits:
+        assert not set(groups[train]) & set(groups[test])
+
+
+def test_precomputed_splits_for_other_rows():
+    splits = list(KFold(3).split(np.zeros((30, 1))))
+    with pytest.raises(ValueError, match="outside the 12 training rows"):
+        check_splits(splits, X, Y, classifier=True)
+
+
+def test_too_few_samples_for_the_folds():
+    with pytest.raises(ValueError, match="n_samples=2 with cv=5"):
+        check_splits(5, X[:2], Y[:2], classifier=False)
+
+
+def test_seeds_are_drawn_for_unseeded_modules_only():
+    modules = [
+        ("tree", DecisionTreeClassifier()),
+        ("seeded", DecisionTreeClassifier(random_state=7)),
+    ]
+    a = seed_modules(modules, 0)
+    b = seed_modules(modules, 0)
+    assert a[0].random_state == b[0].random_state is not None
+    assert a[1].random_state == 7
+    assert seed_modules(modules, None)[0].random_state is None
+    assert modules[0][1].random_state is None  # the given modules are untouched
+
+
+def test_estimator_list_errors():
+    owner = SparseAttentionClassifier()
+
+    def check(name, module):
+        return None
+
+    with pytest.raises(ValueError, match="non-empty list"):
+        validate_estimators(owner, [], check)
+    with pytest.raises(ValueError, match="All estimators are dropped"):
+        validate_estimators(owner, [("a", "drop")], check)
+    with pytest.raises(TypeError, match="Expected an estimator instance"):
+        validate_estimators(owner, [("a", LogisticRegression)], check)
+    with pytest.raises(ValueError, match="unique"):
+        validate_estimators(
+            owner, [("a", LogisticRegression()), ("a", LogisticRegression())], check
+        )
+    names, active = validate_estimators(
+        owner, [("a", LogisticRegression()), ("b", "drop")], check
+    )
+    assert names == ["a", "b"] and [n for n, _ in active] == ["a"]
+
+
+def test_y_checks():
+    with pytest.raises(ValueError, match="only one class"):
+        check_classification_y(np.zeros(5))
+    with pytest.raises(ValueError, match="Unknown label type"):
+        check_classification_y(np.linspace(0, 1, 5))
+    with pytest.raises(ValueError, match="numeric regression targets"):
+        check_regression_y(np.array(["a", "b"]), [], "R")
+    with pytest.raises(ValueError, match="do not support multi-output"):
+        check_regression_y(np.ones((4, 2)), [("tree", LogisticRegression())], "R")
