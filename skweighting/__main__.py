@@ -1,8 +1,10 @@
 """Demo: ``python -m skweighting [--dataset digits|breast_cancer|wine]``.
 
 Fits SparseAttentionClassifier with its default portfolio on a data set
-bundled with scikit-learn, prints each module's out-of-fold score next to its
-learned weight, then the held-out scores of the ensemble next to
+bundled with scikit-learn and prints its module table (each module's
+out-of-fold score next to its learned weight), then the held-out scores of
+the ensemble, of SparseAttentionClassifierCV (which tunes the temperature,
+the combination and the normaliser without refitting a module) and of
 VotingClassifier, StackingClassifier and the best single module, all built
 from the same modules.
 """
@@ -17,7 +19,7 @@ from sklearn.ensemble import StackingClassifier, VotingClassifier
 from sklearn.metrics import accuracy_score, log_loss
 from sklearn.model_selection import train_test_split
 
-from . import SparseAttentionClassifier, __version__
+from . import SparseAttentionClassifier, SparseAttentionClassifierCV, __version__
 
 LOADERS = {
     "breast_cancer": datasets.load_breast_cancer,
@@ -47,20 +49,29 @@ def run(dataset="digits", random_state=0, n_jobs=None, out=print):
     ensemble = SparseAttentionClassifier(random_state=random_state, n_jobs=n_jobs)
     ensemble, ensemble_time = _timed_fit(ensemble, X_train, y_train)
     out("Learned attention (5-fold out-of-fold, temperature=1, log pooling):")
-    out(f"  {'module':<20}{'out-of-fold log-loss':>22}{'weight':>9}")
-    for name, score, weight in zip(
-        ensemble.module_names_, ensemble.oof_scores_, ensemble.attention_weights_
-    ):
-        out(f"  {name:<20}{-score:>22.4f}{weight:>9.3f}")
+    table = ensemble.modules_
+    out(f"  {'module':<20}{'out-of-fold log-loss':>22}{'weight':>9}{'fit (s)':>9}")
+    for row, name in enumerate(table["module"]):
+        fit_seconds = table["fold_fit_time"][row] + table["refit_time"][row]
+        out(
+            f"  {name:<20}{-table['oof_score'][row]:>22.4f}"
+            f"{table['weight'][row]:>9.3f}{fit_seconds:>9.2f}"
+        )
     out(f"  output sharpness beta = {ensemble.sharpness_:.3f}\n")
 
     modules = [(name, clone(est)) for name, est in ensemble.named_estimators.items()]
     for _, module in modules:
-        if "random_state" in module.get_params():
-            module.set_params(random_state=random_state)
+        seeds = [k for k in module.get_params() if k.endswith("random_state")]
+        module.set_params(**dict.fromkeys(seeds, random_state))
     best_name = ensemble.module_names_[int(np.argmax(ensemble.oof_scores_))]
+    tuned = SparseAttentionClassifierCV(
+        normalisers=("softmax", "sparsemax"),
+        random_state=random_state,
+        n_jobs=n_jobs,
+    )
     competitors = {
         "SparseAttentionClassifier": ensemble,
+        "SparseAttentionClassifierCV": tuned,
         "VotingClassifier (soft)": VotingClassifier(
             modules, voting="soft", n_jobs=n_jobs
         ),
@@ -84,7 +95,12 @@ def run(dataset="digits", random_state=0, n_jobs=None, out=print):
         out(
             f"  {label:<40}{r['log_loss']:>10.4f}{r['accuracy']:>10.4f}{fit_time:>9.2f}"
         )
-    out("\nHeld-out scores on the same split; lower log-loss is better.")
+    out(
+        f"\nSparseAttentionClassifierCV chose combine={tuned.combine_!r}, "
+        f"normaliser={tuned.normaliser_!r}, temperature={tuned.temperature_:.3g}: "
+        f"{tuned.n_nonzero_} of {len(tuned.module_names_)} modules in use."
+    )
+    out("Held-out scores on the same split; lower log-loss is better.")
     return results
 
 

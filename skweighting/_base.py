@@ -51,7 +51,7 @@ from sklearn.utils._user_interface import _message_with_time
 
 from ._modules import describe, fit_module, fit_predict_fold
 from ._normalisers import NORMALISERS
-from ._solvers import learn_attention, warn_deprecated_adam
+from ._solvers import learn_attention, one_blas_thread, warn_deprecated_adam
 from ._validation import (
     MAX_SEED,
     check_sample_weight_sum,
@@ -358,7 +358,8 @@ class _BaseSparseAttention(
         self.oof_scores_ = combinations[0].module_scores(stores[0])
         del stores
         start = time.perf_counter()
-        combination, fit = self._learn(losses, combinations, stored_targets, folds)
+        with one_blas_thread():
+            combination, fit = self._learn(losses, combinations, stored_targets, folds)
         self._set_weights(fit, combination, time.perf_counter() - start)
         del losses
         self._refit(X, y, fitting, names, all_names, fit_params, memory, times)

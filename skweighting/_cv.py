@@ -41,48 +41,50 @@ PATH_ENDS = (0.01, 0.99)
 PATH_ROWS = 5000
 
 
+# The temperatures searched for the ends of the automatic path: half-decade
+# steps over a range far wider than any data set needs.
+SEARCH_TEMPERATURES = 10.0 ** np.arange(-4.0, 6.01, 0.5)
+
+
 def _temperature_range(loss, normaliser, alpha, *, max_iter, tol, seed):
     """Temperatures where ``normaliser``'s weights leave the unpenalised
     optimum and where they reach (nearly) uniform weights, at ``alpha``.
 
     The data loss along the temperature path rises monotonically from its
     unpenalised optimum to its value at uniform weights; the ends are where
-    it has covered `PATH_ENDS` of that rise, found by bisection on log T.
+    it has covered `PATH_ENDS` of that rise, interpolated in log T along a
+    warm-started sweep of `SEARCH_TEMPERATURES`.
     """
-
-    def fit(temperature, name=normaliser, a=alpha):
-        return learn_attention(
+    # The optimum over the simplex, whatever the normaliser: sparsemax at
+    # alpha=0 reaches it exactly.
+    optimum = learn_attention(
+        loss, temperature=1.0, alpha=0.0, normaliser="sparsemax", max_iter=max_iter
+    )
+    low_loss = loss.value(optimum.weights, optimum.extra)
+    losses, previous = [], None
+    for temperature in SEARCH_TEMPERATURES:
+        previous = learn_attention(
             loss,
             temperature=temperature,
-            alpha=a,
-            normaliser=name,
+            alpha=alpha,
+            normaliser=normaliser,
             max_iter=max_iter,
             tol=tol,
             random_state=seed,
+            warm_start=previous,
         )
-
-    def data_loss(f):
-        return loss.value(f.weights, f.extra)
-
-    # The optimum over the simplex, whatever the normaliser: sparsemax at
-    # alpha=0 reaches it exactly.
-    low_loss = data_loss(fit(1.0, "sparsemax", 0.0))
-    high_loss = data_loss(fit(1e6))
-    rise = high_loss - low_loss
+        losses.append(loss.value(previous.weights, previous.extra))
+    rise = losses[-1] - low_loss
     if not rise > 1e-9 * max(1.0, abs(low_loss)):
         return 0.1, 10.0  # every weighting scores alike: any range will do
-
-    def where(fraction):
-        lo, hi = -4.0, 6.0  # log10 of the temperature
-        for _ in range(14):
-            mid = 0.5 * (lo + hi)
-            if (data_loss(fit(10.0**mid)) - low_loss) / rise < fraction:
-                lo = mid
-            else:
-                hi = mid
-        return 10.0 ** (0.5 * (lo + hi))
-
-    return where(PATH_ENDS[0]), where(PATH_ENDS[1])
+    # Monotone up to the solver's tolerance; make it so for interpolating.
+    covered = np.maximum.accumulate((np.asarray(losses) - low_loss) / rise)
+    log_t = np.log10(SEARCH_TEMPERATURES)
+    low, high = (
+        10.0 ** np.interp(fraction, covered, log_t, left=log_t[0], right=log_t[-1])
+        for fraction in PATH_ENDS
+    )
+    return low, high
 
 
 class _StoredOutputs(BaseEstimator):

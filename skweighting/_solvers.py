@@ -162,6 +162,20 @@ SolverResult = namedtuple(
 )
 
 
+def one_blas_thread():
+    """The context the solvers should run in.
+
+    L-BFGS-B does its own linear algebra on vectors of length n_params
+    through BLAS. A multi-threaded BLAS wakes its threads for each of those
+    tiny calls: on a busy 2-core machine that cost ~5 ms per iteration, ten
+    times the whole solve at small n. One thread is also no slower for the
+    objective's large products, which are limited by memory bandwidth.
+    Entering the context costs ~2 ms, so callers enter it once around all
+    their solves.
+    """
+    return threadpool_limits(limits=1, user_api="blas")
+
+
 def minimize_lbfgs(fun, theta0, *, max_iter, tol, bounds=None):
     """Minimise ``loss, grad = fun(theta)`` with SciPy's L-BFGS-B.
 
@@ -174,25 +188,19 @@ def minimize_lbfgs(fun, theta0, *, max_iter, tol, bounds=None):
     def record(intermediate_result):
         loss_curve.append(float(intermediate_result.fun))
 
-    # L-BFGS-B does its own linear algebra on vectors of length n_params
-    # through BLAS. A multi-threaded BLAS wakes its threads for each of those
-    # tiny calls: on a busy 2-core machine that cost ~5 ms per iteration, ten
-    # times the whole solve at small n. One thread is also no slower for the
-    # objective's large products, which are limited by memory bandwidth.
-    with threadpool_limits(limits=1, user_api="blas"):
-        result = minimize(
-            fun,
-            np.asarray(theta0, dtype=np.float64),
-            jac=True,
-            method="L-BFGS-B",
-            bounds=bounds,
-            callback=record,
-            options={
-                "maxiter": max_iter,
-                "gtol": tol,
-                "ftol": 64 * np.finfo(float).eps,
-            },
-        )
+    result = minimize(
+        fun,
+        np.asarray(theta0, dtype=np.float64),
+        jac=True,
+        method="L-BFGS-B",
+        bounds=bounds,
+        callback=record,
+        options={
+            "maxiter": max_iter,
+            "gtol": tol,
+            "ftol": 64 * np.finfo(float).eps,
+        },
+    )
     # status 1: iteration limit reached before the gradient tolerance; a
     # non-finite objective is never an optimum, whatever the status says.
     converged = result.status != 1 and bool(np.isfinite(result.fun))
