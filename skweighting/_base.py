@@ -19,7 +19,7 @@ from inspect import Parameter, signature
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.base import TransformerMixin, clone
+from sklearn.base import TransformerMixin, _fit_context, clone
 from sklearn.ensemble._base import _BaseHeterogeneousEnsemble
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.pipeline import Pipeline
@@ -299,6 +299,44 @@ class _BaseSparseAttention(
         print(_message_with_time(type(self).__name__, message, seconds), flush=True)
 
     # ---- fit ----------------------------------------------------------------
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X, y, sample_weight=None, **fit_params):
+        """Fit the modules out-of-fold, learn the weights, refit the modules
+        with non-zero weight.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
+            Training data, passed to the modules as is.
+
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Class labels (classifiers) or target values (regressors;
+            multi-output when every module supports it).
+
+        sample_weight : array-like of shape (n_samples,), default=None
+            Used in the weights' objective (and a CV estimator's inner
+            scores), and passed to the modules: with metadata routing off,
+            to every module whose ``fit`` accepts it (through ``**kwargs``
+            too; to the last step of a Pipeline; a module that cannot take
+            it raises an error naming it); with routing on, to the modules
+            that request it (``set_fit_request(sample_weight=True)``; the
+            default portfolio requests it).
+
+        **fit_params : dict
+            ``groups=`` reaches the ``cv`` splitter (e.g.
+            :class:`~sklearn.model_selection.GroupKFold`). With metadata
+            routing on (``sklearn.set_config(enable_metadata_routing=True)``),
+            any metadata is routed to the modules' ``fit`` and the splitter's
+            ``split`` that request it; with routing off, other parameters
+            are an error.
+
+        Returns
+        -------
+        self : object
+            The fitted ensemble.
+        """
+        return self._fit(X, y, sample_weight, **fit_params)
+
     def _fit(self, X, y, sample_weight=None, **fit_params):
         for attribute in [a for a in vars(self) if a.endswith("_")]:
             delattr(self, attribute)  # nothing stale from a previous fit

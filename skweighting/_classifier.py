@@ -1,7 +1,7 @@
 """SparseAttentionClassifier."""
 
 import numpy as np
-from sklearn.base import ClassifierMixin, _fit_context, is_classifier
+from sklearn.base import ClassifierMixin, is_classifier
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils._tags import ClassifierTags
@@ -58,10 +58,36 @@ class _ClassifierHooks:
         )
         return tags
 
-    def _predict_proba(self, X):
+    def predict_proba(self, X):
+        """Combined class probabilities.
+
+        Only the modules with non-zero weight are called.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
+            Input samples.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Columns in the order of ``classes_``; rows sum to one.
+        """
         return self._combined(X)
 
-    def _predict_classes(self, X):
+    def predict(self, X):
+        """Class with the highest combined probability.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
+            Input samples.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+            Predicted class labels.
+        """
         proba = self._combined(X)
         return self.classes_[np.argmax(proba, axis=1)]
 
@@ -181,71 +207,6 @@ class SparseAttentionClassifier(
 
     def __sklearn_tags__(self):
         return self._classifier_tags(super().__sklearn_tags__())
-
-    @_fit_context(prefer_skip_nested_validation=False)
-    def fit(self, X, y, sample_weight=None, **fit_params):
-        """Fit the modules out-of-fold, learn the weights, refit the modules.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
-            Training data, passed to the modules as is.
-
-        y : array-like of shape (n_samples,)
-            Class labels.
-
-        sample_weight : array-like of shape (n_samples,), default=None
-            Used in the weights' objective, and passed to the modules: with
-            metadata routing off, to every module whose ``fit`` accepts it
-            (to the last step of a Pipeline; a module that cannot take it
-            raises an error naming it); with routing on, to the modules that
-            request it (``set_fit_request(sample_weight=True)``; the default
-            portfolio requests it).
-
-        **fit_params : dict
-            ``groups=`` reaches the ``cv`` splitter (e.g.
-            :class:`~sklearn.model_selection.GroupKFold`). With metadata
-            routing on (``sklearn.set_config(enable_metadata_routing=True)``),
-            any metadata is routed to the modules' ``fit`` and the splitter's
-            ``split`` that request it; with routing off, other parameters
-            are an error.
-
-        Returns
-        -------
-        self : object
-            The fitted ensemble.
-        """
-        return self._fit(X, y, sample_weight, **fit_params)
-
-    def predict_proba(self, X):
-        """Combined class probabilities.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
-            Input samples.
-
-        Returns
-        -------
-        proba : ndarray of shape (n_samples, n_classes)
-            Columns in the order of ``classes_``; rows sum to one.
-        """
-        return self._predict_proba(X)
-
-    def predict(self, X):
-        """Class with the highest combined probability.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
-            Input samples.
-
-        Returns
-        -------
-        y_pred : ndarray of shape (n_samples,)
-            Predicted class labels.
-        """
-        return self._predict_classes(X)
 
 
 SparseAttentionClassifier.__doc__ = SparseAttentionClassifier.__doc__.format(

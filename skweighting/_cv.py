@@ -12,12 +12,7 @@ non-zero weight are refitted.
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.base import (
-    BaseEstimator,
-    ClassifierMixin,
-    RegressorMixin,
-    _fit_context,
-)
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.ensemble._base import _BaseHeterogeneousEnsemble
 from sklearn.metrics import check_scoring
 from sklearn.model_selection import KFold, StratifiedKFold, check_cv
@@ -26,7 +21,7 @@ from sklearn.utils._param_validation import HasMethods, Interval
 
 from ._base import _BaseSparseAttention
 from ._classifier import _ClassifierHooks
-from ._docstrings import CV_ATTRIBUTES, CV_PARAMETERS, FIT_PARAMETERS
+from ._docstrings import CV_ATTRIBUTES, CV_PARAMETERS
 from ._normalisers import NORMALISERS
 from ._portfolio import default_classifiers, default_regressors
 from ._regressor import _RegressorHooks
@@ -470,58 +465,6 @@ class SparseAttentionClassifierCV(
     def __sklearn_tags__(self):
         return self._classifier_tags(super().__sklearn_tags__())
 
-    @_fit_context(prefer_skip_nested_validation=False)
-    def fit(self, X, y, sample_weight=None, **fit_params):
-        """Fit the modules out-of-fold, choose and learn the weights, refit
-        the modules with non-zero weight.
-
-        Parameters
-        ----------
-        X : {{array-like, sparse matrix, DataFrame}} of shape (n_samples, n_features)
-            Training data, passed to the modules as is.
-
-        y : array-like of shape (n_samples,)
-            Class labels.
-
-        {fit_parameters}
-
-        Returns
-        -------
-        self : object
-            The fitted ensemble.
-        """
-        return self._fit(X, y, sample_weight, **fit_params)
-
-    def predict_proba(self, X):
-        """Combined class probabilities.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
-            Input samples.
-
-        Returns
-        -------
-        proba : ndarray of shape (n_samples, n_classes)
-            Columns in the order of ``classes_``; rows sum to one.
-        """
-        return self._predict_proba(X)
-
-    def predict(self, X):
-        """Class with the highest combined probability.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
-            Input samples.
-
-        Returns
-        -------
-        y_pred : ndarray of shape (n_samples,)
-            Predicted class labels.
-        """
-        return self._predict_classes(X)
-
 
 class SparseAttentionRegressorCV(
     RegressorMixin, _RegressorHooks, _BaseSparseAttentionCV
@@ -576,46 +519,8 @@ class SparseAttentionRegressorCV(
     def __sklearn_tags__(self):
         return self._regressor_tags(super().__sklearn_tags__())
 
-    @_fit_context(prefer_skip_nested_validation=False)
-    def fit(self, X, y, sample_weight=None, **fit_params):
-        """Fit the modules out-of-fold, choose and learn the weights, refit
-        the modules with non-zero weight.
-
-        Parameters
-        ----------
-        X : {{array-like, sparse matrix, DataFrame}} of shape (n_samples, n_features)
-            Training data, passed to the modules as is.
-
-        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
-            Target values.
-
-        {fit_parameters}
-
-        Returns
-        -------
-        self : object
-            The fitted ensemble.
-        """
-        return self._fit(X, y, sample_weight, **fit_params)
-
-    def predict(self, X):
-        """Weighted average of the modules' predictions.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
-            Input samples.
-
-        Returns
-        -------
-        y_pred : ndarray of shape (n_samples,) or (n_samples, n_outputs)
-            Predicted values.
-        """
-        return self._combined(X)
-
 
 for _class in (SparseAttentionClassifierCV, SparseAttentionRegressorCV):
     _class.__doc__ = _class.__doc__.format(
         cv_parameters=CV_PARAMETERS, cv_attributes=CV_ATTRIBUTES
     )
-    _class.fit.__doc__ = _class.fit.__doc__.format(fit_parameters=FIT_PARAMETERS)

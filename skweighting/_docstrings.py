@@ -144,20 +144,6 @@ estimators_ : list of estimators
         Names of features seen during :term:`fit`, when X has string column
         names."""
 
-FIT_PARAMETERS = """\
-sample_weight : array-like of shape (n_samples,), default=None
-            Used in the weights' objective (and the inner scores), and
-            passed to the modules: with metadata routing off, to every
-            module whose ``fit`` accepts it (to the last step of a
-            Pipeline; a module that cannot take it raises an error naming
-            it); with routing on, to the modules that request it.
-
-        **fit_params : dict
-            ``groups=`` reaches the ``cv`` splitter. With metadata routing
-            on, any metadata is routed to the modules' ``fit`` and the
-            splitter's ``split`` that request it; with routing off, other
-            parameters are an error."""
-
 CV_PARAMETERS = """\
 temperatures : int or array-like of float, default=10
         The temperature path. An int is the number of temperatures,

@@ -1,6 +1,6 @@
 """SparseAttentionEnsemble: a classifier or a regressor, as its modules are."""
 
-from sklearn.base import _fit_context, is_classifier, is_regressor
+from sklearn.base import is_classifier, is_regressor
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.metaestimators import available_if
@@ -175,42 +175,6 @@ class SparseAttentionEnsemble(_BaseSparseAttention):
             return _RegressorHooks._regressor_tags(self, tags)
         return tags
 
-    @_fit_context(prefer_skip_nested_validation=False)
-    def fit(self, X, y, sample_weight=None, **fit_params):
-        """Fit the modules out-of-fold, learn the weights, refit the modules.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
-            Training data, passed to the modules as is.
-
-        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
-            Class labels (classifier modules) or targets (regressor modules;
-            multi-output when every module supports it).
-
-        sample_weight : array-like of shape (n_samples,), default=None
-            Used in the weights' objective, and passed to the modules: with
-            metadata routing off, to every module whose ``fit`` accepts it
-            (to the last step of a Pipeline; a module that cannot take it
-            raises an error naming it); with routing on, to the modules that
-            request it (``set_fit_request(sample_weight=True)``; the default
-            portfolio requests it).
-
-        **fit_params : dict
-            ``groups=`` reaches the ``cv`` splitter (e.g.
-            :class:`~sklearn.model_selection.GroupKFold`). With metadata
-            routing on (``sklearn.set_config(enable_metadata_routing=True)``),
-            any metadata is routed to the modules' ``fit`` and the splitter's
-            ``split`` that request it; with routing off, other parameters
-            are an error.
-
-        Returns
-        -------
-        self : object
-            The fitted ensemble.
-        """
-        return self._fit(X, y, sample_weight, **fit_params)
-
     def predict(self, X):
         """Predicted class labels or values of the combination.
 
@@ -225,7 +189,7 @@ class SparseAttentionEnsemble(_BaseSparseAttention):
             Class labels (classifier) or values (regressor).
         """
         if self._kind() == "classifier":
-            return _ClassifierHooks._predict_classes(self, X)
+            return _ClassifierHooks.predict(self, X)
         return self._combined(X)
 
     @available_if(_is_classifier_ensemble)

@@ -1,6 +1,6 @@
 """SparseAttentionRegressor."""
 
-from sklearn.base import RegressorMixin, _fit_context, is_regressor
+from sklearn.base import RegressorMixin, is_regressor
 from sklearn.utils._tags import RegressorTags
 
 from ._base import _BaseSparseAttention
@@ -25,6 +25,22 @@ class _RegressorHooks:
         y = check_regression_y(y, modules, type(self).__name__)
         n_outputs = 1 if y.ndim == 1 else y.shape[1]
         return y, y, [Average(n_outputs, y.ndim)]
+
+    def predict(self, X):
+        """Weighted average of the predictions of the modules with
+        non-zero weight (the only ones called).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
+            Input samples.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            Predicted values.
+        """
+        return self._combined(X)
 
     def _regressor_tags(self, tags):
         tags.estimator_type = "regressor"
@@ -129,56 +145,6 @@ class SparseAttentionRegressor(RegressorMixin, _RegressorHooks, _BaseSparseAtten
 
     def __sklearn_tags__(self):
         return self._regressor_tags(super().__sklearn_tags__())
-
-    @_fit_context(prefer_skip_nested_validation=False)
-    def fit(self, X, y, sample_weight=None, **fit_params):
-        """Fit the modules out-of-fold, learn the weights, refit the modules.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
-            Training data, passed to the modules as is.
-
-        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
-            Target values.
-
-        sample_weight : array-like of shape (n_samples,), default=None
-            Used in the weights' objective, and passed to the modules: with
-            metadata routing off, to every module whose ``fit`` accepts it
-            (to the last step of a Pipeline; a module that cannot take it
-            raises an error naming it); with routing on, to the modules that
-            request it (``set_fit_request(sample_weight=True)``; the default
-            portfolio requests it).
-
-        **fit_params : dict
-            ``groups=`` reaches the ``cv`` splitter (e.g.
-            :class:`~sklearn.model_selection.GroupKFold`). With metadata
-            routing on (``sklearn.set_config(enable_metadata_routing=True)``),
-            any metadata is routed to the modules' ``fit`` and the splitter's
-            ``split`` that request it; with routing off, other parameters
-            are an error.
-
-        Returns
-        -------
-        self : object
-            The fitted ensemble.
-        """
-        return self._fit(X, y, sample_weight, **fit_params)
-
-    def predict(self, X):
-        """Weighted average of the modules' predictions.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
-            Input samples.
-
-        Returns
-        -------
-        y_pred : ndarray of shape (n_samples,) or (n_samples, n_outputs)
-            Predicted values.
-        """
-        return self._combined(X)
 
 
 SparseAttentionRegressor.__doc__ = SparseAttentionRegressor.__doc__.format(
