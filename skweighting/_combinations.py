@@ -213,7 +213,7 @@ class Average:
     error divided by the (weighted) variance of each output of y, so the
     weights do not depend on the units of y.
 
-    Its store is the (n_samples, n_outputs, n_modules) tensor of scaled
+    Its store is the (n_modules, n_samples, n_outputs) tensor of scaled
     errors.
     """
 
@@ -250,18 +250,22 @@ class Average:
             y=y2,
             scale=spread * magnitude,
             sample_weight=weights,
-            errors=np.empty((n_samples, y2.shape[1], len(module_names))),
+            # One module's errors are contiguous: a fold is one block write.
+            errors=np.empty((len(module_names), n_samples, y2.shape[1])),
             squared_error=np.zeros(len(module_names)),
         )
 
     def write(self, store, module, rows, output):
-        errors = (output - store.y[rows]) / store.scale
-        store.errors[rows, :, module] = errors
+        errors = store.errors[module, rows]
+        np.subtract(output, store.y[rows], out=errors)
+        errors /= store.scale
         # Each module's own variance-normalised squared error (the diagonal
         # of the Gram matrix), accumulated fold by fold.
         with np.errstate(over="ignore", invalid="ignore"):
-            store.squared_error[module] += store.sample_weight[rows] @ np.mean(
-                errors**2, axis=1
+            store.squared_error[module] += (
+                store.sample_weight[rows]
+                @ np.einsum("it,it->i", errors, errors)
+                / errors.shape[1]
             )
 
     def objective(self, store):
@@ -284,7 +288,8 @@ class Average:
 
     def predict_rows(self, loss, rows, weights, extra):
         """The average's predictions of out-of-fold ``rows``."""
-        values = (loss.errors[rows] @ weights) * loss.scale + loss.y[rows]
+        values = np.tensordot(weights, loss.errors[:, rows], axes=1)
+        values = values * loss.scale + loss.y[rows]
         return values.ravel() if self.y_ndim == 1 else values
 
     def combine(self, outputs, weights, extra):

@@ -276,6 +276,11 @@ class MixtureLoss:
 # --------------------------------------------------------------------------
 # Regression average
 # --------------------------------------------------------------------------
+# Rows per block when the Gram matrix is accumulated with sample weights: the
+# weighted copy of a block stays in cache instead of one of the whole tensor.
+GRAM_BLOCK_ROWS = 8192
+
+
 def error_gram(errors, sample_weight):
     """The matrix ``G`` of the average's squared error ``w @ G @ w``.
 
@@ -285,15 +290,25 @@ def error_gram(errors, sample_weight):
 
     Parameters
     ----------
-    errors : ndarray of shape (n_samples, n_outputs, n_modules)
+    errors : ndarray of shape (n_modules, n_samples, n_outputs)
         ``(f_m(x_i) - y_i) / scale`` per output.
     sample_weight : ndarray of shape (n_samples,)
         Non-negative, summing to one.
     """
-    n_samples, n_outputs, n_modules = errors.shape
-    flat = errors.reshape(n_samples * n_outputs, n_modules)
-    row_weight = np.repeat(sample_weight / n_outputs, n_outputs)
-    return flat.T @ (flat * row_weight[:, None])
+    n_modules, n_samples, n_outputs = errors.shape
+    if np.all(sample_weight == sample_weight[0]):
+        # Equal weights: one BLAS product over the errors, no copy.
+        flat = errors.reshape(n_modules, n_samples * n_outputs)
+        return (flat @ flat.T) * (sample_weight[0] / n_outputs)
+    gram = np.zeros((n_modules, n_modules))
+    for start in range(0, n_samples, GRAM_BLOCK_ROWS):
+        block = errors[:, start : start + GRAM_BLOCK_ROWS]
+        flat = block.reshape(n_modules, -1)
+        row_weight = np.repeat(
+            sample_weight[start : start + GRAM_BLOCK_ROWS] / n_outputs, n_outputs
+        )
+        gram += (flat * row_weight) @ flat.T
+    return gram
 
 
 def quadratic_loss(weights, gram):
@@ -310,7 +325,7 @@ class QuadraticLoss:
 
     def __init__(self, errors, sample_weight=None):
         self.errors = errors
-        self.n_samples, _, self.n_modules = errors.shape
+        self.n_modules, self.n_samples, _ = errors.shape
         self.sample_weight = normalised_weights(sample_weight, self.n_samples)
         self.gram = error_gram(errors, self.sample_weight)
 
@@ -326,4 +341,4 @@ class QuadraticLoss:
         return quadratic_loss(weights, self.gram)[0]
 
     def take(self, rows):
-        return QuadraticLoss(self.errors[rows], self.sample_weight[rows])
+        return QuadraticLoss(self.errors[:, rows], self.sample_weight[rows])

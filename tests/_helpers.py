@@ -17,8 +17,8 @@ def module_probas(rng, n_modules=4, n_samples=200, n_classes=3, signal=(0.6, 0.3
 
 def module_errors(rng, n_samples=150, n_outputs=2, n_modules=4):
     """Scaled regression errors, module m noisier than module m - 1."""
-    noise_levels = np.linspace(0.3, 2.0, n_modules)
-    return rng.normal(size=(n_samples, n_outputs, n_modules)) * noise_levels
+    noise_levels = np.linspace(0.3, 2.0, n_modules)[:, None, None]
+    return rng.normal(size=(n_modules, n_samples, n_outputs)) * noise_levels
 
 
 def relative_gradient_error(fun, x, step=1e-7):

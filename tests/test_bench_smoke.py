@@ -71,6 +71,24 @@ def test_quality_smoke(tmp_path):
     assert set(out["headline"]["regression_sparsity"]) == set(
         quality.REGRESSION_METHODS
     )
+    # the CV estimators: what each fold chose, and the target's verdicts
+    for method in quality.CV_METHODS:
+        assert method in methods, method
+        choices = quality.cv_choices(out["rows"], method)
+        assert set(choices) == {("breast_cancer", 0), ("diabetes", 0)}
+        for combine, normaliser, temperature, step, n_steps in choices.values():
+            assert combine in ("log", "linear")
+            assert normaliser in quality.CV_METHODS[method]
+            assert temperature > 0 and 1 <= step <= n_steps
+    assert "### Quality target of the CV estimators" in text
+    targets = out["headline"]["cv_targets"]
+    assert set(targets) == {
+        (task, m)
+        for task in ("classification", "regression")
+        for m in quality.CV_METHODS
+    }
+    for verdict in targets.values():
+        assert verdict["fit_time_ratio_total"] > 0
 
 
 def test_caruana_selection_picks_the_better_module():
@@ -88,23 +106,60 @@ def test_caruana_selection_picks_the_better_module():
 
 def test_speed_smoke(tmp_path):
     from bench import speed
+    from skweighting import _base, _combinations, _modules, _solvers
 
+    originals = (
+        _combinations.check_probabilities,
+        _combinations.LogPooling.write,
+        _base.learn_attention,
+    )
     docs = tmp_path / "benchmarks.md"
     out = speed.main(["--quick", "--out-dir", str(tmp_path), "--docs", str(docs)])
     assert set(out["results"]) == set(speed.PARTS)
     for part in speed.PARTS:
         assert out["results"][part], f"part {part!r} measured nothing"
         assert (tmp_path / f"speed_{part}.csv").exists()
-    # Every part's table is in the page's speed section.
+    # The timing wrappers are gone once the profiled runs are over.
+    assert originals == (
+        _modules.check_probabilities,
+        _combinations.LogPooling.write,
+        _solvers.learn_attention,
+    )
+    # Every combination and normaliser was fitted, and its phases add up to
+    # the profiled fit.
+    fits = out["results"]["whole_fit"]
+    assert {(r["combination"], r["normaliser"]) for r in fits} == {
+        (c, x) for c in speed.COMBINATIONS for x in speed.NORMALISERS
+    }
+    phases = [f"{speed._slug(p)}_s" for p in speed.PHASE_COLUMNS]
+    for r in fits:
+        assert sum(r[p] for p in phases) == pytest.approx(r["profiled_seconds"])
+        assert r["peak_tensors"] > 0 and r["floor_passes"] > 0
+    assert {r["method"] for r in out["results"]["end_to_end"]} == set(
+        speed.END_TO_END_METHODS
+    )
+    assert {r["solver"] for r in out["results"]["solvers"]} == {"lbfgs", "adam"}
+    # Every part's table is in the page's speed section, with the targets.
     section = docs.read_text().split("<!-- speed:start -->")[1]
     for heading in (
+        "### Targets",
+        "### Whole fit with free modules",
+        "### Whole fit: where the time goes",
+        "### Whole fit: peak memory by phase",
+        "### Whole fit: sweep over n, M and K",
+        "### Predict with free modules",
+        "### End-to-end fit against StackingClassifier",
+        "### Adam against L-BFGS",
         "### Weight learning alone",
         "### Peak memory of log pooling",
-        "### Peak memory of a whole fit",
-        "### End-to-end fit",
         "### GridSearchCV over 5 temperatures",
     ):
         assert heading in section, heading
+    # One part alone (--part, with a dash) keeps the others' stored results.
+    again = speed.main(
+        ["--quick", "--part", "solvers", "--out-dir", str(tmp_path), "--no-docs"]
+    )
+    assert set(again["results"]) == set(speed.PARTS)
 
 
 def test_alpha_smoke(tmp_path):

@@ -109,13 +109,17 @@ def test_linear_mixture_floor_has_zero_gradient():
 def test_quadratic_loss_is_the_weighted_squared_error_of_the_average():
     rng = np.random.default_rng(5)
     errors = module_errors(rng)
-    sample_weight = rng.uniform(0.5, 1.5, errors.shape[0])
+    sample_weight = rng.uniform(0.5, 1.5, errors.shape[1])
     sample_weight /= sample_weight.sum()
     weights = rng.dirichlet(np.ones(4))
     gram = error_gram(errors, sample_weight)
     loss, _ = quadratic_loss(weights, gram)
-    residual = errors @ weights
+    residual = np.tensordot(weights, errors, axes=1)
     assert loss == pytest.approx(sample_weight @ np.mean(residual**2, axis=1))
+    # Equal weights take the one-product path: the same matrix.
+    equal = np.full(errors.shape[1], 1.0 / errors.shape[1])
+    flat = errors.reshape(errors.shape[0], -1)
+    np.testing.assert_allclose(error_gram(errors, equal), flat @ flat.T / flat.shape[1])
     assert relative_gradient_error(lambda w: quadratic_loss(w, gram), weights) < 1e-5
 
 
@@ -141,3 +145,18 @@ def test_take_is_the_same_loss_on_the_rows_taken(make):
     weights = rng.dirichlet(np.ones(4))
     extra = data.initial_extra()
     assert np.isfinite(subset.loss_grad(weights, extra)[0])
+
+
+def test_weighted_gram_in_blocks_is_the_same_matrix(monkeypatch):
+    from skweighting import _losses
+
+    rng = np.random.default_rng(9)
+    errors = module_errors(rng, n_samples=100)
+    sample_weight = rng.uniform(0.5, 1.5, 100)
+    sample_weight /= sample_weight.sum()
+    whole = error_gram(errors, sample_weight)
+    monkeypatch.setattr(_losses, "GRAM_BLOCK_ROWS", 7)
+    np.testing.assert_allclose(error_gram(errors, sample_weight), whole)
+    flat = errors.reshape(4, -1)
+    row_weight = np.repeat(sample_weight / errors.shape[2], errors.shape[2])
+    np.testing.assert_allclose(whole, (flat * row_weight) @ flat.T)

@@ -88,7 +88,7 @@ def _combination(kind, proba, y):
     # Regression: each module "predicts" its probability of class 0.
     target = (y == 0).astype(float)
     errors = proba[:, :, 0] - target
-    return QuadraticLoss(np.ascontiguousarray(errors.T[:, None, :]))
+    return QuadraticLoss(np.ascontiguousarray(errors[:, :, None]))
 
 
 def _combined_output(kind, proba, weights, extra):

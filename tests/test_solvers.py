@@ -24,7 +24,7 @@ def _loss(name, rng, n_samples=200, n_modules=4):
     errors = module_errors(rng, n_samples, n_modules=n_modules)
     # The last module repeats the first one's mistakes and adds its own: the
     # optimum gives it no weight.
-    errors[..., -1] = errors[..., 0] + rng.normal(size=errors.shape[:2])
+    errors[-1] = errors[0] + rng.normal(size=errors.shape[1:])
     return QuadraticLoss(errors)
 
 
@@ -210,7 +210,7 @@ def _sparse_loss(name):
         # gives them no weight.
         errors = loss.errors.copy()
         for module, factor in [(3, 1.5), (4, 2.5), (5, 1.2)]:
-            errors[..., module] = factor * errors[..., 0]
+            errors[module] = factor * errors[0]
         loss = QuadraticLoss(errors)
     return loss
 
