@@ -1,48 +1,85 @@
 """Speed and memory benchmark.
 
-Run ``python bench/speed.py`` (full, ~15 min on 2 cores) or, tiny,
-``python bench/speed.py --quick``. Parts (``--parts``):
+Run ``python bench/speed.py`` (the full run, about an hour on 2 shared
+cores) or, tiny, ``python bench/speed.py --quick``. ``--part NAME``
+(repeatable; ``--parts A B`` also works) runs parts alone:
 
-* ``weights``: the weight-learning step alone,
-  ``skweighting._solvers.learn_attention`` on synthetic out-of-fold
-  module outputs, against n (1e3..1e6), M (2..50) and K (2..100). Time and
-  peak memory are given as ratios to (a) the floor, one vectorised pass over
-  the n x M x K tensor (``np.tensordot(w, tensor, 1)``), and (b) the
-  LogisticRegression meta-step StackingClassifier fits on the same
-  out-of-fold outputs.
-* ``memory``: peak memory of the 1e6 x M=10 x K=10 log-pooling step, in
-  units of the tensor (the tensor must not be copied more than once).
-* ``end_to_end``: SparseAttentionClassifier.fit against StackingClassifier
-  with the same modules and the same cv, at n_jobs=1 and n_jobs=2.
+* ``whole-fit``: what a user pays for a whole ``fit`` when the modules cost
+  nothing. Free modules (`FreeClassifier`, `FreeRegressor`) only set
+  ``classes_`` in ``fit`` and gather rows of a precomputed table in
+  ``predict_proba`` / ``predict`` (X is the column of row indices), so all
+  that is left is the ensemble's own work. Every combination (log pooling,
+  linear mixture, regression) and normaliser, ``cv=KFold(5)``, n_jobs=1, at
+  n=1e6, M=10, K=10 and one size varied at a time around it. Times are in
+  floor passes (below); each fit is also profiled by phase (module calls,
+  fold slicing, output checks, store writes, combination build, weight step,
+  refits, other) by wrapping the package's functions with timers, and its
+  peak memory is traced (tracemalloc) in units of the n x M x K tensor.
+* ``predict``: ``predict_proba`` (log, linear) and the regressor's
+  ``predict`` at n=1e6, M=10, K=10, the same way: floor passes beyond the
+  modules' own work (the gather), by phase.
+* ``end-to-end``: ``SparseAttentionClassifier.fit`` against
+  ``StackingClassifier`` with the same real modules and the same cv;
+  alternating runs, the median and spread of the per-round ratios, at
+  n_jobs=1 and n_jobs=2, including ``normaliser='sparsemax'``, which prunes.
+* ``solvers``: ``learn_attention`` with the deprecated ``solver='adam'``
+  (full batch and batch_size=10000, max_iter=50) against ``'lbfgs'``.
+* ``weights``: the weight-learning step alone against n, M and K, and
+  against the LogisticRegression meta-step of StackingClassifier.
+* ``memory``: peak memory of the log-pooling weight step, float64 and
+  float32.
 * ``grid``: GridSearchCV over 5 temperatures against one plain fit.
 
-Writes bench/results/speed_*.csv and the speed section of docs/benchmarks.md.
+The floor is one vectorised pass over the n x M x K float64 tensor of module
+outputs, ``np.tensordot(w, tensor, 1)`` (the same pass as
+``np.einsum("mnk,m->nk")``; for a regressor K is the number of outputs),
+measured in the same process on the same data, best of several. The
+``matrix floor`` is one pass ``matrix @ w`` over the n x M matrix the linear
+mixture and the regression keep. Everything runs with one BLAS thread.
+
+Writes bench/results/speed_*.csv (plus speed_meta.csv: commit, CPU, load)
+and the speed section of docs/benchmarks.md.
 """
 
 import argparse
 import csv
+import datetime
 import gc
+import os
+import subprocess
 import sys
 import time
 import tracemalloc
 import warnings
+from collections import defaultdict
 from pathlib import Path
 
 if __package__ in (None, ""):
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    # Appended, not prepended: a skweighting given on PYTHONPATH (say, an
+    # export of a commit) comes before the repository's own.
+    sys.path.append(str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin  # noqa: E402
 from sklearn.datasets import make_classification  # noqa: E402
 from sklearn.ensemble import StackingClassifier  # noqa: E402
 from sklearn.exceptions import ConvergenceWarning  # noqa: E402
 from sklearn.linear_model import LogisticRegression  # noqa: E402
-from sklearn.model_selection import GridSearchCV, StratifiedKFold  # noqa: E402
+from sklearn.model_selection import (  # noqa: E402
+    GridSearchCV,
+    KFold,
+    StratifiedKFold,
+)
 from threadpoolctl import threadpool_limits  # noqa: E402
 
 from bench._common import DOCS, RESULTS, machine_line, make_modules  # noqa: E402
 from bench.quality import replace_section  # noqa: E402
-from skweighting import SparseAttentionClassifier  # noqa: E402
+from skweighting import (  # noqa: E402
+    SparseAttentionClassifier,
+    SparseAttentionRegressor,
+)
 from skweighting._losses import (  # noqa: E402
+    POOL_FLOOR,
     LogPoolLoss,
     MixtureLoss,
     clipped_log,
@@ -50,6 +87,15 @@ from skweighting._losses import (  # noqa: E402
 from skweighting._solvers import learn_attention  # noqa: E402
 
 ALPHA = 1e-4
+NORMALISERS = ("softmax", "sparsemax", "entmax15")
+COMBINATIONS = ("log", "linear", "regression")
+TARGET = (1_000_000, 10, 10)
+QUICK_TARGET = (3_000, 3, 3)
+# The targets, in floor passes (whole fit, predict beyond the modules' own
+# work) and in tensors (peak memory of a whole fit).
+FIT_TARGET = {"log": 25, "linear": 10, "regression": 10}
+PREDICT_TARGET = {"log": 6, "linear": 3, "regression": 3}
+PEAK_TARGET = 1.2
 
 
 # --------------------------------------------------------------------------
@@ -78,6 +124,143 @@ def synthetic_outputs(n, M, K, seed=0, dtype=np.float64):
     return proba, y
 
 
+def synthetic_predictions(n, M, n_outputs=1, seed=0):
+    """Predictions of M regressors of graded quality, shape (M, n) (or
+    (M, n, n_outputs)), and y: module m errs by Gaussian noise of scale
+    1 - 0.8 m / M, half of it shared by all modules."""
+    rng = np.random.default_rng(seed)
+    shape = (n,) if n_outputs == 1 else (n, n_outputs)
+    y = rng.standard_normal(shape)
+    shared = rng.standard_normal(shape)
+    predictions = np.empty((M, *shape))
+    for m in range(M):
+        noise = rng.standard_normal(shape)
+        noise += shared
+        noise *= np.sqrt(0.5) * (1.0 - 0.8 * m / M)
+        predictions[m] = y + noise
+    return predictions, y
+
+
+# --------------------------------------------------------------------------
+# Modules that cost nothing
+# --------------------------------------------------------------------------
+class Shared:
+    """A table handed to a free module by reference. ``clone`` deep-copies
+    the parameters of an estimator; copying the table for every fold would
+    be work no real module makes the ensemble do."""
+
+    def __init__(self, array):
+        self.array = array
+
+    def __deepcopy__(self, memo):
+        return self
+
+    def __repr__(self):
+        return f"Shared(array of shape {self.array.shape})"
+
+
+class FreeClassifier(ClassifierMixin, BaseEstimator):
+    """``fit`` only sets ``classes_``; ``predict_proba(X)`` is the rows
+    ``X[:, 0]`` of ``table`` (``Shared``, shape (n, K))."""
+
+    def __init__(self, table=None, classes=None):
+        self.table = table
+        self.classes = classes
+
+    def fit(self, X, y, sample_weight=None):
+        self.classes_ = self.classes.array
+        return self
+
+    def predict_proba(self, X):
+        return self.table.array[X[:, 0].astype(np.intp)]
+
+    def predict(self, X):
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+
+class FreeRegressor(RegressorMixin, BaseEstimator):
+    """``fit`` does nothing; ``predict(X)`` is the rows ``X[:, 0]`` of
+    ``table`` (``Shared``, shape (n,) or (n, n_outputs))."""
+
+    def __init__(self, table=None):
+        self.table = table
+
+    def fit(self, X, y, sample_weight=None):
+        self.fitted_ = True
+        return self
+
+    def predict(self, X):
+        return self.table.array[X[:, 0].astype(np.intp)]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
+
+
+class FreeProblem:
+    """Free modules over synthetic outputs, the data that selects their
+    rows, and the arrays the floors are measured on.
+
+    ``tensor`` (M, n, K) holds the modules' tables (each module's table is
+    a view of it, so nothing is held twice); ``matrix`` is the (n, M)
+    matrix of the linear mixture (each module's probability of the true
+    class) or of the regression (its predictions).
+    """
+
+    def __init__(self, kind, n, M, K, seed=0):
+        self.kind, self.n, self.M, self.K = kind, n, M, K
+        self.X = np.arange(n, dtype=np.float64).reshape(-1, 1)
+        if kind == "classification":
+            self.tensor, self.y = synthetic_outputs(n, M, K, seed)
+            classes = Shared(np.arange(K))
+            self.modules = [
+                (f"m{m}", FreeClassifier(Shared(self.tensor[m]), classes))
+                for m in range(M)
+            ]
+            self.matrix = np.ascontiguousarray(self.tensor[:, np.arange(n), self.y].T)
+        else:
+            self.tensor, self.y = synthetic_predictions(n, M, K)
+            self.modules = [
+                (f"m{m}", FreeRegressor(Shared(self.tensor[m]))) for m in range(M)
+            ]
+            self.matrix = np.ascontiguousarray(self.tensor.reshape(M, -1).T)
+        self.tensor_bytes = self.tensor.nbytes
+
+    def estimator(self, combination, normaliser):
+        common = {
+            "normaliser": normaliser,
+            "cv": KFold(5),
+            "n_jobs": 1,
+            "random_state": 0,
+        }
+        if combination == "regression":
+            return SparseAttentionRegressor(self.modules, **common)
+        return SparseAttentionClassifier(self.modules, combine=combination, **common)
+
+
+def warm_memory(nbytes):
+    """Touch ``nbytes`` of fresh memory once, and free it.
+
+    On the benchmark machine (a virtual machine) the first touch of memory
+    the guest has not used lately costs up to ~7 us per 4 kB page (an 800 MB
+    array took 6 s to fill, then 0.3 s on reuse), so whichever run first
+    grows the process pays seconds that are no part of the ensemble's work.
+    """
+    if nbytes > 0:
+        np.ones(int(nbytes) // 8)
+
+
+def floors(tensor, matrix, repeat=7):
+    """Seconds of one pass over the (M, n, K) tensor and over the (n, M)
+    matrix, best of ``repeat``."""
+    M = tensor.shape[0]
+    w = np.full(M, 1.0 / M)
+    tensor_s, _ = _best_time(lambda: np.tensordot(w, tensor, 1), repeat)
+    matrix_s, _ = _best_time(lambda: matrix @ w, repeat)
+    return tensor_s, matrix_s
+
+
 def _best_time(fn, repeat):
     best = np.inf
     result = None
@@ -103,6 +286,677 @@ def _peak(fn):
     return peak - base
 
 
+# --------------------------------------------------------------------------
+# Where the time goes: timers wrapped around the package's functions
+# --------------------------------------------------------------------------
+class Profiler:
+    """Exclusive seconds (and calls) per label, from timing wrappers
+    monkeypatched onto the package's functions and methods for the duration
+    of a ``with`` block.
+
+    A wrapper's exclusive time is its own time minus that of the wrapped
+    calls it makes, so the labels add up to the outermost call (``run``).
+    Functions are patched where they are looked up: ``_combinations``
+    imports ``check_probabilities`` from ``_modules`` into its own
+    namespace, ``_base`` imports ``learn_attention``, and so on.
+
+    With ``memory=True`` the block also traces memory, and each label gets
+    the peak (bytes above the start) reached while it was the innermost
+    running label.
+    """
+
+    def __init__(self, n_samples=None, memory=False):
+        self.n_samples = n_samples
+        self.memory = memory
+        self.seconds = defaultdict(float)
+        self.calls = defaultdict(int)
+        self.peaks = defaultdict(int)
+        self._children = []
+        self._labels = []
+        self._patches = []
+        self._base = 0
+
+    def _segment(self):
+        peak = tracemalloc.get_traced_memory()[1] - self._base
+        label = self._labels[-1] if self._labels else "other"
+        self.peaks[label] = max(self.peaks[label], peak)
+        tracemalloc.reset_peak()
+
+    def wrap(self, label, function):
+        def wrapper(*args, **kwargs):
+            name = label(*args) if callable(label) else label
+            if self.memory:
+                self._segment()
+            self._labels.append(name)
+            self._children.append(0.0)
+            start = time.perf_counter()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                elapsed = time.perf_counter() - start
+                if self.memory:
+                    self._segment()
+                self._labels.pop()
+                children = self._children.pop()
+                self.seconds[name] += elapsed - children
+                self.calls[name] += 1
+                if self._children:
+                    self._children[-1] += elapsed
+
+        wrapper.__wrapped__ = function
+        wrapper.__name__ = getattr(function, "__name__", "wrapper")
+        wrapper.__doc__ = getattr(function, "__doc__", None)
+        return wrapper
+
+    def run(self, label, fn, *args):
+        return self.wrap(label, fn)(*args)
+
+    def _loss_label(self, loss, *args, **kwargs):
+        full = loss.n_samples == self.n_samples
+        return "loss_grad full" if full else "loss_grad subsample"
+
+    def _targets(self):
+        from skweighting import (
+            _base,
+            _classifier,
+            _combinations,
+            _losses,
+            _modules,
+            _regressor,
+        )
+
+        c = _combinations
+        targets = [
+            (_base, "clone", "clone"),
+            (_base, "check_splits", "check_splits"),
+            (_base, "seed_modules", "seed_modules"),
+            (_base, "validate_data", "validate_data"),
+            (_base, "fit_predict_fold", "fit_predict_fold"),
+            (_base, "fit_module", "refit"),
+            (_base, "learn_attention", "learn_attention"),
+            (_base._BaseSparseAttention, "_check_X", "check_X"),
+            (_classifier._ClassifierHooks, "_prepare_targets", "prepare_targets"),
+            (_regressor._RegressorHooks, "_prepare_targets", "prepare_targets"),
+            (_modules, "_safe_indexing", "fold slicing"),
+            (_modules, "_check_method_params", "fold slicing"),
+            (_modules, "fit_module", "fold fit_module"),
+            (c, "call_module", "call_module"),
+            (c, "check_probabilities", "check_probabilities"),
+            (c, "check_predictions", "check_predictions"),
+            (c, "class_columns", "class_columns"),
+            (c._ClassProbabilities, "read", "read"),
+            (c.Average, "read", "read"),
+            (c._ClassProbabilities, "module_scores", "module_scores"),
+            (c.Average, "module_scores", "module_scores"),
+        ]
+        for cls in (c.LogPooling, c.LinearMixture, c.Average):
+            for method in ("allocate", "write", "objective", "combine"):
+                targets.append((cls, method, method))
+        for cls in (_losses.LogPoolLoss, _losses.MixtureLoss, _losses.QuadraticLoss):
+            targets.append((cls, "loss_grad", self._loss_label))
+            targets.append((cls, "take", "take"))
+        targets += [
+            (FreeClassifier, "fit", "module fit"),
+            (FreeClassifier, "predict_proba", "module predict"),
+            (FreeRegressor, "fit", "module fit"),
+            (FreeRegressor, "predict", "module predict"),
+        ]
+        return targets
+
+    def __enter__(self):
+        for owner, name, label in self._targets():
+            # A class's own attribute, never an inherited one, so that
+            # restoring it leaves the class as it was.
+            original = vars(owner)[name]
+            self._patches.append((owner, name, original))
+            setattr(owner, name, self.wrap(label, original))
+        if self.memory:
+            gc.collect()
+            tracemalloc.start()
+            tracemalloc.reset_peak()
+            self._base = tracemalloc.get_traced_memory()[0]
+        return self
+
+    def __exit__(self, *exc):
+        if self.memory:
+            self._segment()
+            tracemalloc.stop()
+        for owner, name, original in reversed(self._patches):
+            setattr(owner, name, original)
+        self._patches.clear()
+        return False
+
+    @property
+    def total(self):
+        return sum(self.seconds.values())
+
+    @property
+    def peak(self):
+        return max(self.peaks.values(), default=0)
+
+
+FIT_PHASES = {
+    "module calls": ("module fit", "module predict"),
+    "fold slicing": ("fold slicing",),
+    "output checks": (
+        "read",
+        "call_module",
+        "check_probabilities",
+        "check_predictions",
+        "class_columns",
+    ),
+    "store writes": ("write",),
+    "combination build": ("objective",),
+    "weight step": (
+        "learn_attention",
+        "loss_grad full",
+        "loss_grad subsample",
+        "take",
+    ),
+    "refits": ("refit",),
+}
+PREDICT_PHASES = {
+    "module calls": ("module predict",),
+    "output checks": FIT_PHASES["output checks"],
+    "combine": ("combine",),
+}
+# Labels of "other" worth their own column in the CSV.
+OTHER_LABELS = (
+    "prepare_targets",
+    "clone",
+    "check_splits",
+    "seed_modules",
+    "validate_data",
+    "allocate",
+    "module_scores",
+    "fit_predict_fold",
+    "fold fit_module",
+    "check_X",
+    "fit",
+    "predict",
+)
+
+
+def _slug(text):
+    return text.replace(" ", "_")
+
+
+def phase_seconds(profiler, phases):
+    """Seconds per phase; ``other`` is the rest of the profiled call."""
+    out = {}
+    for phase, labels in phases.items():
+        out[phase] = sum(profiler.seconds.get(label, 0.0) for label in labels)
+    out["other"] = profiler.total - sum(out.values())
+    return out
+
+
+def phase_peaks(profiler, phases):
+    """The peak (bytes) reached in each phase; ``other`` for the rest."""
+    out = {}
+    named = set()
+    for phase, labels in phases.items():
+        out[phase] = max((profiler.peaks.get(label, 0) for label in labels), default=0)
+        named.update(labels)
+    out["other"] = max(
+        (v for k, v in profiler.peaks.items() if k not in named), default=0
+    )
+    return out
+
+
+# --------------------------------------------------------------------------
+# Whole fit with free modules
+# --------------------------------------------------------------------------
+def whole_fit_cases(quick):
+    """(n, M, K) of the classifiers; the regressors run at the same n and M
+    with one output (their tensor is n x M), and at the target also with K
+    outputs."""
+    if quick:
+        return [QUICK_TARGET, (1_000, 3, 3)]
+    n0, M0, K0 = TARGET
+    cases = [(n, M0, K0) for n in (10_000, 100_000, n0)]
+    cases += [(n0, M, K0) for M in (2, 50)]
+    cases += [(n0, M0, 2)]
+    # n=1e6, K=100 would be an 8 GB tensor (and as much again in the
+    # modules' tables): K=100 is measured at n=1e5.
+    cases += [(100_000, M0, 100)]
+    return cases
+
+
+def _fit_repeat(n, M, K, quick):
+    if quick:
+        return 1
+    cells = n * M * K
+    return 5 if cells <= 1e7 else 3 if cells <= 2e8 else 1
+
+
+def _problems(n, M, K, target, quick):
+    """The problems of one case: (kind, outputs, combinations)."""
+    yield "classification", K, ("log", "linear")
+    if target[2] == K or (quick and (n, M, K) == target):
+        yield "regression", 1, ("regression",)
+        if (n, M, K) == target:
+            yield "regression", K, ("regression",)
+
+
+def _refloor(rows, problem, floor_s):
+    """Measure the floors again after the runs, so that a busy spell at the
+    start does not inflate them (the best of all their runs counts), and
+    express ``rows`` in them."""
+    again = floors(problem.tensor, problem.matrix)
+    floor_s = (min(floor_s[0], again[0]), min(floor_s[1], again[1]))
+    for r in rows:
+        r["floor_s"], r["matrix_floor_s"] = floor_s
+        r["floor_passes"] = r["seconds"] / floor_s[0]
+        r["matrix_floor_passes"] = r["seconds"] / floor_s[1]
+        r["beyond_modules_passes"] = (r["seconds"] - r["modules_own_s"]) / floor_s[0]
+    return floor_s
+
+
+def _timed_and_profiled(label, call, n_samples, repeat):
+    """``repeat`` plain runs of ``call`` alternating with as many profiled
+    ones (so a busy spell hits both alike), then one run tracing memory:
+    ``(best plain seconds, fastest Profiler, tracing Profiler)``."""
+    plain = np.inf
+    best = None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        for _ in range(repeat):
+            gc.collect()
+            start = time.perf_counter()
+            call()
+            plain = min(plain, time.perf_counter() - start)
+            gc.collect()
+            with Profiler(n_samples) as profiler:
+                profiler.run(label, call)
+            if best is None or profiler.total < best.total:
+                best = profiler
+        gc.collect()
+        with Profiler(n_samples, memory=True) as traced:
+            traced.run(label, call)
+    return plain, best, traced
+
+
+def measure_fit(problem, combination, normaliser, *, repeat, floor_s):
+    """Time, profile and trace one whole fit."""
+    est = problem.estimator(combination, normaliser)
+    plain, best, traced = _timed_and_profiled(
+        "fit", lambda: est.fit(problem.X, problem.y), problem.n, repeat
+    )
+    tensor = problem.tensor_bytes
+    row = {
+        "n": problem.n,
+        "M": problem.M,
+        "K": problem.K,
+        "combination": combination,
+        "normaliser": normaliser,
+        "n_nonzero": est.n_nonzero_,
+        "n_iter": est.n_iter_,
+        "seconds": plain,
+        "profiled_seconds": best.total,
+        "floor_s": floor_s[0],
+        "matrix_floor_s": floor_s[1],
+        "floor_passes": plain / floor_s[0],
+        "matrix_floor_passes": plain / floor_s[1],
+        "tensor_MB": tensor / 1e6,
+    }
+    phases = phase_seconds(best, FIT_PHASES)
+    row["modules_own_s"] = phases["module calls"]
+    row["beyond_modules_passes"] = (plain - phases["module calls"]) / floor_s[0]
+    for phase, seconds in phases.items():
+        row[f"{_slug(phase)}_s"] = seconds
+    for label in OTHER_LABELS:
+        row[f"other_{_slug(label)}_s"] = best.seconds.get(label, 0.0)
+    for label in ("loss_grad full", "loss_grad subsample", "take"):
+        row[f"{_slug(label)}_s"] = best.seconds.get(label, 0.0)
+        row[f"{_slug(label)}_calls"] = best.calls.get(label, 0)
+    row["peak_tensors"] = traced.peak / tensor
+    peaks = phase_peaks(traced, FIT_PHASES)
+    row["peak_phase"] = max(peaks, key=peaks.get)
+    for phase, peak in peaks.items():
+        row[f"peak_{_slug(phase)}_tensors"] = peak / tensor
+    return row
+
+
+def run_whole_fit(quick):
+    with threadpool_limits(1):
+        return _run_whole_fit(quick)
+
+
+def _run_whole_fit(quick):
+    target = QUICK_TARGET if quick else TARGET
+    rows = []
+    for n, M, K in whole_fit_cases(quick):
+        repeat = _fit_repeat(n, M, K, quick)
+        for kind, outputs, combinations in _problems(n, M, K, target, quick):
+            start = time.perf_counter()
+            problem = FreeProblem(kind, n, M, outputs)
+            warm_memory(2 * problem.tensor_bytes)
+            floor_s = floors(problem.tensor, problem.matrix)
+            case_rows = []
+            for combination in combinations:
+                for normaliser in NORMALISERS:
+                    case_rows.append(
+                        measure_fit(
+                            problem,
+                            combination,
+                            normaliser,
+                            repeat=repeat,
+                            floor_s=floor_s,
+                        )
+                    )
+                    r = case_rows[-1]
+                    print(
+                        f"whole_fit n={n} M={M} K={outputs} {combination} "
+                        f"{normaliser}: {r['seconds']:.3f}s = "
+                        f"{r['floor_passes']:.1f} floor passes, peak "
+                        f"{r.get('peak_tensors', np.nan):.2f} tensors, "
+                        f"n_nonzero {r['n_nonzero']}",
+                        flush=True,
+                    )
+            # The floor again after the fits, so a busy spell at the start
+            # does not inflate it: the best of all its runs counts.
+            floor_s = _refloor(case_rows, problem, floor_s)
+            rows += case_rows
+            print(
+                f"whole_fit n={n} M={M} K={outputs} ({kind}): floor "
+                f"{floor_s[0]:.4f}s, matrix floor {floor_s[1]:.4f}s "
+                f"({time.perf_counter() - start:.0f}s)",
+                flush=True,
+            )
+            del problem
+            gc.collect()
+    return rows
+
+
+# --------------------------------------------------------------------------
+# Predict
+# --------------------------------------------------------------------------
+def measure_predict(problem, combination, normaliser, *, repeat, floor_s):
+    """Time, profile and trace ``predict_proba`` (``predict`` for a
+    regressor) on the n rows, after one fit."""
+    est = problem.estimator(combination, normaliser)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est.fit(problem.X, problem.y)
+    method = est.predict if combination == "regression" else est.predict_proba
+    plain, best, traced = _timed_and_profiled(
+        "predict", lambda: method(problem.X), problem.n, repeat
+    )
+    phases = phase_seconds(best, PREDICT_PHASES)
+    own = phases["module calls"]
+    row = {
+        "n": problem.n,
+        "M": problem.M,
+        "K": problem.K,
+        "combination": combination,
+        "normaliser": normaliser,
+        "n_nonzero": est.n_nonzero_,
+        "seconds": plain,
+        "profiled_seconds": best.total,
+        "modules_own_s": own,
+        "floor_s": floor_s[0],
+        "matrix_floor_s": floor_s[1],
+        "floor_passes": plain / floor_s[0],
+        "beyond_modules_passes": (plain - own) / floor_s[0],
+        "tensor_MB": problem.tensor_bytes / 1e6,
+        "peak_tensors": traced.peak / problem.tensor_bytes,
+    }
+    for phase, seconds in phases.items():
+        row[f"{_slug(phase)}_s"] = seconds
+    return row
+
+
+def run_predict(quick):
+    with threadpool_limits(1):
+        return _run_predict(quick)
+
+
+def _run_predict(quick):
+    n, M, K = QUICK_TARGET if quick else TARGET
+    repeat = 2 if quick else 5
+    rows = []
+    for kind, outputs, combinations in _problems(n, M, K, (n, M, K), True):
+        problem = FreeProblem(kind, n, M, outputs)
+        warm_memory(3 * problem.tensor_bytes)
+        floor_s = floors(problem.tensor, problem.matrix)
+        case_rows = []
+        for combination in combinations:
+            for normaliser in NORMALISERS:
+                case_rows.append(
+                    measure_predict(
+                        problem, combination, normaliser, repeat=repeat, floor_s=floor_s
+                    )
+                )
+                r = case_rows[-1]
+                print(
+                    f"predict n={n} M={M} K={outputs} {combination} {normaliser}: "
+                    f"{r['seconds']:.3f}s, {r['beyond_modules_passes']:.1f} floor "
+                    f"passes beyond the modules (n_nonzero {r['n_nonzero']})",
+                    flush=True,
+                )
+        _refloor(case_rows, problem, floor_s)
+        rows += case_rows
+        del problem
+        gc.collect()
+    return rows
+
+
+# --------------------------------------------------------------------------
+# Adam against L-BFGS
+# --------------------------------------------------------------------------
+SOLVER_RUNS = (
+    ("lbfgs", None, 1000),
+    ("adam", None, 50),
+    ("adam", 10_000, 50),
+)
+
+
+def run_solvers(quick):
+    with threadpool_limits(1):
+        return _run_solvers(quick)
+
+
+def _run_solvers(quick):
+    sizes = (2_000,) if quick else (100_000, 1_000_000)
+    M, K = (3, 3) if quick else (10, 10)
+    rows = []
+    for n in sizes:
+        rows += _solver_rows(n, M, K, quick)
+        gc.collect()
+    return rows
+
+
+def _solver_rows(n, M, K, quick):
+    proba, y = synthetic_outputs(n, M, K)
+    proba_true = np.ascontiguousarray(proba[:, np.arange(n), y].T)
+    log_proba = clipped_log(proba, out=proba, floor=POOL_FLOOR)
+    floor_s = floors(log_proba, proba_true)
+    losses = {
+        "log": lambda: LogPoolLoss(log_proba, y),
+        "linear": lambda: MixtureLoss(proba_true),
+    }
+    rows = []
+    for combination, make_loss in losses.items():
+        reference = None
+        for solver, batch_size, max_iter in SOLVER_RUNS:
+
+            def fit(make_loss=make_loss, s=solver, b=batch_size, i=max_iter):
+                return learn_attention(
+                    make_loss(),
+                    temperature=1.0,
+                    alpha=ALPHA,
+                    solver=s,
+                    max_iter=i,
+                    batch_size=b,
+                    random_state=0,
+                )
+
+            slow = solver == "adam" and n >= 1_000_000
+            seconds, result = _best_time(fit, 1 if quick or slow else 3)
+            peak = _peak(fit)
+            if reference is None:
+                reference = result
+            rows.append(
+                {
+                    "n": n,
+                    "M": M,
+                    "K": K,
+                    "combination": combination,
+                    "solver": solver,
+                    "batch_size": batch_size or "full",
+                    "max_iter": max_iter,
+                    "seconds": seconds,
+                    "floor_s": floor_s[0],
+                    "floor_passes": seconds / floor_s[0],
+                    "peak_tensors": peak / log_proba.nbytes,
+                    "objective": result.objective,
+                    "objective_gap": result.objective - reference.objective,
+                    "max_weight_gap": float(
+                        np.max(np.abs(result.weights - reference.weights))
+                    ),
+                    "n_iter": result.n_iter,
+                    "converged": bool(result.converged),
+                }
+            )
+            print(
+                f"solvers n={n} {combination} {solver} batch={batch_size}: "
+                f"{seconds:.2f}s, objective {result.objective:.6f}, "
+                f"converged {result.converged}",
+                flush=True,
+            )
+    return rows
+
+
+# --------------------------------------------------------------------------
+# End to end against StackingClassifier
+# --------------------------------------------------------------------------
+def _data(n_samples):
+    return make_classification(
+        n_samples=n_samples,
+        n_features=20,
+        n_informative=10,
+        n_classes=3,
+        random_state=0,
+    )
+
+
+def _modules(quick):
+    modules = make_modules("classification", cached=False, quick=quick)
+    if quick:  # three fast modules keep the smoke test short
+        modules = [m for m in modules if m[0] in ("logistic", "naive_bayes", "tree")]
+    return modules
+
+
+END_TO_END_METHODS = (
+    "stacking",
+    "attention_log",
+    "attention_linear",
+    "attention_log_sparsemax",
+)
+
+
+def _end_to_end_estimators(modules, cv, n_jobs):
+    def attention(**params):
+        return SparseAttentionClassifier(
+            modules, cv=cv, n_jobs=n_jobs, random_state=0, **params
+        )
+
+    return {
+        "stacking": StackingClassifier(modules, cv=cv, n_jobs=n_jobs),
+        "attention_log": attention(),
+        "attention_linear": attention(combine="linear"),
+        "attention_log_sparsemax": attention(normaliser="sparsemax"),
+    }
+
+
+def run_end_to_end(quick, rounds):
+    # Each process gets one BLAS/OpenMP thread (loky workers get the same by
+    # default), so n_jobs is the only parallelism and a busy machine does
+    # not make multi-threaded modules spin.
+    with threadpool_limits(1):
+        return _run_end_to_end(quick, rounds)
+
+
+def _run_end_to_end(quick, rounds):
+    n = 300 if quick else 5_000
+    X, y = _data(n)
+    modules = _modules(quick)
+    cv = StratifiedKFold(3 if quick else 5, shuffle=True, random_state=0)
+    rows = []
+
+    def fit(est, **record):
+        gc.collect()
+        start = time.perf_counter()
+        est.fit(X, y)
+        seconds = time.perf_counter() - start
+        rows.append(
+            {
+                "n": n,
+                "n_modules": len(modules),
+                **record,
+                "seconds": seconds,
+                "n_nonzero": getattr(est, "n_nonzero_", len(modules)),
+            }
+        )
+        print(f"end_to_end {rows[-1]}", flush=True)
+
+    for n_jobs in (1, 2):
+        estimators = _end_to_end_estimators(modules, cv, n_jobs)
+        stacking = estimators.pop("stacking")
+        if n_jobs > 1:  # start joblib's workers before anything is timed
+            stacking.fit(X, y)
+        names = list(estimators)
+        for round_ in range(rounds):
+            # Each method is timed in a pair with a stacking fit right before
+            # or right after it, the order alternating from round to round;
+            # the methods' order rotates, so none always follows the same.
+            shift = round_ % len(names)
+            for name in names[shift:] + names[:shift]:
+                pair = [("stacking", stacking), (name, estimators[name])]
+                for method, est in pair[:: 1 if round_ % 2 == 0 else -1]:
+                    fit(
+                        est,
+                        n_jobs=n_jobs,
+                        round=round_,
+                        pair=name,
+                        method=method,
+                    )
+    return rows
+
+
+def end_to_end_summary(rows):
+    """Per (n_jobs, method): median seconds, and the median, min and max of
+    the ratio to the stacking fit of the same pair."""
+    stacking = {
+        (r["n_jobs"], r["round"], r["pair"]): r["seconds"]
+        for r in rows
+        if r["method"] == "stacking"
+    }
+    out = {}
+    for r in rows:
+        key = (r["n_jobs"], r["method"])
+        entry = out.setdefault(key, {"seconds": [], "ratios": [], "n_nonzero": []})
+        entry["seconds"].append(r["seconds"])
+        entry["ratios"].append(
+            r["seconds"] / stacking[(r["n_jobs"], r["round"], r["pair"])]
+        )
+        entry["n_nonzero"].append(r["n_nonzero"])
+    return {
+        key: {
+            "median_s": float(np.median(e["seconds"])),
+            "ratio": float(np.median(e["ratios"])),
+            "ratio_min": float(np.min(e["ratios"])),
+            "ratio_max": float(np.max(e["ratios"])),
+            "pairs": len(e["ratios"]),
+            "n_nonzero": int(np.median(e["n_nonzero"])),
+        }
+        for key, e in out.items()
+    }
+
+
+# --------------------------------------------------------------------------
+# The weight-learning step alone
+# --------------------------------------------------------------------------
 def stacking_features(proba):
     """What StackingClassifier feeds its final estimator: each module's
     predict_proba side by side, dropping the first column when K == 2."""
@@ -138,7 +992,7 @@ def weights_case(n, M, K, *, repeat, stacking_max_cells, with_memory):
     row["linear_iter"] = fit.n_iter
     # LogisticRegression's cost per iteration grows as n * (M * K) * K; the
     # target case (n=1e6, M=10, K=10) is always run.
-    if n * M * K * K <= stacking_max_cells or (n, M, K) == (1_000_000, 10, 10):
+    if n * M * K * K <= stacking_max_cells or (n, M, K) == TARGET:
         features = stacking_features(proba)
 
         def meta():
@@ -160,7 +1014,7 @@ def weights_case(n, M, K, *, repeat, stacking_max_cells, with_memory):
 
 def weight_grid(quick):
     if quick:
-        return [(1000, 3, 3), (2000, 3, 3), (1000, 5, 2)]
+        return [(1000, 3, 3)]
     cases = [(n, 10, 10) for n in (1_000, 10_000, 100_000, 1_000_000)]
     cases += [(100_000, M, 10) for M in (2, 5, 20, 50)]
     cases += [(100_000, 10, K) for K in (2, 5, 20, 50, 100)]
@@ -168,9 +1022,9 @@ def weight_grid(quick):
 
 
 def run_weights(quick):
-    # Single-threaded, like the end-to-end parts: the step is memory-bound,
-    # and multi-threaded BLAS inflates every timing when the cores are
-    # shared with other jobs (LogisticRegression most of all).
+    # Single-threaded, like the other parts: the step is memory-bound, and
+    # multi-threaded BLAS inflates every timing when the cores are shared
+    # with other jobs (LogisticRegression most of all).
     with threadpool_limits(1):
         return _run_weights(quick)
 
@@ -197,16 +1051,13 @@ def _run_weights(quick):
     return rows
 
 
-# --------------------------------------------------------------------------
-# Memory of the 1e6 x 10 x 10 log-pooling case
-# --------------------------------------------------------------------------
 def run_memory(quick):
     with threadpool_limits(1):
         return _run_memory(quick)
 
 
 def _run_memory(quick):
-    n, M, K = (5_000, 4, 3) if quick else (1_000_000, 10, 10)
+    n, M, K = (5_000, 4, 3) if quick else TARGET
     proba, y = synthetic_outputs(n, M, K)
     rows = []
     for dtype in (np.float64, np.float32):
@@ -242,95 +1093,6 @@ def _run_memory(quick):
     return rows
 
 
-def run_fit_memory(quick):
-    """Peak memory of a whole SparseAttentionClassifier(combine="log").fit at
-    the size of the memory target (n=1e6, M=10, K=10), with ten cheap modules
-    (Gaussian naive Bayes with different smoothing), in units of the n x M x K
-    float64 tensor."""
-    from sklearn.naive_bayes import GaussianNB
-
-    n, M, K = (5_000, 4, 3) if quick else (1_000_000, 10, 10)
-    rng = np.random.default_rng(0)
-    X = rng.standard_normal((n, 5))
-    y = np.argmax(X @ rng.standard_normal((5, K)) + rng.standard_normal((n, K)), 1)
-    modules = [
-        (f"nb{m}", GaussianNB(var_smoothing=10.0 ** -(m % 9 + 1))) for m in range(M)
-    ]
-    tensor = n * M * K * 8
-    rows = []
-    for cv in (5,):
-        est = SparseAttentionClassifier(modules, cv=cv, random_state=0)
-        with threadpool_limits(1):
-            peak = _peak(lambda est=est: est.fit(X, y))
-            seconds, _ = _best_time(lambda est=est: est.fit(X, y), 1)
-        rows.append(
-            {
-                "n": n,
-                "M": M,
-                "K": K,
-                "cv": cv,
-                "tensor_MB": tensor / 1e6,
-                "X_MB": X.nbytes / 1e6,
-                "peak_MB": peak / 1e6,
-                "peak_tensors": peak / tensor,
-                "fit_seconds": seconds,
-            }
-        )
-        print(f"fit_memory {rows[-1]}", flush=True)
-    return rows
-
-
-# --------------------------------------------------------------------------
-# End to end
-# --------------------------------------------------------------------------
-def _data(n_samples, quick):
-    return make_classification(
-        n_samples=n_samples,
-        n_features=20,
-        n_informative=10,
-        n_classes=3,
-        random_state=0,
-    )
-
-
-def _modules(quick):
-    modules = make_modules("classification", cached=False, quick=quick)
-    if quick:  # three fast modules keep the smoke test short
-        modules = [m for m in modules if m[0] in ("logistic", "naive_bayes", "tree")]
-    return modules
-
-
-def run_end_to_end(quick, repeat):
-    # Each process gets one BLAS/OpenMP thread (loky workers get the same by
-    # default), so n_jobs is the only parallelism and a busy machine does
-    # not make multi-threaded modules spin.
-    with threadpool_limits(1):
-        return _run_end_to_end(quick, repeat)
-
-
-def _run_end_to_end(quick, repeat):
-    n = 300 if quick else 5_000
-    X, y = _data(n, quick)
-    modules = _modules(quick)
-    cv = StratifiedKFold(3 if quick else 5, shuffle=True, random_state=0)
-    rows = []
-    for n_jobs in (1, 2):
-        estimators = {
-            "stacking": StackingClassifier(modules, cv=cv, n_jobs=n_jobs),
-            "attention_log": SparseAttentionClassifier(
-                modules, cv=cv, n_jobs=n_jobs, random_state=0
-            ),
-            "attention_linear": SparseAttentionClassifier(
-                modules, cv=cv, n_jobs=n_jobs, random_state=0, combine="linear"
-            ),
-        }
-        for name, est in estimators.items():
-            seconds, _ = _best_time(lambda est=est: est.fit(X, y), repeat)
-            rows.append({"n": n, "n_jobs": n_jobs, "method": name, "seconds": seconds})
-            print(f"end_to_end {rows[-1]}", flush=True)
-    return rows
-
-
 def run_grid(quick, repeat):
     with threadpool_limits(1):
         return _run_grid(quick, repeat)
@@ -338,7 +1100,7 @@ def run_grid(quick, repeat):
 
 def _run_grid(quick, repeat):
     n = 200 if quick else 2_000
-    X, y = _data(n, quick)
+    X, y = _data(n)
     modules = _modules(quick)
     cv = 2 if quick else 5
     plain = SparseAttentionClassifier(modules, cv=cv, random_state=0)
@@ -359,146 +1121,757 @@ def _run_grid(quick, repeat):
 # --------------------------------------------------------------------------
 # Report
 # --------------------------------------------------------------------------
+def _isnan(value):
+    return value is None or (isinstance(value, float) and np.isnan(value))
+
+
 def _fmt(value, spec):
-    return "-" if value is None or np.isnan(value) else format(value, spec)
+    return "-" if _isnan(value) or value == "" else format(value, spec)
 
 
-def report(results):
-    parts = [f"Machine: {machine_line()}.", ""]
-    if "weights" in results:
-        lines = [
-            "| n | M | K | floor pass (s) | log pooling (s) | iters | x floor "
-            "| linear (s) | iters | x floor | stacking meta-step (s) | stacking "
-            "/ log | stacking / linear | peak mem log (tensors) | peak mem "
-            "linear (tensors) |",
-            "|---" * 15 + "|",
-        ]
-        for r in results["weights"]:
-            lines.append(
-                f"| {r['n']:.0e} | {r['M']} | {r['K']} | {r['floor_s']:.4f} | "
-                f"{r['log_s']:.3f} | {r['log_iter']} | "
-                f"{r['log_s'] / r['floor_s']:.1f} | {r['linear_s']:.3f} | "
-                f"{r['linear_iter']} | {r['linear_s'] / r['floor_s']:.1f} | "
-                f"{_fmt(r['stacking_meta_s'], '.2f')} | "
-                f"{_fmt(r['stacking_meta_s'] / r['log_s'], '.1f')} | "
-                f"{_fmt(r['stacking_meta_s'] / r['linear_s'], '.1f')} | "
-                f"{_fmt(r['log_peak_tensors'], '.3f')} | "
-                f"{_fmt(r['linear_peak_tensors'], '.3f')} |"
+def _table(header, rows):
+    lines = ["| " + " | ".join(header) + " |", "|---" * len(header) + "|"]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _target_of(rows):
+    sizes = {(r["n"], r["M"]) for r in rows}
+    return TARGET if TARGET[:2] in sizes else QUICK_TARGET
+
+
+def _label(r, target):
+    """``log`` / ``linear`` / ``regression``, with the regression's number
+    of outputs when it has several."""
+    if r["combination"] == "regression" and r["K"] > 1:
+        return f"regression ({r['K']} outputs)"
+    return r["combination"]
+
+
+def _at_target(rows, target):
+    n, M, K = target
+    return [
+        r
+        for r in rows
+        if r["n"] == n
+        and r["M"] == M
+        and (r["K"] == K or (r["combination"] == "regression" and r["K"] in (1, K)))
+    ]
+
+
+def _n(n):
+    """1e6, 3e3, 2.5e4: a row count as the tables write it."""
+    mantissa, exponent = f"{n:.1e}".split("e")
+    return f"{mantissa.rstrip('0').rstrip('.')}e{int(exponent)}"
+
+
+def _ms(seconds):
+    return f"{seconds * 1e3:.3g} ms"
+
+
+def _size(n, M, K):
+    return f"n={_n(n)}, M={M}, K={K}"
+
+
+PHASE_COLUMNS = (
+    "module calls",
+    "fold slicing",
+    "output checks",
+    "store writes",
+    "combination build",
+    "weight step",
+    "refits",
+    "other",
+)
+
+
+def _passes(r, key):
+    return r[key] / r["floor_s"]
+
+
+def report_whole_fit(rows):
+    target = _target_of(rows)
+    at = _at_target(rows, target)
+    parts = []
+    classification = [r for r in at if r["combination"] != "regression"]
+    regression = [r for r in at if r["combination"] == "regression"]
+    floors_text = []
+    if classification:
+        r = classification[0]
+        floors_text.append(
+            f"classifiers: floor {_ms(r['floor_s'])} over the "
+            f"{r['tensor_MB']:.0f} MB n x M x K tensor, matrix floor "
+            f"{_ms(r['matrix_floor_s'])} over the n x M matrix"
+        )
+    for r in regression[:: len(NORMALISERS)]:
+        floors_text.append(
+            f"regression with {r['K']} output(s): floor "
+            f"{_ms(r['floor_s'])} over its {r['tensor_MB']:.0f} MB "
+            f"n x M x {r['K']} tensor, matrix floor {_ms(r['matrix_floor_s'])}"
+        )
+    table = []
+    for r in at:
+        table.append(
+            [
+                _label(r, target),
+                r["normaliser"],
+                f"{r['seconds']:.2f}",
+                f"**{r['floor_passes']:.1f}**",
+                f"{r['beyond_modules_passes']:.1f}",
+                f"{r['matrix_floor_passes']:.0f}",
+                f"{r['n_nonzero']} of {r['M']}",
+                f"{r['n_iter']}",
+                _fmt(r.get("peak_tensors"), ".2f"),
+                r.get("peak_phase", "-"),
+            ]
+        )
+    parts += [
+        f"### Whole fit with free modules, {_size(*target)}",
+        "",
+        "Modules that cost nothing (`FreeClassifier`, `FreeRegressor` in "
+        "bench/speed.py): `fit` only sets `classes_`, `predict_proba` / "
+        "`predict` gathers the rows X[:, 0] of a precomputed table of "
+        "synthetic outputs (`synthetic_outputs`: graded quality, correlated "
+        "errors). What is left is the ensemble's own work. `cv=KFold(5)`, "
+        "n_jobs=1, one BLAS thread, default alpha and temperature. Time: best "
+        "of the plain fits; in floor passes, i.e. divided by one "
+        "`np.tensordot(w, tensor, 1)` over the float64 n x M x K tensor of "
+        "module outputs, measured in the same process (for a regressor K is "
+        "its number of outputs: with one output the tensor is the n x M "
+        "matrix). Beyond the modules: the same minus the modules' own work "
+        "(their `fit` and row gathers, from the fastest profiled fit). The "
+        "matrix floor is one `matrix @ w` over the (n, M) matrix the linear "
+        "mixture and the regression keep. Peak: the most memory "
+        "the fit allocated at once (tracemalloc; the modules' tables exist "
+        "before the fit and are not counted, the modules' per-fold outputs "
+        "are), in units of the tensor, and the phase it was reached in.",
+        "",
+        "Floors: " + "; ".join(floors_text) + ".",
+        "",
+        _table(
+            [
+                "combination",
+                "normaliser",
+                "fit (s)",
+                "floor passes",
+                "beyond the modules",
+                "matrix floor passes",
+                "modules kept",
+                "iterations",
+                "peak (tensors)",
+                "peak in",
+            ],
+            table,
+        ),
+        "",
+    ]
+    # Phase breakdown.
+    table = []
+    for r in at:
+        cells = [_label(r, target), r["normaliser"]]
+        for phase in PHASE_COLUMNS:
+            cells.append(f"{_passes(r, f'{_slug(phase)}_s'):.1f}")
+        cells.append(f"{r['profiled_seconds'] / r['floor_s']:.1f}")
+        table.append(cells)
+    parts += [
+        f"### Whole fit: where the time goes, {_size(*target)} (floor passes)",
+        "",
+        "One profiled fit (the fastest of as many as the plain ones), timed by "
+        "wrapping the package's functions and methods (monkeypatched where "
+        "they are looked up; a wrapper's time excludes the wrapped calls it "
+        "makes, so the phases add up to the total). Module calls: the free "
+        "modules' own `fit` and `predict_proba`/`predict` (the row gather). "
+        "Fold slicing: `_safe_indexing` of X and y and `_check_method_params` "
+        "for every (module, fold). Output checks: `combination.read` around "
+        "the module call (`check_probabilities` / `check_predictions`, "
+        "`class_columns`, the clip). Store writes: `combination.write`. "
+        "Combination build: `combination.objective`. Weight step: "
+        "`learn_attention`. Refits: `fit_module` on all rows (modules with "
+        "non-zero weight). Other: the rest (validation of y and the label "
+        "encoding, cloning, the cv split, joblib, module scores).",
+        "",
+        _table(["combination", "normaliser", *PHASE_COLUMNS, "total"], table),
+        "",
+    ]
+    table = []
+    for r in at:
+        rest = r["other_s"] - sum(
+            r[f"other_{_slug(label)}_s"]
+            for label in ("prepare_targets", "clone", "check_splits")
+        )
+        step = r["weight_step_s"] - r["loss_grad_full_s"] - r["loss_grad_subsample_s"]
+        table.append(
+            [
+                _label(r, target),
+                r["normaliser"],
+                f"{_passes(r, 'other_prepare_targets_s'):.1f}",
+                f"{_passes(r, 'other_clone_s'):.1f}",
+                f"{_passes(r, 'other_check_splits_s'):.1f}",
+                f"{rest / r['floor_s']:.1f}",
+                f"{r['loss_grad_full_calls']} / {_passes(r, 'loss_grad_full_s'):.1f}",
+                f"{r['loss_grad_subsample_calls']} / "
+                f"{_passes(r, 'loss_grad_subsample_s'):.1f}",
+                f"{step / r['floor_s']:.1f}",
+                r["n_iter"],
+            ]
+        )
+    parts += [
+        f"### Whole fit: other and the weight step in detail, {_size(*target)} "
+        "(floor passes)",
+        "",
+        "Prepare targets: y's checks and label encoding (classifiers), y's "
+        "checks (regressors). Rest of fit: validation, joblib, module "
+        "scores, the store's allocation. Loss evaluations: calls / floor "
+        "passes on all rows and on the solver's 20,000-row warm-start "
+        "subsample (the combination build for the regression computes its "
+        "Gram matrix, so its evaluations are O(M^2)). Solver: the rest of the "
+        "weight step (subsample copies, L-BFGS, normalisers).",
+        "",
+        _table(
+            [
+                "combination",
+                "normaliser",
+                "prepare targets",
+                "clone",
+                "cv split",
+                "rest of fit",
+                "loss evaluations, all rows",
+                "loss evaluations, subsample",
+                "solver",
+                "iterations",
+            ],
+            table,
+        ),
+        "",
+    ]
+    if any("peak_tensors" in r for r in at):
+        table = []
+        for r in at:
+            table.append(
+                [_label(r, target), r["normaliser"]]
+                + [
+                    _fmt(r.get(f"peak_{_slug(p)}_tensors"), ".2f")
+                    for p in (
+                        "module calls",
+                        "output checks",
+                        "store writes",
+                        "combination build",
+                        "weight step",
+                        "refits",
+                        "other",
+                    )
+                ]
+                + [f"**{_fmt(r.get('peak_tensors'), '.2f')}**"]
             )
         parts += [
-            "### Weight learning alone (learn_attention, lbfgs, alpha=1e-4, T=1)",
+            f"### Whole fit: peak memory by phase, {_size(*target)} (tensors)",
             "",
-            "Single-threaded (one BLAS thread for every step, floor included). "
-            "Synthetic out-of-fold outputs of M modules of graded quality with "
-            "correlated errors (`synthetic_outputs`).",
+            "The most memory allocated since the start of the fit (everything "
+            "alive: the store, the current fold's module output, temporaries) "
+            "while each phase ran, in units of the n x M x K float64 tensor "
+            "(n x M x outputs for the regression).",
             "",
-            "Floor: one `np.tensordot(w, tensor, 1)` over the float64 n x M x K "
-            "tensor of log-probabilities. Stacking meta-step: the default "
-            "`LogisticRegression()` StackingClassifier fits on the same "
-            "out-of-fold probabilities (n x M*K features, n x M when K = 2); "
-            "'-' where it was not run (too large). Peak memory: the most "
-            "memory allocated at once during the step (tracemalloc), in units "
-            "of the n x M x K float64 tensor.",
-            "",
-            "\n".join(lines),
+            _table(
+                [
+                    "combination",
+                    "normaliser",
+                    "module calls",
+                    "output checks",
+                    "store writes",
+                    "combination build",
+                    "weight step",
+                    "refits",
+                    "other",
+                    "peak",
+                ],
+                table,
+            ),
             "",
         ]
-    if "memory" in results:
-        lines = [
-            "| n | M | K | dtype | tensor (MB) | peak extra (MB) | peak extra "
-            "(tensors) | time (s) | floor passes | iterations |",
-            "|---" * 10 + "|",
+    # The sweep.
+    cases = sorted(
+        {(r["n"], r["M"], r["K"]) for r in rows if r["combination"] != "regression"},
+        key=lambda c: (c[0], c[1], c[2]),
+    )
+    table = []
+    for case in cases:
+        n, M, K = case
+        cls = {
+            (r["combination"], r["normaliser"]): r
+            for r in rows
+            if (r["n"], r["M"], r["K"]) == case and r["combination"] != "regression"
+        }
+        reg = {
+            r["normaliser"]: r
+            for r in rows
+            if (r["n"], r["M"], r["K"]) == (n, M, 1)
+            and r["combination"] == "regression"
+        }
+        if not cls:
+            continue
+        first = next(iter(cls.values()))
+        cells = [_n(n), M, K, f"{first['floor_s'] * 1e3:.3g}"]
+        for combination in ("log", "linear"):
+            for normaliser in NORMALISERS:
+                r = cls.get((combination, normaliser))
+                cells.append(_fmt(r and r["floor_passes"], ".1f"))
+        if reg and target[2] == K:
+            cells.append(f"{next(iter(reg.values()))['floor_s'] * 1e3:.3g}")
+            cells += [
+                _fmt(reg[x]["floor_passes"] if x in reg else None, ".1f")
+                for x in NORMALISERS
+            ]
+        else:
+            cells += ["-"] * (1 + len(NORMALISERS))
+        cells += [
+            _fmt(cls.get(("log", "softmax"), {}).get("peak_tensors"), ".2f"),
+            _fmt(cls.get(("linear", "softmax"), {}).get("peak_tensors"), ".2f"),
+            _fmt(reg.get("softmax", {}).get("peak_tensors") if reg else None, ".2f"),
         ]
-        for r in results["memory"]:
-            lines.append(
-                f"| {r['n']:.0e} | {r['M']} | {r['K']} | {r['dtype']} | "
-                f"{r['tensor_MB']:.0f} | {r['peak_extra_MB']:.1f} | "
-                f"{r['peak_extra_tensors']:.3f} | {r['seconds']:.2f} | "
-                f"{r['floor_passes']:.1f} | {r['n_iter']} |"
+        table.append(cells)
+    header = ["n", "M", "K", "floor (ms)"]
+    header += [f"log {x}" for x in NORMALISERS]
+    header += [f"linear {x}" for x in NORMALISERS]
+    header += ["regression floor (ms)"] + [f"regression {x}" for x in NORMALISERS]
+    header += ["peak log", "peak linear", "peak regression"]
+    parts += [
+        "### Whole fit: sweep over n, M and K (floor passes)",
+        "",
+        "One size varied at a time around the target. n=1e6 with K=100 "
+        "(an 8 GB tensor, and as much again in the modules' tables) is "
+        "replaced by n=1e5, K=100. The regression (one output, its own floor: "
+        "a pass over n x M) runs at the rows with K=10; its K does not "
+        "apply. Peak memory (tensors) with the softmax normaliser.",
+        "",
+        _table(header, table),
+        "",
+    ]
+    return parts
+
+
+def report_predict(rows):
+    target = _target_of(rows)
+    table = []
+    for r in rows:
+        table.append(
+            [
+                _label(r, target),
+                r["normaliser"],
+                f"{r['n_nonzero']} of {r['M']}",
+                f"{r['seconds'] * 1e3:.0f}",
+                f"{r['modules_own_s'] * 1e3:.0f}",
+                f"{r['floor_passes']:.1f}",
+                f"**{r['beyond_modules_passes']:.1f}**",
+                f"{_passes(r, 'output_checks_s'):.1f}",
+                f"{_passes(r, 'combine_s'):.1f}",
+                f"{_passes(r, 'other_s'):.1f}",
+                f"{r['peak_tensors']:.2f}",
+            ]
+        )
+    return [
+        f"### Predict with free modules, {_size(*target)}",
+        "",
+        "`predict_proba` (classifiers) and `predict` (regressors) on the n "
+        "training rows, after a fit as above. Time: best of 5 calls; "
+        "beyond the modules: minus the modules' own work (their row gathers, "
+        "from the fastest profiled call), in floor passes (the same floor as "
+        "the whole fit: one pass over the n x M x K tensor, all M modules). "
+        "Phases as in the fit. Peak: memory allocated during the call, "
+        "the modules' outputs and the result included, in tensors.",
+        "",
+        _table(
+            [
+                "combination",
+                "normaliser",
+                "modules kept",
+                "predict (ms)",
+                "modules' own (ms)",
+                "floor passes",
+                "beyond the modules",
+                "output checks",
+                "combine",
+                "other",
+                "peak (tensors)",
+            ],
+            table,
+        ),
+        "",
+    ]
+
+
+def report_end_to_end(rows):
+    summary = end_to_end_summary(rows)
+    n_jobs_values = sorted({r["n_jobs"] for r in rows})
+    methods = [m for m in END_TO_END_METHODS if any(r["method"] == m for r in rows)]
+    table = []
+    for method in methods:
+        cells = [method]
+        for n_jobs in n_jobs_values:
+            s = summary.get((n_jobs, method))
+            if s is None:
+                cells += ["-", "-"]
+                continue
+            cells.append(f"{s['median_s']:.2f}")
+            cells.append(
+                "1"
+                if method == "stacking"
+                else f"**{s['ratio']:.2f}** ({s['ratio_min']:.2f}-"
+                f"{s['ratio_max']:.2f}, {s['pairs']} pairs)"
             )
-        parts += [
-            "### Peak memory of log pooling at the largest size (target: the n x M x K "
-            "tensor copied at most once)",
-            "",
-            "\n".join(lines),
-            "",
-        ]
-    if "fit_memory" in results:
-        lines = [
-            "| n | M | K | cv | tensor (MB) | X (MB) | peak during fit (MB) | "
-            "peak (tensors) | fit time (s) |",
-            "|---" * 9 + "|",
-        ]
-        for r in results["fit_memory"]:
+        s = summary.get((n_jobs_values[0], method))
+        cells.append(f"{s['n_nonzero']} of {rows[0]['n_modules']}")
+        table.append(cells)
+    header = ["method"]
+    for n_jobs in n_jobs_values:
+        header += [f"n_jobs={n_jobs}: median (s)", "vs stacking: median (min-max)"]
+    header.append("modules kept")
+    return [
+        f"### End-to-end fit against StackingClassifier, n={rows[0]['n']}",
+        "",
+        f"make_classification (20 features, 3 classes), the "
+        f"{rows[0]['n_modules']} benchmark modules, the same stratified "
+        "5-fold cv. Every method is timed in pairs with a StackingClassifier "
+        "fit right before or right after it (the order alternating from "
+        "round to round, the methods' order rotating): the ratio is to the "
+        "stacking fit of the same pair; the median of the pairs, and in "
+        "brackets the smallest and largest ratio. Median times are over all "
+        "of a method's fits (stacking's: all its pairs). Every process has one "
+        "BLAS/OpenMP thread, so n_jobs is the only parallelism (joblib's "
+        "workers get the same). `attention_log_sparsemax` is "
+        "`normaliser='sparsemax'`, which leaves the modules with zero weight "
+        "out of the refit.",
+        "",
+        _table(header, table),
+        "",
+    ]
+
+
+def report_solvers(rows):
+    table = []
+    for r in rows:
+        table.append(
+            [
+                _n(r["n"]),
+                r["combination"],
+                r["solver"],
+                r["batch_size"],
+                r["max_iter"],
+                f"{r['seconds']:.2f}",
+                f"{r['floor_passes']:.0f}",
+                f"{r['peak_tensors']:.2f}",
+                f"{r['objective']:.6f}",
+                f"{r['objective_gap']:.1e}",
+                f"{r['max_weight_gap']:.1e}",
+                r["n_iter"],
+                r["converged"],
+            ]
+        )
+    M, K = rows[0]["M"], rows[0]["K"]
+    return [
+        f"### Adam against L-BFGS in the weight step (M={M}, K={K})",
+        "",
+        "`learn_attention` on synthetic out-of-fold outputs (the log "
+        "pooling's floored log-probabilities, the linear mixture's "
+        "true-class probabilities), softmax, alpha=1e-4, T=1. Adam: "
+        "`solver='adam'` (deprecated in the estimators), max_iter=50 epochs, "
+        "full batch or batches of 10,000 rows. Time: best of 3 (one run for "
+        "Adam at n=1e6); floor passes over the n x M x K tensor; peak memory "
+        "(tracemalloc) in tensors; objective: the final value of the "
+        "penalised objective; gaps: to L-BFGS's objective and weights.",
+        "",
+        _table(
+            [
+                "n",
+                "combination",
+                "solver",
+                "batch",
+                "max_iter",
+                "time (s)",
+                "floor passes",
+                "peak (tensors)",
+                "objective",
+                "gap",
+                "max weight gap",
+                "iterations",
+                "converged",
+            ],
+            table,
+        ),
+        "",
+    ]
+
+
+def _verdict(ok):
+    return "**met**" if ok else "**not met**"
+
+
+def report_targets(results):
+    lines = []
+    fits = results.get("whole_fit")
+    if fits:
+        target = _target_of(fits)
+        at = _at_target(fits, target)
+        for combination in COMBINATIONS:
+            rs = [r for r in at if r["combination"] == combination and r["K"] != 1]
+            if combination == "regression":
+                rs = [r for r in at if r["combination"] == combination and r["K"] == 1]
+            if not rs:
+                continue
+            limit = FIT_TARGET[combination]
+            values = ", ".join(f"{r['normaliser']} {r['floor_passes']:.1f}" for r in rs)
+            ok = all(r["floor_passes"] <= limit for r in rs)
             lines.append(
-                f"| {r['n']:.0e} | {r['M']} | {r['K']} | {r['cv']} | "
-                f"{r['tensor_MB']:.0f} | {r['X_MB']:.0f} | {r['peak_MB']:.0f} | "
-                f"{r['peak_tensors']:.2f} | {r['fit_seconds']:.1f} |"
+                [
+                    f"whole fit, {combination}: <= {limit} floor passes",
+                    values,
+                    _verdict(ok),
+                ]
             )
-        parts += [
-            "### Peak memory of a whole fit at the largest size (target: the n x M x K "
-            "tensor copied at most once)",
-            "",
-            "`SparseAttentionClassifier(combine='log')` with ten Gaussian naive "
-            "Bayes modules (cheap, so that the ensemble's own arrays dominate); "
-            "peak traced memory allocated during `fit`, X excluded.",
-            "",
-            "\n".join(lines),
-            "",
-        ]
-    if "end_to_end" in results:
-        rows = results["end_to_end"]
-        stack = {r["n_jobs"]: r["seconds"] for r in rows if r["method"] == "stacking"}
-        lines = [
-            "| method | n_jobs=1 (s) | vs stacking | n_jobs=2 (s) | vs stacking |",
-            "|---|---|---|---|---|",
-        ]
-        for name in ("stacking", "attention_log", "attention_linear"):
-            t = {r["n_jobs"]: r["seconds"] for r in rows if r["method"] == name}
+        for combination in COMBINATIONS:
+            rs = [
+                r for r in at if r["combination"] == combination and "peak_tensors" in r
+            ]
+            rs = [r for r in rs if combination != "regression" or r["K"] == 1]
+            if not rs:
+                continue
+            values = ", ".join(f"{r['normaliser']} {r['peak_tensors']:.2f}" for r in rs)
+            ok = all(r["peak_tensors"] <= PEAK_TARGET for r in rs)
             lines.append(
-                f"| {name} | {t[1]:.2f} | {t[1] / stack[1]:.2f}x | {t[2]:.2f} | "
-                f"{t[2] / stack[2]:.2f}x |"
+                [
+                    f"whole fit, {combination}: peak memory <= {PEAK_TARGET} tensors",
+                    values,
+                    _verdict(ok),
+                ]
             )
-        parts += [
-            f"### End-to-end fit, n={rows[0]['n']} (make_classification, 20 "
-            "features, 3 classes), the seven benchmark modules, the same "
-            "5-fold cv",
-            "",
-            "Best of 2 fits. Every process has one BLAS/OpenMP thread, so "
-            "n_jobs is the only parallelism (joblib's workers get the same).",
-            "",
-            "\n".join(lines),
-            "",
-        ]
-    if "grid" in results:
-        rows = results["grid"]
-        lines = ["| what | time (s) | x plain fit |", "|---|---|---|"]
-        for r in rows:
+    predicts = results.get("predict")
+    if predicts:
+        for combination in COMBINATIONS:
+            rs = [r for r in predicts if r["combination"] == combination]
+            rs = [r for r in rs if combination != "regression" or r["K"] == 1]
+            if not rs:
+                continue
+            limit = PREDICT_TARGET[combination]
+            values = ", ".join(
+                f"{r['normaliser']} {r['beyond_modules_passes']:.1f}" for r in rs
+            )
+            ok = all(r["beyond_modules_passes"] <= limit for r in rs)
+            what = "predict" if combination == "regression" else "predict_proba"
             lines.append(
-                f"| {r['what']} | {r['seconds']:.1f} | "
-                f"{r['seconds'] / rows[0]['seconds']:.1f} |"
+                [
+                    f"{what}, {combination}: <= {limit} floor passes beyond the "
+                    "modules' own work",
+                    values,
+                    _verdict(ok),
+                ]
             )
-        parts += [
-            f"### GridSearchCV over 5 temperatures, n={rows[0]['n']}",
-            "",
-            "\n".join(lines),
-            "",
+    e2e = results.get("end_to_end")
+    if e2e:
+        summary = end_to_end_summary(e2e)
+        for n_jobs, rule in ((1, "no slower (parity within spread)"), (2, "faster")):
+            for method in END_TO_END_METHODS[1:]:
+                s = summary.get((n_jobs, method))
+                if s is None:
+                    continue
+                if n_jobs == 1:
+                    ok = s["ratio"] <= 1.0 or s["ratio_min"] <= 1.0
+                else:
+                    ok = s["ratio"] < 1.0
+                lines.append(
+                    [
+                        f"end to end, {method}, n_jobs={n_jobs}: {rule} than stacking",
+                        f"{s['ratio']:.2f} ({s['ratio_min']:.2f}-{s['ratio_max']:.2f})",
+                        _verdict(ok),
+                    ]
+                )
+    if not lines:
+        return []
+    return [
+        "### Targets",
+        "",
+        "Measured on the code of the commit above; floor passes and tensors as "
+        "defined in the tables below (the regression's targets with one "
+        "output). Parity within spread: the median ratio to stacking is at "
+        "most 1, or the fastest round's is. Faster: the median ratio is "
+        "below 1.",
+        "",
+        _table(["target", "measured", "verdict"], lines),
+        "",
+    ]
+
+
+def report_weights(rows):
+    lines = []
+    for r in rows:
+        lines.append(
+            [
+                _n(r["n"]),
+                r["M"],
+                r["K"],
+                f"{r['floor_s']:.4f}",
+                f"{r['log_s']:.3f}",
+                r["log_iter"],
+                f"{r['log_s'] / r['floor_s']:.1f}",
+                f"{r['linear_s']:.3f}",
+                r["linear_iter"],
+                f"{r['linear_s'] / r['floor_s']:.1f}",
+                _fmt(r["stacking_meta_s"], ".2f"),
+                _fmt(r["stacking_meta_s"] / r["log_s"], ".1f"),
+                _fmt(r["stacking_meta_s"] / r["linear_s"], ".1f"),
+                _fmt(r["log_peak_tensors"], ".3f"),
+                _fmt(r["linear_peak_tensors"], ".3f"),
+            ]
+        )
+    return [
+        "### Weight learning alone (learn_attention, lbfgs, alpha=1e-4, T=1)",
+        "",
+        "Single-threaded (one BLAS thread for every step, floor included). "
+        "Synthetic out-of-fold outputs of M modules of graded quality with "
+        "correlated errors (`synthetic_outputs`).",
+        "",
+        "Floor: one `np.tensordot(w, tensor, 1)` over the float64 n x M x K "
+        "tensor of log-probabilities. Stacking meta-step: the default "
+        "`LogisticRegression()` StackingClassifier fits on the same "
+        "out-of-fold probabilities (n x M*K features, n x M when K = 2); "
+        "'-' where it was not run (too large). Peak memory: the most "
+        "memory allocated at once during the step (tracemalloc), in units "
+        "of the n x M x K float64 tensor.",
+        "",
+        _table(
+            [
+                "n",
+                "M",
+                "K",
+                "floor pass (s)",
+                "log pooling (s)",
+                "iters",
+                "x floor",
+                "linear (s)",
+                "iters",
+                "x floor",
+                "stacking meta-step (s)",
+                "stacking / log",
+                "stacking / linear",
+                "peak mem log (tensors)",
+                "peak mem linear (tensors)",
+            ],
+            lines,
+        ),
+        "",
+    ]
+
+
+def report_memory(rows):
+    lines = [
+        [
+            _n(r["n"]),
+            r["M"],
+            r["K"],
+            r["dtype"],
+            f"{r['tensor_MB']:.0f}",
+            f"{r['peak_extra_MB']:.1f}",
+            f"{r['peak_extra_tensors']:.3f}",
+            f"{r['seconds']:.2f}",
+            f"{r['floor_passes']:.1f}",
+            r["n_iter"],
         ]
+        for r in rows
+    ]
+    return [
+        "### Peak memory of log pooling's weight step at the largest size",
+        "",
+        "`learn_attention` alone on the floored log-probabilities, float64 and "
+        "float32; peak memory it allocates beyond the tensor.",
+        "",
+        _table(
+            [
+                "n",
+                "M",
+                "K",
+                "dtype",
+                "tensor (MB)",
+                "peak extra (MB)",
+                "peak extra (tensors)",
+                "time (s)",
+                "floor passes",
+                "iterations",
+            ],
+            lines,
+        ),
+        "",
+    ]
+
+
+def report_grid(rows):
+    lines = [
+        [r["what"], f"{r['seconds']:.1f}", f"{r['seconds'] / rows[0]['seconds']:.1f}"]
+        for r in rows
+    ]
+    return [
+        f"### GridSearchCV over 5 temperatures, n={rows[0]['n']}",
+        "",
+        _table(["what", "time (s)", "x plain fit"], lines),
+        "",
+    ]
+
+
+def report(results, meta=None):
+    """The speed section; ``meta`` maps each part to the record of its run
+    (commit, machine, load, date)."""
+    meta = meta or {}
+    runs = [meta[p] for p in PARTS if p in meta and results.get(p)]
+    if runs:
+        head = [f"Machine: {runs[0]['cpu']}; {runs[0]['machine']}."]
+        head.append(
+            "The 2 cores were shared with other jobs, so every time is a "
+            "best-of or a median of repeated runs, and the floor is measured "
+            "in the same process right before and after what it divides. Runs "
+            "(part: date, commit of the package measured, 1-minute load "
+            "average): "
+            + "; ".join(
+                f"{r['part'].replace('_', '-')}: {r['date']}, {r.get('package', '')}, "
+                f"load {r['load']}"
+                for r in runs
+            )
+            + "."
+        )
+        head = " ".join(head)
+    else:
+        head = f"Machine: {os.cpu_count()} cores, {_cpu_model()}; {machine_line()}."
+    parts = [head, ""]
+    parts += report_targets(results)
+    reporters = {
+        "whole_fit": report_whole_fit,
+        "predict": report_predict,
+        "end_to_end": report_end_to_end,
+        "solvers": report_solvers,
+        "weights": report_weights,
+        "memory": report_memory,
+        "grid": report_grid,
+    }
+    for part in PARTS:
+        if results.get(part):
+            parts += reporters[part](results[part])
     return "\n".join(parts)
 
 
+# --------------------------------------------------------------------------
+# Files and command line
+# --------------------------------------------------------------------------
 def _write_csv(path, rows):
     if not rows:
         return
     path.parent.mkdir(parents=True, exist_ok=True)
+    fields = list(dict.fromkeys(k for row in rows for k in row))
     with open(path, "w", newline="") as handle:
-        writer = csv.DictWriter(handle, list(rows[0]))
+        writer = csv.DictWriter(handle, fields)
         writer.writeheader()
         writer.writerows(rows)
 
 
 def _read_csv(path):
     def value(text):
+        if text in ("True", "False"):
+            return text == "True"
         for cast in (int, float):
             try:
                 return cast(text)
@@ -507,17 +1880,108 @@ def _read_csv(path):
         return text
 
     with open(path, newline="") as handle:
-        return [{k: value(v) for k, v in row.items()} for row in csv.DictReader(handle)]
+        return [
+            {k: value(v) for k, v in row.items() if v != ""}
+            for row in csv.DictReader(handle)
+        ]
 
 
-PARTS = ("weights", "memory", "fit_memory", "end_to_end", "grid")
+def _cpu_model():
+    try:
+        with open("/proc/cpuinfo") as handle:
+            for line in handle:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return ""
+
+
+def _package_state():
+    """The repository's commit, and whether the skweighting that was imported
+    is exactly that commit's (it may be the working tree with changes, or an
+    export of the commit put first on PYTHONPATH)."""
+    import skweighting
+
+    root = Path(__file__).resolve().parents[1]
+    package = Path(skweighting.__file__).resolve().parent
+
+    def git(*args):
+        return subprocess.run(
+            ["git", *args], cwd=root, capture_output=True, text=True, timeout=60
+        ).stdout
+
+    try:
+        commit = git("rev-parse", "--short", "HEAD").strip()
+        committed = {}
+        for line in git("ls-tree", "-r", "HEAD", "skweighting").splitlines():
+            info, path = line.split("\t", 1)
+            if path.endswith(".py"):
+                committed[path] = info.split()[2]
+        files = sorted(package.rglob("*.py"))
+        hashes = git("hash-object", *map(str, files)).split()
+    except (OSError, subprocess.SubprocessError, IndexError):
+        return ""
+    imported = {
+        f"skweighting/{f.relative_to(package).as_posix()}": h
+        for f, h in zip(files, hashes)
+    }
+    if not commit:
+        return ""
+    if imported == committed:
+        return commit
+    return f"{commit} with uncommitted changes to skweighting/"
+
+
+def _meta(part, load_before, package, machine):
+    load_after = os.getloadavg()
+    return {
+        "part": part,
+        "machine": machine,
+        "cpu": f"{os.cpu_count()} cores, {_cpu_model() or 'unknown CPU'}",
+        "package": package,
+        "load": f"{load_before[0]:.1f} at its start, {load_after[0]:.1f} at its end",
+        "date": datetime.date.today().isoformat(),
+    }
+
+
+PARTS = ("whole_fit", "predict", "end_to_end", "solvers", "weights", "memory", "grid")
+
+
+RUNNERS = {
+    "whole_fit": lambda args: run_whole_fit(args.quick),
+    "predict": lambda args: run_predict(args.quick),
+    "end_to_end": lambda args: run_end_to_end(
+        args.quick, 1 if args.quick else args.rounds
+    ),
+    "solvers": lambda args: run_solvers(args.quick),
+    "weights": lambda args: run_weights(args.quick),
+    "memory": lambda args: run_memory(args.quick),
+    "grid": lambda args: run_grid(args.quick, 1),
+}
+
+
+def _part(text):
+    return text.replace("-", "_")
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--parts", nargs="+", choices=PARTS, default=list(PARTS))
+    parser.add_argument(
+        "--part",
+        "--parts",
+        dest="parts",
+        nargs="+",
+        action="extend",
+        type=_part,
+        choices=PARTS,
+        metavar="PART",
+        help=f"parts to run (default: all): {', '.join(PARTS)}; '-' or '_'",
+    )
     parser.add_argument("--quick", action="store_true", help="tiny sizes (smoke)")
-    parser.add_argument("--repeat", type=int, default=2, help="end-to-end repeats")
+    parser.add_argument(
+        "--rounds", type=int, default=5, help="end-to-end rounds per n_jobs"
+    )
     parser.add_argument("--out-dir", type=Path, default=RESULTS)
     parser.add_argument("--docs", type=Path, default=DOCS / "benchmarks.md")
     parser.add_argument("--no-docs", action="store_true")
@@ -527,31 +1991,40 @@ def main(argv=None):
         help="rebuild the report from the CSVs in --out-dir, measuring nothing",
     )
     args = parser.parse_args(argv)
-    if args.report_only:
-        results = {}
-        for part in args.parts:
-            path = args.out_dir / f"speed_{part}.csv"
-            if path.exists():
-                results[part] = _read_csv(path)
-        text = report(results)
-        print(text)
-        if not args.no_docs:
-            replace_section(args.docs, "speed", text)
-        return {"results": results, "text": text}
-    runners = {
-        "weights": lambda: run_weights(args.quick),
-        "memory": lambda: run_memory(args.quick),
-        "fit_memory": lambda: run_fit_memory(args.quick),
-        "end_to_end": lambda: run_end_to_end(
-            args.quick, 1 if args.quick else args.repeat
-        ),
-        "grid": lambda: run_grid(args.quick, 1),
-    }
+    parts = list(dict.fromkeys(args.parts or PARTS))
+    # Everything alive now (modules, the test runner) is never garbage: out
+    # of the collector's way, a gc.collect() between timed runs costs
+    # microseconds instead of ~0.1 s.
+    gc.collect()
+    gc.freeze()
+    try:
+        return _main(args, parts)
+    finally:
+        gc.unfreeze()
+
+
+def _main(args, parts):
+    meta_path = args.out_dir / "speed_meta.csv"
+    meta = {}
+    if meta_path.exists():
+        meta = {r["part"]: r for r in _read_csv(meta_path) if r.get("part")}
     results = {}
-    for part in args.parts:
-        results[part] = runners[part]()
-        _write_csv(args.out_dir / f"speed_{part}.csv", results[part])
-    text = report(results)
+    if not args.report_only:
+        # Which code is measured, as the run starts: the repository may move
+        # on while it runs.
+        package, machine = _package_state(), machine_line()
+        for part in parts:
+            load_before = os.getloadavg()
+            results[part] = RUNNERS[part](args)
+            _write_csv(args.out_dir / f"speed_{part}.csv", results[part])
+            meta[part] = _meta(part, load_before, package, machine)
+            _write_csv(meta_path, [meta[p] for p in PARTS if p in meta])
+    # Parts not run this time keep their stored results in the report.
+    for part in PARTS:
+        path = args.out_dir / f"speed_{part}.csv"
+        if part not in results and path.exists():
+            results[part] = _read_csv(path)
+    text = report(results, meta)
     print(text)
     if not args.no_docs:
         replace_section(args.docs, "speed", text)
