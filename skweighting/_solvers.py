@@ -333,6 +333,52 @@ def polish_newton(objective, theta, hessian, *, max_iter, tol):
     return SolverResult(theta, float(loss), n_iter, loss_curve, converged)
 
 
+def polish_on_the_face(objective, subsample, theta, *, max_iter, tol):
+    """`polish_newton` for the bound-constrained form: Newton steps on the
+    variables off their bounds (the face of the simplex the subsample's
+    optimum lies on), from the subsample's Hessian of those variables.
+
+    Converged only if the result is also optimal for the full problem:
+    every variable still inside its bounds, and the gradient of every
+    variable at a bound pointing out of the feasible set (KKT). Otherwise
+    the caller finishes with L-BFGS-B from the best point reached.
+    """
+    n_modules = objective.n_modules
+    free = np.ones(len(theta), dtype=bool)
+    free[:n_modules] = theta[:n_modules] > 0
+    evaluated = []  # (z, full gradient) of each evaluation of the full data
+
+    def restrict(fun, keep_grad):
+        def reduced(z):
+            full = theta.copy()
+            full[free] = z
+            loss, grad = fun(full)
+            if keep_grad:
+                evaluated.append((np.array(z), grad))
+            return loss, grad[free]
+
+        return reduced
+
+    result = polish_newton(
+        restrict(objective, keep_grad=True),
+        theta[free],
+        lambda: numerical_hessian(restrict(subsample, False), theta[free]),
+        max_iter=max_iter,
+        tol=tol,
+    )
+    polished = theta.copy()
+    polished[free] = result.theta
+    inside = np.all(polished[:n_modules] >= 0)
+    grads = [g for z, g in evaluated if np.array_equal(z, result.theta)]
+    kkt = bool(grads) and np.all(grads[-1][~free] >= -tol)
+    converged = bool(result.converged and inside and kkt)
+    if not inside:  # a Newton step left the simplex: start L-BFGS-B from theta
+        polished = theta
+    return SolverResult(
+        polished, result.loss, result.n_iter, result.loss_curve, converged
+    )
+
+
 def _chain(first, second):
     """One result from two consecutive solver runs."""
     return SolverResult(
@@ -446,7 +492,9 @@ def learn_attention(
                 tol=tol,
             )
         else:
-            result = SolverResult(start, np.nan, 0, [], False)
+            result = polish_on_the_face(
+                objective, subsample, start, max_iter=max_iter, tol=tol
+            )
         if not result.converged and result.n_iter < max_iter:
             finish = minimize_lbfgs(
                 objective,

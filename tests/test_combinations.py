@@ -165,3 +165,21 @@ def test_output_names():
     ]
     assert Average(1, 1).output_names("ens", "ridge") == ["ens_ridge"]
     assert Average(2, 2).output_names("ens", "ridge") == ["ens_ridge0", "ens_ridge1"]
+
+
+def test_large_log_pooling_store_is_float32_and_gives_the_same_weights(monkeypatch):
+    from skweighting._solvers import learn_attention
+
+    rng = np.random.default_rng(6)
+    proba, y = module_probas(rng, n_samples=3000)
+    weights = {}
+    for rows in (10**9, 1000):  # float64, then float32 above 1000 rows
+        monkeypatch.setattr(LogPooling, "FLOAT32_ROWS", rows)
+        combination = LogPooling(np.arange(3))
+        store = _write_all(combination, proba, y, [slice(0, 1500), slice(1500, 3000)])
+        loss = combination.objective(store)
+        weights[loss.log_proba.dtype] = learn_attention(
+            loss, temperature=1.0, alpha=1e-4, tol=1e-10
+        ).weights
+    assert set(weights) == {np.dtype(np.float64), np.dtype(np.float32)}
+    np.testing.assert_allclose(*weights.values(), atol=2e-5)
