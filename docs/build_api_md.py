@@ -32,11 +32,17 @@ ESTIMATORS = [
     "SparseAttentionClassifier",
     "SparseAttentionRegressor",
     "SparseAttentionEnsemble",
+    "SparseAttentionClassifierCV",
+    "SparseAttentionRegressorCV",
+    "AttentionDisplay",
+    "TemperaturePathDisplay",
 ]
-# Methods documented in full, in this order, when the estimator has them.
+# Methods documented in full, in this order, when the class has them.
 # Other public methods (inherited from scikit-learn: metadata routing,
 # set_output, ...) are listed with their one-line summary.
 METHODS = [
+    "from_estimator",
+    "plot",
     "fit",
     "predict",
     "predict_proba",
@@ -179,7 +185,8 @@ def sections(doc, order):
 
 def render_method(cls, name):
     method = getattr(cls, name)
-    is_property = isinstance(inspect.getattr_static(cls, name), property)
+    static = inspect.getattr_static(cls, name)
+    is_property = isinstance(static, property)
     if is_property:
         doc = FunctionDoc(method.fget, role="meth", config={})
         header = f"#### `{name}` (property)\n\n"
@@ -187,7 +194,9 @@ def render_method(cls, name):
     else:
         doc = FunctionDoc(method, role="meth", config={})
         header = f"#### `{name}`\n\n"
-        sig = signature(method, name, drop_self=True) + "\n"
+        # A classmethod is bound already: its signature has no cls to drop.
+        bound = isinstance(static, classmethod)
+        sig = signature(method, name, drop_self=not bound) + "\n"
     out = [header, sig]
     summary = paragraphs(doc["Summary"] + [""] + doc["Extended Summary"])
     if summary:
@@ -250,7 +259,7 @@ def render():
         f"skweighting {skweighting.__version__}. The same reference, built "
         "with Sphinx, is docs/api.rst; the concepts are explained in the "
         "[user guide](user_guide.md).\n\n"
-        "| estimator | summary |\n|---|---|\n"
+        "| class | summary |\n|---|---|\n"
     )
     rows = []
     for name in ESTIMATORS:

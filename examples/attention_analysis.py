@@ -5,8 +5,9 @@ Reading and tuning the attention weights
 
 After fitting, the weights are plain attributes:
 
-* ``attention_weights_`` -- ``softmax(attention_logits_ / temperature)``,
-  non-negative and summing to one, one per module of ``estimators_``;
+* ``attention_weights_`` -- ``softmax(attention_logits_ / temperature)``
+  (softmax is the default normaliser), non-negative and summing to one, one
+  per module of ``module_names_``;
 * ``attention_logits_`` -- the learned logits;
 * ``oof_scores_`` -- each module's own out-of-fold score (the negative
   log-loss for classifiers), to read next to its weight;

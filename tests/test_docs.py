@@ -1,6 +1,6 @@
 """The documentation agrees with the code and the packaging.
 
-Cheap checks only: nothing here fits a model.
+Cheap checks: only the README grid test fits models (a few seconds).
 """
 
 import importlib.util
@@ -146,3 +146,70 @@ def test_benchmark_reports_nest_under_their_page_sections():
         levels = _heading_levels(text)
         assert levels, name
         assert set(levels) == {3}, f"{name}: heading levels {sorted(set(levels))}"
+
+
+def _python_blocks(text):
+    return re.findall(r"```python\n(.*?)```", text, re.DOTALL)
+
+
+def _readme_grid_search():
+    """The temperature grid of the README's GridSearchCV example, its
+    modules (evaluated with the block's own imports), and the block."""
+    import ast
+
+    for block in _python_blocks((ROOT / "README.md").read_text()):
+        tree = ast.parse(block)
+        grids = [
+            ast.literal_eval(value)
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Dict)
+            for key, value in zip(node.keys, node.values)
+            if isinstance(key, ast.Constant) and key.value == "temperature"
+        ]
+        if not grids:
+            continue
+        namespace = {}
+        imports = [n for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom))]
+        exec(compile(ast.Module(imports, type_ignores=[]), "README", "exec"), namespace)
+        assignment = next(
+            node
+            for node in tree.body
+            if isinstance(node, ast.Assign)
+            and [getattr(t, "id", None) for t in node.targets] == ["modules"]
+        )
+        modules = eval(ast.get_source_segment(block, assignment.value), namespace)
+        return grids[0], modules, block
+    raise AssertionError("README.md has no GridSearchCV over 'temperature'")
+
+
+def test_readme_temperature_grid_changes_the_weights(tmp_path):
+    # Every temperature of the README's grid must give other weights, or the
+    # example searches nothing. `memory` fits each module once for the grid.
+    from joblib import Memory
+    from sklearn.datasets import make_classification
+
+    from skweighting import SparseAttentionClassifier
+
+    grid, modules, block = _readme_grid_search()
+    assert "memory=" in block, "the README's GridSearchCV example uses memory"
+    assert len(grid) >= 2
+    X, y = make_classification(n_samples=2000, random_state=0)
+    memory = Memory(tmp_path, verbose=0)
+    weights = [
+        tuple(
+            SparseAttentionClassifier(
+                modules, temperature=temperature, memory=memory, random_state=0
+            )
+            .fit(X, y)
+            .attention_weights_.round(3)
+        )
+        for temperature in grid
+    ]
+    assert len(set(weights)) == len(grid), dict(zip(grid, weights))
+    # Visibly: from one temperature of the grid to the next, some weight
+    # moves by at least 0.01 (0.1 -> 0.3 moves them by 0.001 at most here).
+    ordered = [w for _, w in sorted(zip(grid, weights))]
+    steps = [
+        max(abs(a - b) for a, b in zip(u, v)) for u, v in zip(ordered, ordered[1:])
+    ]
+    assert min(steps) >= 0.01, dict(zip(sorted(grid), ordered))
