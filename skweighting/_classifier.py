@@ -99,7 +99,9 @@ class SparseAttentionClassifier(
 
     Fits each module out-of-fold, learns one attention logit per module by
     minimising the out-of-fold log-loss of the combined probabilities plus an
-    L2 penalty on the logits, then refits the modules on all the data.
+    L2 penalty on the logits, then refits the modules with non-zero weight
+    on all the data (modules with zero weight are neither refitted nor
+    called).
 
     Read more in the :ref:`User Guide <user_guide>`.
 

@@ -353,7 +353,8 @@ class SparseAttentionClassifierCV(
     split (``inner_cv``) of those out-of-fold rows, warm-started along the
     temperature path; the final weights are learned on all out-of-fold rows
     at the chosen candidate, and only the modules with non-zero weight are
-    refitted on all the data. Everything else is as in
+    refitted on all the data (only the modules with non-zero weight).
+    Everything else is as in
     :class:`SparseAttentionClassifier`.
 
     Read more in the :ref:`User Guide <user_guide>`.
@@ -509,6 +510,39 @@ class SparseAttentionRegressorCV(
     >>> reg.cv_results_["mean_test_score"].shape
     (3,)
     """
+
+    def __init__(
+        self,
+        estimators=None,
+        *,
+        temperatures=10,
+        normalisers=("softmax",),
+        alpha=1e-4,
+        cv=5,
+        inner_cv=None,
+        scoring=None,
+        max_iter=1000,
+        tol=1e-6,
+        memory=None,
+        n_jobs=None,
+        verbose=0,
+        random_state=None,
+    ):
+        super().__init__(
+            estimators,
+            temperatures=temperatures,
+            normalisers=normalisers,
+            alpha=alpha,
+            cv=cv,
+            inner_cv=inner_cv,
+            scoring=scoring,
+            max_iter=max_iter,
+            tol=tol,
+            memory=memory,
+            n_jobs=n_jobs,
+            verbose=verbose,
+            random_state=random_state,
+        )
 
     def _default_estimators(self):
         return default_regressors()

@@ -8,9 +8,12 @@ temperature : float, default=1.0
         reach the unpenalised out-of-fold optimum (typically a few modules),
         a high one pulls them towards uniform. At the default ``alpha`` the
         weights typically stay at the optimum up to a temperature of about
-        1-10 and approach uniform weights around 100-1000 (the user guide
-        shows where, measured); :class:`SparseAttentionClassifierCV` finds
-        the path from the data and chooses on it.
+        1-10 and approach uniform weights from about 100 to a few thousand
+        (later with the sparse normalisers; the user guide shows where,
+        measured on bundled data sets): a grid such as ``[1, 10, 100]``
+        moves them, ``[0.1, 0.3, 1]`` barely does.
+        :class:`SparseAttentionClassifierCV` finds the path from the data
+        and chooses on it.
 
     normaliser : {'softmax', 'sparsemax', 'entmax15'}, default='softmax'
         Turns ``attention_logits_ / temperature`` into weights on the
@@ -37,7 +40,8 @@ alpha : float, default=1e-4
         are produced, as in :class:`~sklearn.ensemble.StackingClassifier`:
         an int is the number of folds (stratified for classifiers), or pass a
         splitter or an iterable of (train, test) splits that hold out every
-        sample exactly once. The modules are then refitted on all the data.
+        sample exactly once. The modules with non-zero weight are then
+        refitted on all the data.
         Prefit modules are supported through
         :class:`~sklearn.frozen.FrozenEstimator`.
 
@@ -48,8 +52,9 @@ alpha : float, default=1e-4
         the weights themselves (bound-constrained), which reaches the
         optimum despite the normalisers' kinks. ``'adam'`` (NumPy Adam, full
         batch or mini-batch with ``batch_size``; softmax only) is
-        deprecated: L-BFGS was 10 to 200 times faster in every measured
-        case, up to 1,000,000 rows.
+        deprecated: at 100,000 and 1,000,000 rows (docs/benchmarks.md)
+        L-BFGS reached the optimum 4 to 100 times faster than Adam ran 50
+        epochs, which did not reach it.
 
     max_iter : int, default=1000
         Maximum number of iterations (L-BFGS) or epochs (Adam).
@@ -173,7 +178,9 @@ default=None
         of the other folds and scored on each fold's), so group or time
         splits carry over and repeated rows stay together. An int is a
         shuffled (stratified, for classifiers) K-fold seeded by
-        ``random_state``.
+        ``random_state``. A splitter here gets no metadata: for group
+        splits, pass them as ``cv`` (``groups=`` to ``fit``) and keep
+        ``inner_cv=None``, so the inner folds are the same groups.
 
     scoring : str, callable or None, default=None
         How a candidate is scored on the inner held-out rows (higher is

@@ -59,7 +59,8 @@ class SparseAttentionRegressor(RegressorMixin, _RegressorHooks, _BaseSparseAtten
     minimising the out-of-fold squared error of the weighted average of the
     modules' predictions, divided by the variance of y (so neither ``alpha``
     nor ``temperature`` depends on the units of y), plus an L2 penalty on the
-    logits; then refits the modules on all the data.
+    logits; then refits the modules with non-zero weight on all the data
+    (modules with zero weight are neither refitted nor called).
 
     Read more in the :ref:`User Guide <user_guide>`.
 

@@ -69,8 +69,9 @@ def check_temperature(temperature):
         raise ValueError(
             f"temperature={temperature!r} is outside the numerically safe "
             "range [1e-10, 1e10]; the weights are already at the out-of-fold "
-            "optimum or uniform well inside it. The useful range is about "
-            "0.1 to 10."
+            "optimum or uniform well inside it. At the default alpha they "
+            "move between temperatures of about 1 and a few thousand; "
+            "SparseAttentionClassifierCV finds the range from the data."
         )
 
 

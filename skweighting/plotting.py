@@ -169,8 +169,10 @@ class AttentionDisplay:
         ----------
         estimator : estimator instance
             A fitted :class:`~skweighting.SparseAttentionClassifier`,
-            :class:`~skweighting.SparseAttentionRegressor` or
-            :class:`~skweighting.SparseAttentionEnsemble` (anything with
+            :class:`~skweighting.SparseAttentionRegressor`,
+            :class:`~skweighting.SparseAttentionEnsemble`,
+            :class:`~skweighting.SparseAttentionClassifierCV` or
+            :class:`~skweighting.SparseAttentionRegressorCV` (anything with
             ``attention_weights_``, ``module_names_`` and ``oof_scores_``).
 
         ax : matplotlib Axes or array-like of two Axes, default=None

@@ -23,8 +23,10 @@ from threadpoolctl import threadpool_limits
 
 from skweighting import (
     SparseAttentionClassifier,
+    SparseAttentionClassifierCV,
     SparseAttentionEnsemble,
     SparseAttentionRegressor,
+    SparseAttentionRegressorCV,
 )
 
 sio = pytest.importorskip("skops.io")
@@ -151,6 +153,46 @@ CASES = [
         X,
         Y,
         ("predict", "predict_proba"),
+    ),
+    (
+        # Sparse weights: pruned modules are 'drop's in named_estimators_.
+        "sparsemax-pruned",
+        SparseAttentionClassifier(
+            [
+                ("lr", make_pipeline(StandardScaler(), LogisticRegression())),
+                ("nb", GaussianNB()),
+                ("tree", DecisionTreeClassifier(max_depth=1)),
+            ],
+            normaliser="sparsemax",
+            combine="linear",
+            random_state=0,
+        ),
+        X,
+        Y,
+        ("predict", "predict_proba", "transform"),
+    ),
+    (
+        "classifier-cv",
+        SparseAttentionClassifierCV(
+            [("lr", LogisticRegression()), ("nb", GaussianNB())],
+            temperatures=3,
+            normalisers=("softmax", "sparsemax"),
+            random_state=0,
+        ),
+        X,
+        Y_STR,
+        ("predict", "predict_proba", "transform"),
+    ),
+    (
+        "regressor-cv",
+        SparseAttentionRegressorCV(
+            [("ridge", Ridge()), ("tree", DecisionTreeRegressor(max_depth=3))],
+            temperatures=3,
+            random_state=0,
+        ),
+        X_REG,
+        Y_REG,
+        ("predict", "transform"),
     ),
 ]
 CASE_IDS = [case[0] for case in CASES]
