@@ -82,10 +82,12 @@ ens.fit(X_train, y_train)
 print("1. One fitted ensemble (temperature=1)")
 print()
 print(f"{'module':<12} {'OOF log-loss':>12} {'logit':>8} {'weight':>7}")
-for name, score, logit, weight in zip(
-    names, ens.oof_scores_, ens.attention_logits_, ens.attention_weights_
-):
-    print(f"{name:<12} {-score:>12.4f} {logit:>8.3f} {weight:>7.3f}")
+table = ens.modules_  # the module table: pandas.DataFrame(ens.modules_)
+for row, name in enumerate(table["module"]):
+    print(
+        f"{name:<12} {-table['oof_score'][row]:>12.4f} "
+        f"{ens.attention_logits_[row]:>8.3f} {table['weight'][row]:>7.3f}"
+    )
 print(
     f"sum of weights = {ens.attention_weights_.sum():.6f}; "
     f"sharpness_ = {ens.sharpness_:.3f}; n_iter_ = {ens.n_iter_}; "

@@ -87,7 +87,8 @@ linear = candidates["attention (linear mixture)"]
 print(f"Breast cancer: {X_train.shape[0]} training rows, {X_test.shape[0]} held out")
 print()
 print("Each module's own quality next to the weight it received")
-print("(out-of-fold log-loss is -oof_scores_; held-out: the refitted module)")
+print("(from the module table modules_: out-of-fold log-loss is -oof_score;")
+print(" held-out: the refitted module)")
 print()
 header = (
     f"{'module':<12} {'OOF log-loss':>12} {'test log-loss':>13} "
@@ -95,12 +96,13 @@ header = (
 )
 print(header)
 print("-" * len(header))
-for m, (name, fitted) in enumerate(attention.named_estimators_.items()):
+table, linear_table = attention.modules_, linear.modules_
+for row, name in enumerate(table["module"]):
+    fitted = attention.named_estimators_[name]
     test_loss = log_loss(y_test, fitted.predict_proba(X_test))
     print(
-        f"{name:<12} {-attention.oof_scores_[m]:>12.4f} {test_loss:>13.4f} "
-        f"{attention.attention_weights_[m]:>12.3f} "
-        f"{linear.attention_weights_[m]:>15.3f}"
+        f"{name:<12} {-table['oof_score'][row]:>12.4f} {test_loss:>13.4f} "
+        f"{table['weight'][row]:>12.3f} {linear_table['weight'][row]:>15.3f}"
     )
 print()
 print(f"learned output sharpness (sharpness_): {attention.sharpness_:.3f}")

@@ -119,13 +119,16 @@ header = (
 )
 print(header)
 print("-" * len(header))
-for m, (name, branch) in enumerate(sharp.named_estimators_.items()):
+# One row per branch of the module table, modules_ (dict of columns).
+for row, name in enumerate(sharp.modules_["module"]):
+    branch = sharp.named_estimators_[name]
     proba = branch.predict_proba(X_test)
     print(
-        f"{name:<14} {-sharp.oof_scores_[m]:>12.4f} "
+        f"{name:<14} {-sharp.modules_['oof_score'][row]:>12.4f} "
         f"{log_loss(y_test, proba, labels=sharp.classes_):>13.4f} "
         f"{accuracy_score(y_test, branch.predict(X_test)):>8.3f} "
-        f"{sharp.attention_weights_[m]:>10.3f} {flat.attention_weights_[m]:>11.3f}"
+        f"{sharp.modules_['weight'][row]:>10.3f} "
+        f"{flat.modules_['weight'][row]:>11.3f}"
     )
 print("-" * len(header))
 for label, model in [("attention T=1", sharp), ("attention T=10", flat)]:

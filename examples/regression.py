@@ -76,14 +76,17 @@ def modules():
 
 
 def weight_table(model, X_test, y_test):
+    """The module table modules_, with each refitted module's test R^2."""
     header = f"{'module':<10} {'OOF R^2':>8} {'test R^2':>9} {'weight':>7}"
     print(header)
     print("-" * len(header))
-    for m, (name, fitted) in enumerate(model.named_estimators_.items()):
+    table = model.modules_
+    for row, name in enumerate(table["module"]):
+        fitted = model.named_estimators_[name]
         print(
-            f"{name:<10} {model.oof_scores_[m]:>8.3f} "
+            f"{name:<10} {table['oof_score'][row]:>8.3f} "
             f"{r2_score(y_test, fitted.predict(X_test)):>9.3f} "
-            f"{model.attention_weights_[m]:>7.3f}"
+            f"{table['weight'][row]:>7.3f}"
         )
 
 
