@@ -1319,7 +1319,11 @@ def cv_target_parts(summary, rows):
             ratios = fit_ratios[m]
             slowest = max(ratios, key=ratios.get)
             time_ok = ratios[slowest] <= MAX_FIT_TIME_RATIO
+            chosen = [v for (d, _), v in choices[m].items() if d in s["datasets"]]
+            at_low_end = sum(step == 1 for *_, step, _ in chosen)
+            at_high_end = sum(step == n for *_, step, n in chosen)
             verdicts[task, m] = {
+                "folds_at_low_end": (at_low_end, len(chosen)),
                 "within_2pct": within,
                 "worst_gap": (at, gap),
                 "misses": misses,
@@ -1361,7 +1365,9 @@ def cv_target_parts(summary, rows):
                     else f"**at most {MAX_FIT_TIME_RATIO:g}x on every data set: "
                     "missed**"
                 )
-                + "."
+                + f". The chosen temperature is the lowest of the path in "
+                f"{at_low_end} of {len(chosen)} folds (the highest in "
+                f"{at_high_end})."
             )
     out += ["Verdicts:", "", *bullets, ""]
     return out, verdicts
