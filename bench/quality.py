@@ -1347,12 +1347,24 @@ def cv_target_parts(summary, rows):
                 )
                 + f"; mean {label} rank {ranks[m]:.2f} against the best other "
                 f"method's {best_other[0]:.2f} (`{best_other[1]}`): "
-                + ("**best: met**" if rank_best else "**not the best: missed**")
+                + (
+                    "**best: met**"
+                    if rank_best
+                    else "**tied for the best, not strictly best: missed**"
+                    if abs(ranks[m] - min(ranks.values())) < 1e-12
+                    else "**not the best: missed**"
+                )
                 + (
                     f" (with the other CV estimator left out of the ranking: "
                     f"{without[m]:.2f} against {best_without[0]:.2f} for "
                     f"`{best_without[1]}`, "
-                    + ("best" if rank_best_alone else "not the best")
+                    + (
+                        "best"
+                        if rank_best_alone
+                        else "tied for the best"
+                        if abs(without[m] - best_without[0]) < 1e-12
+                        else "not the best"
+                    )
                     + ")"
                     if len(cv_methods) > 1
                     else ""
