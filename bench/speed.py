@@ -526,7 +526,7 @@ def _fit_repeat(n, M, K, quick):
     if quick:
         return 1
     cells = n * M * K
-    return 5 if cells <= 1e7 else 3 if cells <= 2e8 else 1
+    return 5 if cells <= 1e8 else 1
 
 
 def _problems(n, M, K, target, quick):
@@ -1288,7 +1288,11 @@ def report_whole_fit(rows):
         "Combination build: `combination.objective`. Weight step: "
         "`learn_attention`. Refits: `fit_module` on all rows (modules with "
         "non-zero weight). Other: the rest (validation of y and the label "
-        "encoding, cloning, the cv split, joblib, module scores).",
+        "encoding, cloning, the cv split, joblib, module scores). The plain "
+        "and the profiled fits are separate runs: on this machine a fresh "
+        "80 MB buffer sometimes takes a second to fault in, so the two "
+        "totals (and one phase between normalisers) can differ by ~10 "
+        "passes; read the phases as shares of the total.",
         "",
         _table(["combination", "normaliser", *PHASE_COLUMNS, "total"], table),
         "",
@@ -1674,8 +1678,8 @@ def report_targets(results):
                     continue
                 if n_jobs == 1:
                     ok = s["ratio"] <= 1.0 or s["ratio_min"] <= 1.0
-                else:
-                    ok = s["ratio"] < 1.0
+                else:  # faster in every pair, not parity within the noise
+                    ok = s["ratio_max"] < 1.0
                 lines.append(
                     [
                         f"end to end, {method}, n_jobs={n_jobs}: {rule} than stacking",
@@ -1688,10 +1692,11 @@ def report_targets(results):
     return [
         "### Targets",
         "",
-        "Measured on the code of the commit above; floor passes and tensors as "
+        "Each part measured the package at the commit listed for its run above; "
+        "floor passes and tensors as "
         "defined in the tables below (the regression's targets with one "
         "output). Parity within spread: the median ratio to stacking is at "
-        "most 1, or the fastest round's is. Faster: the median ratio is "
+        "most 1, or the fastest pair's is. Faster: every pair's ratio is "
         "below 1.",
         "",
         _table(["target", "measured", "verdict"], lines),
