@@ -154,9 +154,10 @@ temperatures : int or array-like of float, default=10
         The temperature path. An int is the number of temperatures,
         log-spaced from where the weights leave the unpenalised out-of-fold
         optimum to where they are nearly uniform, both found from the data
-        at ``alpha`` (where the penalty has cost 1% and 99% of the way from
-        the optimum's out-of-fold loss to that of uniform weights). Each
-        fit starts from the previous temperature's weights.
+        at ``alpha`` (one decade below where the penalty has cost 1% of the
+        way from the optimum's out-of-fold loss to that of uniform weights,
+        and at most 1; up to where it has cost 99%). Each fit starts from
+        the previous temperature's weights.
 
     normalisers : list of {'softmax', 'sparsemax', 'entmax15'}, \
 default=('softmax',)
@@ -214,26 +215,39 @@ default=None
 
 CV_ATTRIBUTES = (
     """\
-temperature_ : float
-        The chosen temperature.
+temperature_ : float or None
+        The chosen temperature (None when one module alone is chosen).
 
     combine_ : str
-        The chosen combination.
+        The chosen combination (``'linear'`` for a module alone: its own
+        predictions).
 
-    normaliser_ : str
-        The chosen normaliser.
+    normaliser_ : str or None
+        The chosen normaliser (None when one module alone is chosen).
+
+    single_module_ : str or None
+        The module chosen alone, if one is (see ``single_modules``).
 
     temperatures_ : ndarray of shape (n_temperatures,)
-        The temperature path, ascending.
+        The temperature path, ascending: from one decade below where the
+        weights leave the unpenalised optimum (and at most 1) to where they
+        are nearly uniform.
 
     weights_path_ : ndarray of shape (n_temperatures, n_modules)
         Weights learned on all out-of-fold rows at each temperature of the
-        path, at the chosen combination and normaliser.
+        path, at the best-scoring combination and normaliser
+        (``path_combine_``, ``path_normaliser_``).
+
+    path_combine_, path_normaliser_ : str
+        The combination and normaliser of ``weights_path_`` (the chosen ones,
+        unless one module alone is chosen).
 
     cv_results_ : dict of ndarrays
         One entry per candidate (combination, normaliser, temperature), as
         in :class:`~sklearn.model_selection.GridSearchCV`: ``params``,
         ``param_combine``, ``param_normaliser``, ``param_temperature``,
+        ``param_module`` (the module of a module-alone candidate, whose
+        normaliser is None and temperature NaN),
         ``split<k>_test_score``, ``mean_test_score``, ``std_test_score``,
         ``rank_test_score``, plus ``weights`` (learned on all out-of-fold
         rows at that candidate) and ``n_nonzero``. ``pandas.DataFrame``

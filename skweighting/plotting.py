@@ -469,8 +469,10 @@ class TemperaturePathDisplay:
             (n_temperatures, n_modules), ``temperature_``, ``module_names_``
             and ``cv_results_``. The scores are the rows of ``cv_results_``
             whose ``param_combine`` and ``param_normaliser`` equal the
-            estimator's ``combine_`` and ``normaliser_``, matched to
-            ``temperatures_`` by ``param_temperature``.
+            estimator's ``path_combine_`` and ``path_normaliser_`` (or
+            ``combine_`` and ``normaliser_``), matched to ``temperatures_``
+            by ``param_temperature``. With a module alone chosen
+            (``temperature_`` None) no temperature is marked.
 
         ax : matplotlib Axes, default=None
             Where to draw; see :meth:`plot`.
@@ -532,11 +534,14 @@ class TemperaturePathDisplay:
         temperatures = np.asarray(cv_estimator.temperatures_, dtype=np.float64)
         n_rows = len(cv_results["mean_test_score"])
         keep = np.ones(n_rows, dtype=bool)
-        for key, attr in (
-            ("param_combine", "combine_"),
-            ("param_normaliser", "normaliser_"),
+        for key, attrs in (
+            ("param_combine", ("path_combine_", "combine_")),
+            ("param_normaliser", ("path_normaliser_", "normaliser_")),
         ):
-            if key in cv_results and hasattr(cv_estimator, attr):
+            # The path's own combination and normaliser (the chosen ones,
+            # unless a module alone was chosen).
+            attr = next((a for a in attrs if hasattr(cv_estimator, a)), None)
+            if key in cv_results and attr is not None:
                 chosen = getattr(cv_estimator, attr)
                 keep &= np.array([v == chosen for v in _values(cv_results, key)])
         rows = np.flatnonzero(keep)

@@ -50,7 +50,7 @@ def fitted():
 
 def test_cv_results_has_one_row_per_candidate(fitted):
     results = fitted.cv_results_
-    n_rows = 2 * 2 * 10  # combines x normalisers x temperatures
+    n_rows = 2 * 2 * 10 + 3  # combines x normalisers x temperatures, + each module
     for key in (
         "param_combine",
         "param_normaliser",
@@ -61,6 +61,7 @@ def test_cv_results_has_one_row_per_candidate(fitted):
         "split0_test_score",
         "split4_test_score",
         "n_nonzero",
+        "param_module",
     ):
         assert len(results[key]) == n_rows, key
     assert results["weights"].shape == (n_rows, 3)
@@ -84,7 +85,9 @@ def test_the_chosen_candidate_is_the_best_and_its_weights_are_used(fitted):
         "combine": fitted.combine_,
         "normaliser": fitted.normaliser_,
         "temperature": fitted.temperature_,
+        "module": fitted.single_module_,
     }
+    assert fitted.single_module_ is None  # a combination wins on this data
     np.testing.assert_array_equal(fitted.attention_weights_, results["weights"][best])
     # The weights on all out-of-fold rows at the chosen candidate are those
     # of the plain estimator with the same settings.
@@ -146,7 +149,7 @@ def test_explicit_temperatures_and_a_single_candidate():
         _classifiers(), temperatures=[10.0, 1.0, 100.0], combines=["log"]
     ).fit(X, Y)
     np.testing.assert_array_equal(est.temperatures_, [1.0, 10.0, 100.0])
-    assert len(est.cv_results_["mean_test_score"]) == 3
+    assert len(est.cv_results_["mean_test_score"]) == 3 + 3  # and each module
     assert est.combine_ == "log" and est.normaliser_ == "softmax"
 
 
@@ -166,6 +169,7 @@ def test_default_scoring_is_the_negated_out_of_fold_log_loss():
         _classifiers(),
         temperatures=[1.0],
         combines=["linear"],
+        single_modules=False,
         random_state=0,
     ).fit(X, Y)
     # With one candidate its score is the held-out log-loss of the mixture
@@ -175,6 +179,7 @@ def test_default_scoring_is_the_negated_out_of_fold_log_loss():
         temperatures=[1.0],
         combines=["linear"],
         scoring="neg_log_loss",
+        single_modules=False,
         random_state=0,
     ).fit(X, Y)
     np.testing.assert_allclose(
@@ -243,3 +248,52 @@ def test_sample_weight_changes_the_choice_inputs():
 def test_bad_parameters(params, match):
     with pytest.raises(ValueError, match=match):
         SparseAttentionClassifierCV(_classifiers(), **params).fit(X, Y)
+
+
+def test_path_starts_below_where_the_weights_leave_the_optimum(fitted):
+    assert fitted.temperatures_[0] <= 1.0
+
+
+def test_a_module_alone_wins_where_no_combination_beats_it():
+    # On breast_cancer the scaled logistic regression alone scores better
+    # out-of-fold than any combination with these modules.
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    X_bc, y_bc = load_breast_cancer(return_X_y=True)
+    modules = [
+        ("lr", make_pipeline(StandardScaler(), LogisticRegression())),
+        ("tree", DecisionTreeClassifier(max_depth=3, random_state=0)),
+        ("nb", GaussianNB()),
+    ]
+    est = SparseAttentionClassifierCV(modules, temperatures=5, random_state=0)
+    est.fit(X_bc, y_bc)
+    results = est.cv_results_
+    assert est.single_module_ == "lr"
+    assert results["param_module"][est.best_index_] == "lr"
+    assert est.temperature_ is None and est.normaliser_ is None
+    assert est.combine_ == "linear"
+    np.testing.assert_array_equal(est.attention_weights_, [1.0, 0.0, 0.0])
+    assert est.n_nonzero_ == 1 and len(est.estimators_) == 1
+    np.testing.assert_allclose(
+        est.predict_proba(X_bc), est.estimators_[0].predict_proba(X_bc)
+    )
+    # The path shown is still the best combination's.
+    assert est.path_combine_ in ("log", "linear")
+    assert est.weights_path_.shape == (5, 3)
+    without = SparseAttentionClassifierCV(
+        modules, temperatures=5, single_modules=False, random_state=0
+    ).fit(X_bc, y_bc)
+    assert without.single_module_ is None
+    assert results["mean_test_score"][est.best_index_] > np.max(
+        without.cv_results_["mean_test_score"]
+    )
+
+
+def test_single_modules_off():
+    est = SparseAttentionClassifierCV(
+        _classifiers(), temperatures=3, single_modules=False
+    ).fit(X, Y)
+    assert len(est.cv_results_["mean_test_score"]) == 2 * 3
+    assert all(m is None for m in est.cv_results_["param_module"])
