@@ -49,7 +49,7 @@ except ImportError:  # scikit-learn 1.6
     from sklearn.utils._estimator_html_repr import _VisualBlock
 from sklearn.utils._user_interface import _message_with_time
 
-from ._modules import describe, fit_module, fit_predict_fold
+from ._modules import describe, fit_module, fit_predict_fold, fold_data, fold_params
 from ._normalisers import NORMALISERS
 from ._solvers import learn_attention, one_blas_thread, warn_deprecated_adam
 from ._validation import (
@@ -109,15 +109,15 @@ def _request_sample_weight(module):
 
 
 def _stream(tasks, n_jobs, verbose):
-    """Run ``tasks`` through joblib, yielding results in order as they
-    finish, so each can be stored and freed at once; backends that cannot
-    stream (e.g. Ray's) return a list instead."""
+    """Run the tasks ``tasks()`` yields through joblib, yielding results in
+    order as they finish, so each can be stored and freed at once; backends
+    that cannot stream (e.g. Ray's) return a list instead."""
     try:
-        return Parallel(n_jobs=n_jobs, verbose=verbose, return_as="generator")(tasks)
+        return Parallel(n_jobs=n_jobs, verbose=verbose, return_as="generator")(tasks())
     except ValueError as exc:
         if "return_as" not in str(exc):
             raise
-        return Parallel(n_jobs=n_jobs, verbose=verbose)(tasks)
+        return Parallel(n_jobs=n_jobs, verbose=verbose)(tasks())
 
 
 def _timed(function, *args):
@@ -427,19 +427,31 @@ class _BaseSparseAttention(
             for c in combinations
         ]
         reader = combinations[0]  # every candidate reads the outputs alike
-        tasks = [
-            delayed(fit_predict_fold)(
-                clone(module), name, X, y, params, train, test, reader, memory
-            )
-            for name, module, params in zip(names, fitting, fit_params)
-            for train, test in splits
-        ]
+
+        def tasks():
+            # Fold after fold, so each fold's rows are sliced once for all
+            # the modules; joblib draws tasks as it dispatches them, so only
+            # a fold or two of slices is alive at a time.
+            for train, test in splits:
+                X_train, y_train, X_test = fold_data(X, y, train, test)
+                for name, module, params in zip(names, fitting, fit_params):
+                    yield delayed(fit_predict_fold)(
+                        clone(module),
+                        name,
+                        X_train,
+                        y_train,
+                        fold_params(X, params, train),
+                        X_test,
+                        reader,
+                        memory,
+                    )
+
         n_folds = len(splits)
         times = np.zeros((len(names), 2))  # fit, predict seconds per module
         joblib_verbose = max(self.verbose - 2, 0)
         results = _stream(tasks, self.n_jobs, joblib_verbose)
         for index, (output, fit_seconds, predict_seconds) in enumerate(results):
-            module, fold = divmod(index, n_folds)
+            fold, module = divmod(index, len(names))
             for combination, store in zip(combinations, stores):
                 combination.write(store, module, folds[fold], output)
             times[module] += fit_seconds, predict_seconds

@@ -2,7 +2,6 @@
 
 import numpy as np
 from sklearn.base import ClassifierMixin, is_classifier
-from sklearn.preprocessing import LabelEncoder
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils._tags import ClassifierTags
 
@@ -30,10 +29,7 @@ class _ClassifierHooks:
         return [self.combine]
 
     def _prepare_targets(self, y, modules, sample_weight):
-        y = check_classification_y(y)
-        encoder = LabelEncoder().fit(y)
-        self.classes_ = encoder.classes_
-        codes = encoder.transform(y)
+        y, self.classes_, codes = check_classification_y(y)
         if sample_weight is not None:
             weighted = np.unique(codes[sample_weight > 0])
             if len(weighted) < 2:

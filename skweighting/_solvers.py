@@ -300,8 +300,9 @@ def polish_newton(objective, theta, hessian, *, max_iter, tol):
     random subsample), so the first step is nearly a Newton step; each step
     then updates the inverse Hessian with the BFGS formula from the full
     objective's gradients, so the steps converge superlinearly and a few
-    evaluations of the full objective reach ``tol``. Steps stop as soon as
-    one does not decrease the loss; the caller then finishes with L-BFGS.
+    evaluations of the full objective reach ``tol``. A step that does not
+    decrease the loss is halved up to three times; if none descends, the
+    steps stop and the caller finishes with L-BFGS.
     """
     loss, grad = objective(theta)
     if np.max(np.abs(grad)) <= tol:
@@ -317,8 +318,16 @@ def polish_newton(objective, theta, hessian, *, max_iter, tol):
     n_iter = 0
     while n_iter < max_iter and np.max(np.abs(grad)) > tol:
         step = -inverse @ grad
-        new_loss, new_grad = objective(theta + step)
-        if not (new_loss <= loss + 64 * np.finfo(float).eps * abs(loss)):
+        # Backtrack a few halvings when the full step does not descend (the
+        # subsample's Hessian can overshoot on the full data, e.g. with many
+        # modules); giving up sends the caller to L-BFGS without any
+        # curvature, which costs far more evaluations.
+        for _ in range(4):
+            new_loss, new_grad = objective(theta + step)
+            if new_loss <= loss + 64 * np.finfo(float).eps * abs(loss):
+                break
+            step = 0.5 * step
+        else:
             break
         change = new_grad - grad
         curvature = step @ change

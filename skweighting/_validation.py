@@ -87,16 +87,17 @@ def reject_1d(X):
 
 
 def check_classification_y(y):
-    """Class labels, 1-D, with at least two classes."""
+    """Class labels, 1-D, with at least two classes; returns ``(y, classes,
+    codes)``, the codes in ``[0, n_classes)`` (one ``np.unique`` does both)."""
     y = column_or_1d(y, warn=True)
     check_classification_targets(y)
-    classes = np.unique(y)
+    classes, codes = np.unique(y, return_inverse=True)
     if len(classes) < 2:
         raise ValueError(
             f"y contains only one class ({classes.tolist()[0]!r}); a classifier "
             "needs samples of at least 2 classes."
         )
-    return y
+    return y, classes, codes.reshape(-1)
 
 
 def check_regression_y(y, modules, owner_name):

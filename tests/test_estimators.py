@@ -27,7 +27,7 @@ from skweighting import (
     SparseAttentionRegressor,
 )
 from skweighting._combinations import LogPooling
-from skweighting._modules import fit_predict_fold
+from skweighting._modules import fit_predict_fold, fold_data
 
 
 @pytest.fixture(scope="module")
@@ -277,14 +277,14 @@ def test_fold_without_a_class_is_aligned_by_label():
     classes = np.array(["a", "b", "c"])
     # The fold that holds out the "a" rows trains on "b" and "c" only.
     train, test = np.arange(10, 30), np.arange(10)
+    X_train, y_train, X_test = fold_data(X, y, train, test)
     output, _, _ = fit_predict_fold(
         KNeighborsClassifier(n_neighbors=1),
         "knn",
-        X,
-        y,
+        X_train,
+        y_train,
         {},
-        train,
-        test,
+        X_test,
         LogPooling(classes),
     )
     assert output.shape == (10, 3)

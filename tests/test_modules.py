@@ -79,3 +79,16 @@ def test_call_module_names_failures_and_missing_methods():
         call_module(Broken(), "b", np.zeros((2, 1)), "predict_proba")
     with pytest.raises(ValueError, match="has no predict_proba after fitting"):
         call_module(Forgetful(), "f", np.zeros((2, 1)), "predict_proba")
+
+
+def test_blocked_check_finds_a_bad_row_in_any_block(monkeypatch):
+    from skweighting import _modules
+
+    monkeypatch.setattr(_modules, "CHECK_BLOCK_ROWS", 3)
+    rows = np.tile([[0.25, 0.75]], (10, 1))
+    assert not _check(rows)
+    for bad_row, bad in [(9, [np.nan, 1.0]), (4, [-0.5, 1.5]), (7, [0.6, 0.6])]:
+        broken = rows.copy()
+        broken[bad_row] = bad
+        with pytest.raises(ValueError, match="module 'm'"):
+            _check(broken)
