@@ -10,7 +10,6 @@ import numpy as np
 from sklearn.utils import _safe_indexing
 from sklearn.utils.validation import _check_method_params
 
-
 # Rows per block of the output checks: a block of 8192 rows of 10 classes
 # (640 kB) stays in cache between its two reductions.
 CHECK_BLOCK_ROWS = 8192
