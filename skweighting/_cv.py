@@ -298,8 +298,10 @@ class _BaseSparseAttentionCV(_BaseSparseAttention):
             weights=weights,
             extra=extra,
             objective=losses[c].value(weights, extra),
-            n_iter=0,
-            loss_curve=np.zeros(0),
+            # One evaluation and nothing to iterate; scikit-learn's
+            # convention for n_iter_ is at least one.
+            n_iter=1,
+            loss_curve=np.array([losses[c].value(weights, extra)]),
             converged=True,
             theta=None,
         )
@@ -403,6 +405,7 @@ class _BaseSparseAttentionCV(_BaseSparseAttention):
         self.temperature_ = chosen["temperature"]
         self.normaliser_ = chosen["normaliser"]
         self.single_module_ = chosen["module"]
+        fit = full_fits[best]
         if chosen["module"] is not None:
             c = next(
                 i
@@ -411,7 +414,12 @@ class _BaseSparseAttentionCV(_BaseSparseAttention):
             )
         else:
             c = candidates[best // n_temperatures][0]
-        return combinations[c], full_fits[best]
+            # n_iter_: the iterations along the warm-started path up to the
+            # chosen temperature (a warm start can converge at once).
+            start = best - best % n_temperatures
+            n_iter = sum(f.n_iter for f in full_fits[start : best + 1])
+            fit = fit._replace(n_iter=max(n_iter, 1))
+        return combinations[c], fit
 
 
 class SparseAttentionClassifierCV(

@@ -254,7 +254,8 @@ temperature_ : float or None
         turns it into a table.
 
     best_index_ : int
-        The row of ``cv_results_`` chosen.
+        The row of ``cv_results_`` chosen. ``n_iter_`` counts the solver's
+        iterations along the warm-started path up to it.
 
     """
     + FITTED_ATTRIBUTES
