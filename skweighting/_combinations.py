@@ -36,25 +36,41 @@ from ._losses import (
 from ._modules import call_module, check_predictions, check_probabilities, class_columns
 
 
+# Rows per block when an output is transformed before it is added in: the
+# block's transformed copy stays in cache on its way into the total.
+SUM_BLOCK_ROWS = 8192
+
+
+def _add_scaled(total, weight, output):
+    """``total += weight * output`` in one pass (BLAS axpy)."""
+    if total.flags.c_contiguous and output.flags.c_contiguous:
+        daxpy(output.reshape(-1), total.reshape(-1), a=weight)
+    else:
+        total += weight * output
+
+
 def _weighted_sum(weights, outputs, transform=None):
     """``sum_m w[m] * transform(output_m)``, folding each module's output in
     as it comes (only one is alive at a time), one pass each.
 
-    ``transform(output, out)`` writes into a buffer reused for every module:
-    a module's own array is never overwritten (it may keep it).
+    ``transform(output, out)`` writes into a small buffer reused block by
+    block: a module's own array is never overwritten (it may keep it), and
+    each block goes from the output through the transform into the total
+    while it is in cache.
     """
     total = buffer = None
     for weight, output in zip(weights, outputs):
-        if transform is not None:
-            if buffer is None or buffer.shape != output.shape:
-                buffer = np.empty_like(output)
-            output = transform(output, buffer)
         if total is None:
-            total = np.multiply(output, weight)
-        elif total.flags.c_contiguous and output.flags.c_contiguous:
-            daxpy(output.ravel(), total.ravel(), a=weight)  # total += w * output
-        else:
-            total += weight * output
+            total = np.zeros(output.shape)
+        if transform is None:
+            _add_scaled(total, weight, output)
+            continue
+        for start in range(0, output.shape[0], SUM_BLOCK_ROWS):
+            block = output[start : start + SUM_BLOCK_ROWS]
+            if buffer is None or buffer.shape[1:] != block.shape[1:]:
+                buffer = np.empty((SUM_BLOCK_ROWS, *block.shape[1:]))
+            transformed = transform(block, buffer[: len(block)])
+            _add_scaled(total[start : start + SUM_BLOCK_ROWS], weight, transformed)
     return total
 
 
