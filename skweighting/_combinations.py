@@ -35,7 +35,6 @@ from ._losses import (
 )
 from ._modules import call_module, check_predictions, check_probabilities, class_columns
 
-
 # Rows per block when an output is transformed before it is added in: the
 # block's transformed copy stays in cache on its way into the total.
 SUM_BLOCK_ROWS = 8192
