@@ -278,6 +278,7 @@ class Average:
             # One module's errors are contiguous: a fold is one block write.
             errors=np.empty((len(module_names), n_samples, y2.shape[1])),
             squared_error=np.zeros(len(module_names)),
+            equal_weights=sample_weight is None,
         )
 
     def write(self, store, module, rows, output):
@@ -287,11 +288,13 @@ class Average:
         # Each module's own variance-normalised squared error (the diagonal
         # of the Gram matrix), accumulated fold by fold.
         with np.errstate(over="ignore", invalid="ignore"):
-            store.squared_error[module] += (
-                store.sample_weight[rows]
-                @ np.einsum("it,it->i", errors, errors)
-                / errors.shape[1]
-            )
+            if store.equal_weights:  # one BLAS dot product
+                squared = np.vdot(errors, errors) * store.sample_weight[0]
+            else:
+                squared = store.sample_weight[rows] @ np.einsum(
+                    "it,it->i", errors, errors
+                )
+            store.squared_error[module] += squared / errors.shape[1]
 
     def objective(self, store):
         with np.errstate(over="ignore", invalid="ignore"):

@@ -159,7 +159,7 @@ def check_splits(cv, X, y, *, classifier, groups=None):
             f"cv could not split the data: {exc} Pass a smaller cv or more "
             "samples per class."
         ) from exc
-    counts = np.zeros(n_samples, dtype=int)
+    held_out = []
     for train, test in splits:
         train, test = np.asarray(train), np.asarray(test)
         if (train.size and not 0 <= train.min() <= train.max() < n_samples) or (
@@ -172,7 +172,8 @@ def check_splits(cv, X, y, *, classifier, groups=None):
                 "subset of the rows; pass a splitter (e.g. GroupKFold(5), with "
                 "groups routed to fit) instead of a list."
             )
-        counts[test] += 1
+        held_out.append(test)
+    counts = np.bincount(np.concatenate(held_out), minlength=n_samples)
     if np.any(counts != 1):
         raise ValueError(
             "cv must put every sample in exactly one test fold (as KFold "
