@@ -278,7 +278,9 @@ def _details(method, est):
     parts = []
     if isinstance(est, GridSearchCV):
         parts.append(f"T={est.best_params_['temperature']:g}")
-    if hasattr(inner, "temperatures_"):  # the CV estimators
+    if getattr(inner, "single_module_", None) is not None:  # a module alone
+        parts.append(f"module alone: {inner.single_module_}")
+    elif hasattr(inner, "temperatures_"):  # the CV estimators
         path = inner.temperatures_
         step = int(np.argmin(np.abs(np.log(path / inner.temperature_)))) + 1
         parts += [
