@@ -152,7 +152,7 @@ def test_speed_smoke(tmp_path):
         "### Adam against L-BFGS",
         "### Weight learning alone",
         "### Peak memory of log pooling",
-        "### GridSearchCV over 5 temperatures",
+        "### Tuning the temperature",
     ):
         assert heading in section, heading
     # One part alone (--part, with a dash) keeps the others' stored results.
