@@ -74,8 +74,11 @@ alpha : float, default=1e-4
         :class:`~sklearn.pipeline.Pipeline` caches its transformers: a
         ``GridSearchCV`` over ``temperature``, ``alpha``, ``combine`` or
         ``normaliser`` then fits each module on the same rows only once.
-        Hashing the rows costs a pass over them per fit, and the cache
-        holds every fitted module on disk; unseeded random modules
+        For the folds the cache keeps each module's held-out outputs
+        (a hit neither loads nor calls the module); modules fitted on all
+        rows are kept whole. Hashing the rows costs a pass over them per
+        fit, and the cache holds the refitted modules and the fold outputs
+        on disk; unseeded random modules
         (``random_state=None`` here and in the module) are loaded as first
         fitted.
 

@@ -4,6 +4,7 @@ Everything here runs inside the joblib workers or at predict time, one
 module at a time. A failure names the module that caused it.
 """
 
+import pickle
 from time import perf_counter
 
 import numpy as np
@@ -29,11 +30,14 @@ def named_error(exc, name, estimator, action):
     return error
 
 
-def _fit(estimator, X, y, fit_params):
-    # What a `memory` caches: the fitted module, keyed by the unfitted
-    # module's parameters, the rows and the fit parameters.
+def _fit_pickled(estimator, X, y, fit_params):
+    # What a `memory` caches for a module fitted on all rows: the module,
+    # pickled here, because joblib's own loader unpickles in pure Python
+    # (seconds for a forest of a few hundred trees) where ``pickle.loads``
+    # takes milliseconds. Keyed by the unfitted module's parameters, the
+    # rows and the fit parameters.
     estimator.fit(X, y, **fit_params)
-    return estimator
+    return pickle.dumps(estimator, protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def fit_module(estimator, name, X, y, fit_params, memory=None):
@@ -41,9 +45,11 @@ def fit_module(estimator, name, X, y, fit_params, memory=None):
     returns (a ``fit`` that forgets ``return self`` still works, as in
     ``VotingClassifier``). With a `joblib.Memory`, a module already fitted on
     the same rows with the same parameters is loaded instead."""
-    fit = _fit if memory is None else memory.cache(_fit)
     try:
-        return fit(estimator, X, y, fit_params)
+        if memory is None:
+            estimator.fit(X, y, **fit_params)
+            return estimator
+        return pickle.loads(memory.cache(_fit_pickled)(estimator, X, y, fit_params))
     except Exception as exc:
         raise named_error(exc, name, estimator, "fit") from exc
 
@@ -127,14 +133,15 @@ def check_predictions(output, name, estimator, n_outputs):
     return output
 
 
-def class_columns(estimator, name, classes):
-    """Where each of ``estimator.classes_`` sits in ``classes``.
+def class_columns(module_classes, name, estimator, classes):
+    """Where each of ``module_classes`` (a fitted module's ``classes_``) sits
+    in ``classes``.
 
     Columns are matched by label, never by position: a module fitted on a fold
     that misses a class, or one that orders its classes differently, still
     lands in the right columns.
     """
-    module_classes = np.asarray(estimator.classes_)
+    module_classes = np.asarray(module_classes)
     columns = np.searchsorted(classes, module_classes)
     columns = np.clip(columns, 0, len(classes) - 1)
     unknown = classes[columns] != module_classes
@@ -160,14 +167,34 @@ def fold_params(X, fit_params, train):
     return _check_method_params(X, params=fit_params, indices=train)
 
 
+def _fit_call(estimator, name, X_train, y_train, fit_params, X_test, method):
+    """Fit one module on a fold's training rows and call ``method`` on its
+    held-out rows: the raw output, the classes the module learned (None for
+    a regressor) and the seconds spent fitting and predicting."""
+    start = perf_counter()
+    estimator = fit_module(estimator, name, X_train, y_train, fit_params)
+    fitted = perf_counter()
+    output = call_module(estimator, name, X_test, method)
+    classes = getattr(estimator, "classes_", None)
+    return output, classes, fitted - start, perf_counter() - fitted
+
+
 def fit_predict_fold(
     estimator, name, X_train, y_train, fit_params, X_test, combination, memory=None
 ):
     """Fit one module on the training rows of a fold; return its checked
     outputs on the held-out rows, as ``combination.read`` lays them out,
-    with the seconds spent fitting and predicting."""
-    start = perf_counter()
-    estimator = fit_module(estimator, name, X_train, y_train, fit_params, memory)
-    fitted = perf_counter()
-    output = combination.read(estimator, name, X_test)
-    return output, fitted - start, perf_counter() - fitted
+    with the seconds spent fitting and predicting.
+
+    A fold's module serves only its held-out outputs, so a `joblib.Memory`
+    caches those (keyed by the unfitted module, the fold's rows and the fit
+    parameters), not the module: a cache hit neither loads the module nor
+    calls it. The seconds are then those measured when the fold was cached.
+    The checks run on every call, cached or not.
+    """
+    fit_call = _fit_call if memory is None else memory.cache(_fit_call, ignore=["name"])
+    output, classes, fit_seconds, predict_seconds = fit_call(
+        estimator, name, X_train, y_train, fit_params, X_test, combination.method
+    )
+    output = combination.check(output, name, estimator, classes)
+    return output, fit_seconds, predict_seconds

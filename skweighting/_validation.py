@@ -90,14 +90,39 @@ def check_classification_y(y):
     """Class labels, 1-D, with at least two classes; returns ``(y, classes,
     codes)``, the codes in ``[0, n_classes)`` (one ``np.unique`` does both)."""
     y = column_or_1d(y, warn=True)
-    check_classification_targets(y)
-    classes, codes = np.unique(y, return_inverse=True)
+    labels = _small_int_labels(y) if y.dtype.kind in "biu" and y.size else None
+    if labels is None:
+        check_classification_targets(y)
+        labels = np.unique(y, return_inverse=True)
+    classes, codes = labels
     if len(classes) < 2:
         raise ValueError(
             f"y contains only one class ({classes.tolist()[0]!r}); a classifier "
             "needs samples of at least 2 classes."
         )
     return y, classes, codes.reshape(-1)
+
+
+def _small_int_labels(y):
+    """``np.unique(y, return_inverse=True)`` for 1-D integer labels in a
+    range of at most ``len(y)`` values, by counting instead of sorting (a
+    sort of a million labels costs as much as a pass over the modules'
+    outputs); None for a wider range. 1-D integers are always valid class
+    labels, so no other check is needed."""
+    values = y.view(np.uint8) if y.dtype.kind == "b" else y
+    low, high = values.min(), values.max()
+    if int(high) - int(low) > y.size:
+        return None
+    # In intp, where a 64-bit label may wrap around: the differences, all
+    # within [0, len(y)], are exact all the same.
+    base = np.asarray(low).astype(np.intp)
+    offset = values.astype(np.intp)
+    offset -= base
+    present = np.flatnonzero(np.bincount(offset))
+    code_of = np.zeros(int(high) - int(low) + 1, dtype=np.intp)
+    code_of[present] = np.arange(len(present))
+    classes = (present + base).astype(values.dtype).astype(y.dtype)
+    return classes, code_of[offset]
 
 
 def check_regression_y(y, modules, owner_name):

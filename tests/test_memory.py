@@ -2,7 +2,9 @@
 ensemble's own parameters never fits a module on the same rows twice."""
 
 import numpy as np
+import pytest
 from joblib import Memory
+from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
 from sklearn.naive_bayes import GaussianNB
@@ -51,6 +53,34 @@ def test_cached_fit_gives_the_same_model(tmp_path):
     assert not _fits("lr")
     np.testing.assert_array_equal(first.attention_weights_, second.attention_weights_)
     np.testing.assert_array_equal(first.predict_proba(X), second.predict_proba(X))
+
+
+def test_warm_cache_does_not_call_the_fold_modules(tmp_path):
+    # A fold's module only serves its held-out outputs, which the cache
+    # keeps: a second fit neither fits nor calls the fold modules.
+    memory = Memory(tmp_path, verbose=0)
+    _ensemble(memory).fit(X, Y)
+    CALLS.clear()
+    _ensemble(memory).fit(X, Y)
+    assert not [c for c in CALLS if c[1] == "predict_proba"]
+
+
+class _NotProbabilities(LogisticRegression):
+    def predict_proba(self, X):
+        return 2 * super().predict_proba(X)
+
+
+def test_cached_outputs_are_still_checked(tmp_path):
+    # The raw outputs are cached and checked after every load: a module
+    # that returns non-probabilities fails the same way from the cache.
+    memory = Memory(tmp_path, verbose=0)
+    ens = SparseAttentionClassifier(
+        [("bad", _NotProbabilities()), ("nb", GaussianNB())], cv=3, memory=memory
+    )
+    for _ in range(2):
+        with pytest.raises(ValueError, match="'bad'.*not probabilities"):
+            clone(ens).fit(X, Y)
+    assert len(memory.store_backend.get_items()) > 0
 
 
 def test_changed_module_parameters_are_refitted(tmp_path):

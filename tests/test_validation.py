@@ -91,3 +91,26 @@ def test_y_checks():
         check_regression_y(np.array(["a", "b"]), [], "R")
     with pytest.raises(ValueError, match="do not support multi-output"):
         check_regression_y(np.ones((4, 2)), [("tree", LogisticRegression())], "R")
+
+
+@pytest.mark.parametrize(
+    "y",
+    [
+        np.array([3, 1, 3, 7]),
+        np.array([True, False, True]),
+        np.resize(np.array([-100, 100, 0], dtype=np.int8), 300),  # int8 overflow
+        np.array([-128, 127, 0], dtype=np.int8),  # wide range: np.unique
+        np.array([2**63 - 1, -(2**63), 0]),
+        np.array([2**63 + 1, 2**63 - 2, 2**63 - 1], dtype=np.uint64),
+        np.random.default_rng(0).integers(-3, 50, 1000),
+        np.array(["b", "a", "b"]),
+    ],
+)
+def test_labels_and_codes_equal_np_unique(y):
+    # Integer labels are counted, not sorted: the same classes (and dtype)
+    # and codes as np.unique, wherever the labels lie.
+    _, classes, codes = check_classification_y(y)
+    expected, inverse = np.unique(y, return_inverse=True)
+    assert classes.dtype == expected.dtype
+    np.testing.assert_array_equal(classes, expected)
+    np.testing.assert_array_equal(codes, inverse.ravel())
