@@ -423,7 +423,13 @@ class _BaseSparseAttention(
         as it arrives: no more than the stores' worth of outputs is ever
         alive."""
         stores = [
-            c.allocate(names, targets, sample_weight, keep_outputs=self._keeps_outputs)
+            c.allocate(
+                names,
+                targets,
+                sample_weight,
+                keep_outputs=self._keeps_outputs,
+                keep_rows=self._keeps_rows,
+            )
             for c in combinations
         ]
         reader = combinations[0]  # every candidate reads the outputs alike
@@ -472,6 +478,12 @@ class _BaseSparseAttention(
     # Whether the stores keep every module output (for scores that need the
     # combined predictions, not only the loss).
     _keeps_outputs = False
+
+    @property
+    def _keeps_rows(self):
+        # Whether the losses must be evaluable on a subset of rows: Adam's
+        # mini-batches.
+        return getattr(self, "solver", "lbfgs") == "adam"
 
     def _learn(self, losses, combinations, targets, folds):
         """The weights: ``(combination, AttentionFit)`` of the chosen

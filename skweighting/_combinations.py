@@ -30,6 +30,7 @@ from ._losses import (
     MixtureLoss,
     QuadraticLoss,
     clipped_log,
+    error_gram,
     log_pool_normalise,
     normalised_weights,
 )
@@ -161,7 +162,9 @@ class LogPooling(_ClassProbabilities):
     # rounding moved them by up to 1e-5, so they stay in float64.
     FLOAT32_ROWS = 200_000
 
-    def allocate(self, module_names, codes, sample_weight, keep_outputs=False):
+    def allocate(
+        self, module_names, codes, sample_weight, keep_outputs=False, keep_rows=False
+    ):
         n_modules, n_samples = len(module_names), len(codes)
         dtype = np.float32 if n_samples >= self.FLOAT32_ROWS else np.float64
         return _Store(
@@ -203,7 +206,9 @@ class LinearMixture(_ClassProbabilities):
 
     name = "linear"
 
-    def allocate(self, module_names, codes, sample_weight, keep_outputs=False):
+    def allocate(
+        self, module_names, codes, sample_weight, keep_outputs=False, keep_rows=False
+    ):
         n_modules, n_samples = len(module_names), len(codes)
         return _Store(
             proba_true=np.empty((n_samples, n_modules)),
@@ -249,8 +254,13 @@ class Average:
     error divided by the (weighted) variance of each output of y, so the
     weights do not depend on the units of y.
 
-    Its store is the (n_modules, n_samples, n_outputs) tensor of scaled
-    errors.
+    Its loss needs only the Gram matrix of the modules' scaled errors. The
+    store keeps the whole (n_modules, n_samples, n_outputs) tensor of scaled
+    errors only when asked to (``keep_rows``: a loss on a subset of rows, or
+    predictions of out-of-fold rows); otherwise it keeps one fold's errors
+    at a time and adds that fold's Gram matrix once all modules have written
+    it (the fit writes fold after fold), a fifth of the memory with
+    ``cv=5``.
     """
 
     name = "linear"
@@ -275,7 +285,9 @@ class Average:
             return [f"{prefix}_{module_name}"]
         return [f"{prefix}_{module_name}{j}" for j in range(self.n_outputs)]
 
-    def allocate(self, module_names, y, sample_weight, keep_outputs=False):
+    def allocate(
+        self, module_names, y, sample_weight, keep_outputs=False, keep_rows=False
+    ):
         n_samples = y.shape[0]
         y2 = y.reshape(n_samples, -1)
         weights = normalised_weights(sample_weight, n_samples)
@@ -292,13 +304,52 @@ class Average:
             scale=spread * magnitude,
             sample_weight=weights,
             # One module's errors are contiguous: a fold is one block write.
-            errors=np.empty((len(module_names), n_samples, y2.shape[1])),
+            errors=(
+                np.empty((len(module_names), n_samples, y2.shape[1]))
+                if keep_outputs or keep_rows
+                else None
+            ),
+            fold_errors=None,  # without `errors`: the fold being written
+            fold_rows=None,
+            fold_written=set(),
+            gram=np.zeros((len(module_names), len(module_names))),
             squared_error=np.zeros(len(module_names)),
             equal_weights=sample_weight is None,
         )
 
+    @staticmethod
+    def _fold_errors(store, module, rows):
+        """Where a module's errors on ``rows`` go when only the Gram matrix
+        is kept: a buffer of one fold, reused fold after fold."""
+        if store.fold_rows != rows:
+            if store.fold_written:
+                raise RuntimeError(
+                    "The folds' outputs were written out of order; every "
+                    "module of a fold must be written before the next fold."
+                )
+            store.fold_rows = rows
+        n_rows = rows.stop - rows.start
+        if store.fold_errors is None or store.fold_errors.shape[1] < n_rows:
+            n_modules, n_outputs = len(store.gram), store.y.shape[1]
+            store.fold_errors = np.empty((n_modules, n_rows, n_outputs))
+        store.fold_written.add(module)
+        return store.fold_errors[module, :n_rows]
+
+    def _add_fold_gram(self, store, rows):
+        if len(store.fold_written) < len(store.gram):
+            return
+        n_rows = rows.stop - rows.start
+        with np.errstate(over="ignore", invalid="ignore"):
+            store.gram += error_gram(
+                store.fold_errors[:, :n_rows], store.sample_weight[rows]
+            )
+        store.fold_written.clear()
+
     def write(self, store, module, rows, output):
-        errors = store.errors[module, rows]
+        if store.errors is None:
+            errors = self._fold_errors(store, module, rows)
+        else:
+            errors = store.errors[module, rows]
         np.subtract(output, store.y[rows], out=errors)
         errors /= store.scale
         # Each module's own variance-normalised squared error (the diagonal
@@ -311,10 +362,18 @@ class Average:
                     "it,it->i", errors, errors
                 )
             store.squared_error[module] += squared / errors.shape[1]
+        if store.errors is None:
+            self._add_fold_gram(store, rows)
 
     def objective(self, store):
+        if store.errors is None and store.fold_written:
+            raise RuntimeError("The last fold's outputs were not all written.")
         with np.errstate(over="ignore", invalid="ignore"):
-            loss = QuadraticLoss(store.errors, store.sample_weight)
+            loss = QuadraticLoss(
+                store.errors,
+                store.sample_weight,
+                gram=store.gram if store.errors is None else None,
+            )
         overflowing = ~np.isfinite(np.diag(loss.gram))
         if np.any(overflowing):
             raise ValueError(

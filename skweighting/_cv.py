@@ -178,6 +178,9 @@ class _BaseSparseAttentionCV(_BaseSparseAttention):
     def _single_modules(self):
         return self.single_modules
 
+    # Candidates are scored on inner splits of the out-of-fold rows.
+    _keeps_rows = True
+
     @property
     def _keeps_outputs(self):
         # A scorer needs the combined predictions, not only the loss.

@@ -207,6 +207,7 @@ class LogPoolLoss:
     log(beta)^2``; the extra parameter is ``log(beta)``."""
 
     n_extra = 1
+    evaluation_reads_rows = True  # a subsample solve is a cheap warm start
 
     def __init__(self, log_proba, y, sample_weight=None):
         self.log_proba = log_proba
@@ -292,6 +293,7 @@ class MixtureLoss:
     """Data of the linear mixture's loss: the true-class probabilities."""
 
     n_extra = 0
+    evaluation_reads_rows = True
 
     def __init__(self, proba_true, sample_weight=None):
         self.proba_true = proba_true
@@ -361,15 +363,26 @@ def quadratic_loss(weights, gram):
 
 class QuadraticLoss:
     """Data of the regression average's loss: the Gram matrix of the scaled
-    errors (one pass over them; every evaluation then costs O(M^2))."""
+    errors (one pass over them; every evaluation then costs O(M^2)).
+
+    Built from the errors, or from a Gram matrix already summed (then
+    ``errors`` is None and ``sample_weight`` gives the number of rows):
+    the loss is the same, but ``take`` needs the errors.
+    """
 
     n_extra = 0
+    # An evaluation costs O(M^2) whatever the number of rows: a solve on a
+    # subsample first would save nothing.
+    evaluation_reads_rows = False
 
-    def __init__(self, errors, sample_weight=None):
+    def __init__(self, errors, sample_weight=None, gram=None):
         self.errors = errors
-        self.n_modules, self.n_samples, _ = errors.shape
+        if errors is None:
+            self.n_modules, self.n_samples = len(gram), len(sample_weight)
+        else:
+            self.n_modules, self.n_samples, _ = errors.shape
         self.sample_weight = normalised_weights(sample_weight, self.n_samples)
-        self.gram = error_gram(errors, self.sample_weight)
+        self.gram = error_gram(errors, self.sample_weight) if gram is None else gram
 
     def initial_extra(self):
         return np.zeros(0)
@@ -383,4 +396,9 @@ class QuadraticLoss:
         return quadratic_loss(weights, self.gram)[0]
 
     def take(self, rows):
+        if self.errors is None:
+            raise RuntimeError(
+                "This loss kept only the Gram matrix of the errors, not their "
+                "rows (allocate the store with keep_rows=True)."
+            )
         return QuadraticLoss(self.errors[:, rows], self.sample_weight[rows])

@@ -486,7 +486,7 @@ def learn_attention(
             batch_size=batch_size,
             random_state=rng,
         )
-    elif objective.n_samples > 4 * WARM_START_ROWS:
+    elif loss.evaluation_reads_rows and objective.n_samples > 4 * WARM_START_ROWS:
         rows = np.sort(rng.choice(objective.n_samples, WARM_START_ROWS, replace=False))
         subsample = objective.take(rows)
         start = minimize_lbfgs(

@@ -140,8 +140,8 @@ def test_average_store_scores_and_prediction():
     combination = Average(2, 2)
     names = ["a", "b", "c"]
     store = combination.allocate(names, y, None)
-    for m in range(3):
-        for rows in FOLDS:
+    for rows in FOLDS:  # fold after fold, as the fit writes them
+        for m in range(3):
             combination.write(store, m, rows, predictions[m, rows])
     combination.objective(store)
     r2 = [
@@ -156,6 +156,40 @@ def test_average_store_scores_and_prediction():
     np.testing.assert_array_equal(
         combination.read(module, "a", np.arange(200.0)[:, None]), predictions[0]
     )
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_average_gram_from_folds_equals_the_gram_of_all_rows(weighted):
+    # Without keep_rows the store keeps one fold's errors at a time and sums
+    # the folds' Gram matrices: the same loss as from the whole tensor.
+    rng = np.random.default_rng(8)
+    y = rng.normal(size=(200, 2))
+    predictions = y[None] + rng.normal(size=(4, 200, 2))
+    sample_weight = rng.uniform(0.5, 2.0, 200) if weighted else None
+    combination = Average(2, 2)
+    stores = [
+        combination.allocate(list("abcd"), y, sample_weight, keep_rows=keep)
+        for keep in (False, True)
+    ]
+    for store in stores:
+        for rows in FOLDS:
+            for m in range(4):
+                combination.write(store, m, rows, predictions[m, rows])
+    by_fold, whole = (combination.objective(store) for store in stores)
+    assert by_fold.errors is None and whole.errors is not None
+    np.testing.assert_allclose(by_fold.gram, whole.gram, rtol=1e-12)
+    assert stores[0].fold_errors.shape[1] == max(r.stop - r.start for r in FOLDS)
+    with pytest.raises(RuntimeError, match="Gram matrix"):
+        by_fold.take(np.arange(10))
+
+
+def test_average_store_refuses_folds_out_of_order():
+    y = np.zeros((200, 1))
+    combination = Average(1, 1)
+    store = combination.allocate(["a", "b"], y, None)
+    combination.write(store, 0, FOLDS[0], np.ones((FOLDS[0].stop, 1)))
+    with pytest.raises(RuntimeError, match="out of order"):
+        combination.write(store, 0, FOLDS[1], np.ones((70, 1)))
 
 
 def test_output_names():

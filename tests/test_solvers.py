@@ -325,3 +325,22 @@ def test_higher_temperature_means_more_uniform_softmax_weights(alpha):
     entropies = [entropy(t) for t in (0.1, 1.0, 10.0, 100.0)]
     assert np.all(np.diff(entropies) > -1e-9)
     assert entropies[-1] > entropies[0]
+
+
+@pytest.mark.parametrize("normaliser", ["softmax", "sparsemax"])
+def test_gram_only_quadratic_loss_needs_no_rows(normaliser):
+    # The regression's loss costs O(M^2) per evaluation whatever the rows:
+    # no subsample warm start, so a loss that kept only its Gram matrix
+    # (whose `take` raises) is solved at any number of rows, to the same
+    # weights as from the errors themselves.
+    rng = np.random.default_rng(9)
+    errors = module_errors(rng)
+    full = QuadraticLoss(errors)
+    n_rows = 5 * _solvers.WARM_START_ROWS
+    gram_only = QuadraticLoss(None, np.ones(n_rows), gram=full.gram)
+    assert gram_only.n_samples == n_rows
+    fits = [
+        learn_attention(loss, temperature=1.0, alpha=1e-4, normaliser=normaliser)
+        for loss in (gram_only, full)
+    ]
+    np.testing.assert_allclose(fits[0].weights, fits[1].weights, atol=1e-10)
