@@ -379,7 +379,7 @@ class _BaseSparseAttention(
 
         # 1. Every (module, fold) fit in one joblib call, then the weights,
         # then the refits of the modules with non-zero weight in a second.
-        stores, times = self._fit_out_of_fold(
+        stores, times, refits = self._fit_out_of_fold(
             X,
             y,
             fitting,
@@ -400,7 +400,7 @@ class _BaseSparseAttention(
             combination, fit = self._learn(losses, combinations, stored_targets, folds)
         self._set_weights(fit, combination, time.perf_counter() - start)
         del losses
-        self._refit(X, y, fitting, names, all_names, fit_params, memory, times)
+        self._refit(X, y, fitting, names, all_names, fit_params, memory, times, refits)
         return self
 
     def _fit_out_of_fold(
@@ -421,7 +421,14 @@ class _BaseSparseAttention(
         dask/ray backend) sees all of them at once, and write each fold's
         output into every combination's store (at the fold's rows ``folds``)
         as it arrives: no more than the stores' worth of outputs is ever
-        alive."""
+        alive.
+
+        When no weight can be exactly zero (`_refits_before_weights`), the
+        refits on all rows go first in the same call: the workers then never
+        wait at the barrier between the folds and the refits, and the
+        largest tasks start first. Returns the stores, the (fit, predict)
+        seconds of each module over the folds, and those refits (``(module,
+        seconds)`` per module) or None."""
         stores = [
             c.allocate(
                 names,
@@ -434,7 +441,14 @@ class _BaseSparseAttention(
         ]
         reader = combinations[0]  # every candidate reads the outputs alike
 
+        refit_first = self._refits_before_weights
+
         def tasks():
+            if refit_first:
+                for name, module, params in zip(names, fitting, fit_params):
+                    yield delayed(_timed)(
+                        fit_module, clone(module), name, X, y, params, memory
+                    )
             # Fold after fold, so each fold's rows are sliced once for all
             # the modules; joblib draws tasks as it dispatches them, so only
             # a fold or two of slices is alive at a time.
@@ -455,7 +469,8 @@ class _BaseSparseAttention(
         n_folds = len(splits)
         times = np.zeros((len(names), 2))  # fit, predict seconds per module
         joblib_verbose = max(self.verbose - 2, 0)
-        results = _stream(tasks, self.n_jobs, joblib_verbose)
+        results = iter(_stream(tasks, self.n_jobs, joblib_verbose))
+        refits = [next(results) for _ in names] if refit_first else None
         for index, (output, fit_seconds, predict_seconds) in enumerate(results):
             fold, module = divmod(index, len(names))
             for combination, store in zip(combinations, stores):
@@ -473,7 +488,7 @@ class _BaseSparseAttention(
                     f"{n_folds} folds, {reader.score_name}={score:.4g}",
                     times[module].sum(),
                 )
-        return stores, times
+        return stores, times, refits
 
     # Whether the stores keep every module output (for scores that need the
     # combined predictions, not only the loss).
@@ -544,17 +559,33 @@ class _BaseSparseAttention(
                 seconds,
             )
 
-    def _refit(self, X, y, fitting, names, all_names, fit_params, memory, times):
-        """Refit only the modules with non-zero weight, on all the rows."""
+    @property
+    def _refits_before_weights(self):
+        # Softmax weights are never exactly zero (short of underflow), so
+        # every module is refitted anyway: the refits need not wait for the
+        # weights.
+        return getattr(self, "normaliser", None) == "softmax"
+
+    def _refit(
+        self, X, y, fitting, names, all_names, fit_params, memory, times, refits=None
+    ):
+        """Refit only the modules with non-zero weight, on all the rows
+        (unless ``refits`` already holds every module refitted)."""
         self.support_ = self.attention_weights_ > 0
         self.n_nonzero_ = int(np.count_nonzero(self.support_))
         kept = np.flatnonzero(self.support_)
-        refits = Parallel(n_jobs=self.n_jobs, verbose=max(self.verbose - 2, 0))(
-            delayed(_timed)(
-                fit_module, clone(fitting[m]), names[m], X, y, fit_params[m], memory
+        if refits is None:
+            # Longest first (by the module's time on the folds), so that with
+            # n_jobs > 1 no worker is left with a long refit at the end.
+            order = kept[np.argsort(-times[kept, 0], kind="stable")]
+            done = Parallel(n_jobs=self.n_jobs, verbose=max(self.verbose - 2, 0))(
+                delayed(_timed)(
+                    fit_module, clone(fitting[m]), names[m], X, y, fit_params[m], memory
+                )
+                for m in order
             )
-            for m in kept
-        )
+            refits = dict(zip(order, done))
+        refits = [refits[m] for m in kept]
         self.estimators_ = [estimator for estimator, _ in refits]
         refit_seconds = np.zeros(len(names))
         for m, (_, elapsed) in zip(kept, refits):

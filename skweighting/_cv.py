@@ -180,6 +180,8 @@ class _BaseSparseAttentionCV(_BaseSparseAttention):
 
     # Candidates are scored on inner splits of the out-of-fold rows.
     _keeps_rows = True
+    # A candidate can keep a module alone: the refits wait for the weights.
+    _refits_before_weights = False
 
     @property
     def _keeps_outputs(self):

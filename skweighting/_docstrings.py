@@ -84,9 +84,11 @@ alpha : float, default=1e-4
 
     n_jobs : int, default=None
         Number of jobs for the module fits. Every (module, fold) fit goes
-        through one joblib call, the refits through a second, so a dask or
-        ray backend (``joblib.parallel_config``) spreads them over a
-        cluster. ``None`` means 1 unless in a joblib context.
+        through one joblib call, the refits through a second (with
+        ``normaliser='softmax'``, which weighs every module, at the head of
+        the first), so a dask or ray backend (``joblib.parallel_config``)
+        spreads them over a cluster. ``None`` means 1 unless in a joblib
+        context.
 
     verbose : int, default=0
         Progress: one line per finished module (its folds, out-of-fold

@@ -52,14 +52,14 @@ def _calls(tag, method, n_rows=None):
     return [c for c in CALLS if c[:2] == (tag, method) and n_rows in (None, c[2])]
 
 
-def _spied_ensemble(**params):
+def _spied_ensemble(normaliser="sparsemax", **params):
     return SparseAttentionClassifier(
         [
             ("lr", Spy(LogisticRegression(), tag="lr")),
             ("nb", Spy(GaussianNB(), tag="nb")),
             ("noise", Spy(DecisionTreeClassifier(), tag="noise", flip=True)),
         ],
-        normaliser="sparsemax",
+        normaliser=normaliser,
         combine="linear",
         cv=3,
         **params,
@@ -91,6 +91,19 @@ def test_fold_fits_come_first_then_the_refits():
     assert all(c[2] < len(X) for c in fits[:first_full])
     assert all(c[2] == len(X) for c in fits[first_full:])
     assert first_full == 9  # 3 modules x 3 folds
+
+
+def test_softmax_refits_go_first_in_the_same_call():
+    # Softmax weights are never exactly zero, so every module is refitted
+    # anyway: the refits lead the one joblib call, and each module is still
+    # fitted once on all rows and kept in its own order.
+    CALLS.clear()
+    ens = _spied_ensemble(normaliser="softmax").fit(X, Y)
+    fits = [c for c in CALLS if c[1] == "fit"]
+    assert [c[2] for c in fits[:3]] == [len(X)] * 3
+    assert all(c[2] < len(X) for c in fits[3:]) and len(fits) == 12
+    assert [e.tag for e in ens.estimators_] == ["lr", "nb", "noise"]
+    assert np.all(ens.modules_["refit_time"] > 0)
 
 
 @pytest.mark.parametrize("method", ["predict", "predict_proba", "score", "transform"])
