@@ -36,8 +36,9 @@ The floor is one vectorised pass over the n x M x K float64 tensor of module
 outputs, ``np.tensordot(w, tensor, 1)`` (the same pass as
 ``np.einsum("mnk,m->nk")``; for a regressor K is the number of outputs),
 measured in the same process on the same data, best of several. The
-``matrix floor`` is one pass ``matrix @ w`` over the n x M matrix the linear
-mixture and the regression keep. Everything runs with one BLAS thread.
+``matrix floor`` is one pass ``matrix @ w`` over an n x M matrix (the size
+of what the linear mixture keeps: each module's probability of the true
+class; for the regression, its predictions). Everything runs with one BLAS thread.
 
 Writes bench/results/speed_*.csv (plus speed_meta.csv: commit, CPU, load)
 and the speed section of docs/benchmarks.md.
@@ -770,9 +771,9 @@ def _run_solvers(quick):
 
 def _solver_rows(n, M, K, quick):
     proba, y = synthetic_outputs(n, M, K)
-    proba_true = np.ascontiguousarray(proba[:, np.arange(n), y].T)
+    proba_true = np.ascontiguousarray(proba[:, np.arange(n), y])  # (M, n)
     log_proba = clipped_log(proba, out=proba, floor=POOL_FLOOR)
-    floor_s = floors(log_proba, proba_true)
+    floor_s = floors(log_proba, proba_true.T)
     losses = {
         "log": lambda: LogPoolLoss(log_proba, y),
         "linear": lambda: MixtureLoss(proba_true),
@@ -971,10 +972,10 @@ def stacking_features(proba):
 def weights_case(n, M, K, *, repeat, stacking_max_cells, with_memory):
     proba, y = synthetic_outputs(n, M, K)
     log_proba = clipped_log(proba.copy())
-    proba_true = np.ascontiguousarray(proba[:, np.arange(n), y].T)
+    proba_true = np.ascontiguousarray(proba[:, np.arange(n), y])  # (M, n)
     w = np.full(M, 1.0 / M)
     floor, _ = _best_time(lambda: np.tensordot(w, log_proba, 1), max(repeat, 3))
-    matrix_floor, _ = _best_time(lambda: proba_true @ w, max(repeat, 3))
+    matrix_floor, _ = _best_time(lambda: w @ proba_true, max(repeat, 3))
     tensor_bytes = log_proba.nbytes
     row = {"n": n, "M": M, "K": K, "floor_s": floor, "matrix_floor_s": matrix_floor}
 
@@ -1276,8 +1277,9 @@ def report_whole_fit(rows):
         "its number of outputs: with one output the tensor is the n x M "
         "matrix). Beyond the modules: the same minus the modules' own work "
         "(their `fit` and row gathers, from the fastest profiled fit). The "
-        "matrix floor is one `matrix @ w` over the (n, M) matrix the linear "
-        "mixture and the regression keep. Peak: the most memory "
+        "matrix floor is one `matrix @ w` over an n x M matrix (the size of "
+        "what the linear mixture keeps: each module's probability of the "
+        "true class). Peak: the most memory "
         "the fit allocated at once (tracemalloc; the modules' tables exist "
         "before the fit and are not counted, the modules' per-fold outputs "
         "are), in units of the tensor, and the phase it was reached in.",

@@ -211,7 +211,7 @@ class LinearMixture(_ClassProbabilities):
     ):
         n_modules, n_samples = len(module_names), len(codes)
         return _Store(
-            proba_true=np.empty((n_samples, n_modules)),
+            proba_true=np.empty((n_modules, n_samples)),
             # The whole outputs only when a score needs the mixture's
             # probabilities of every class, not only the log-loss.
             proba=(
@@ -224,7 +224,7 @@ class LinearMixture(_ClassProbabilities):
 
     def write(self, store, module, rows, output):
         proba_true = self._true_class_proba(store, rows, output)
-        store.proba_true[rows, module] = proba_true
+        store.proba_true[module, rows] = proba_true
         if store.proba is not None:
             store.proba[module, rows] = output
         self._add_score(store, module, rows, proba_true)

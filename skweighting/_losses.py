@@ -269,8 +269,9 @@ def linear_mixture_loss(weights, proba_true, sample_weight):
     Parameters
     ----------
     weights : ndarray of shape (n_modules,)
-    proba_true : ndarray of shape (n_samples, n_modules)
-        ``p_m(y_i | x_i)``.
+    proba_true : ndarray of shape (n_modules, n_samples)
+        ``p_m(y_i | x_i)``, one module per row (each module's out-of-fold
+        output is one contiguous write).
     sample_weight : ndarray of shape (n_samples,)
         Non-negative, summing to one.
 
@@ -279,13 +280,13 @@ def linear_mixture_loss(weights, proba_true, sample_weight):
     loss : float
     grad_weights : ndarray of shape (n_modules,)
     """
-    mixture = proba_true @ np.asarray(weights).astype(proba_true.dtype)
+    mixture = np.asarray(weights).astype(proba_true.dtype) @ proba_true
     floored = mixture < PROBA_FLOOR
     mixture = np.maximum(mixture, PROBA_FLOOR).astype(np.float64, copy=False)
     loss = -(sample_weight @ np.log(mixture))
     # The floor is flat: no gradient flows through floored rows.
     coef = np.where(floored, 0.0, sample_weight / mixture)
-    grad_weights = -(coef.astype(proba_true.dtype) @ proba_true)
+    grad_weights = -(proba_true @ coef.astype(proba_true.dtype))
     return float(loss), grad_weights.astype(np.float64)
 
 
@@ -297,7 +298,7 @@ class MixtureLoss:
 
     def __init__(self, proba_true, sample_weight=None):
         self.proba_true = proba_true
-        self.n_samples, self.n_modules = proba_true.shape
+        self.n_modules, self.n_samples = proba_true.shape
         self.sample_weight = normalised_weights(sample_weight, self.n_samples)
 
     def initial_extra(self):
@@ -314,7 +315,7 @@ class MixtureLoss:
         return linear_mixture_loss(weights, self.proba_true, self.sample_weight)[0]
 
     def take(self, rows):
-        return MixtureLoss(self.proba_true[rows], self.sample_weight[rows])
+        return MixtureLoss(self.proba_true[:, rows], self.sample_weight[rows])
 
 
 # --------------------------------------------------------------------------

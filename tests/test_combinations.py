@@ -72,7 +72,7 @@ def test_linear_mixture_store_keeps_only_the_true_class():
     proba, y = module_probas(rng)
     combination = LinearMixture(np.arange(3))
     loss = combination.objective(_write_all(combination, proba, y, FOLDS))
-    np.testing.assert_allclose(loss.proba_true, proba[:, np.arange(len(y)), y].T)
+    np.testing.assert_allclose(loss.proba_true, proba[:, np.arange(len(y)), y])
     assert loss.proba is None  # the whole outputs only when asked for
 
 

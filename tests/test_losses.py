@@ -85,7 +85,7 @@ def test_log_pool_loss_data_adds_the_sharpness_penalty():
 def test_linear_mixture_gradient_and_formula():
     rng = np.random.default_rng(4)
     proba, y = module_probas(rng)
-    proba_true = proba[:, np.arange(y.shape[0]), y].T.copy()
+    proba_true = proba[:, np.arange(y.shape[0]), y]
     sample_weight = np.full(y.shape[0], 1 / y.shape[0])
     weights = rng.dirichlet(np.ones(4))
     loss, _ = linear_mixture_loss(weights, proba_true, sample_weight)
@@ -99,7 +99,7 @@ def test_linear_mixture_gradient_and_formula():
 
 
 def test_linear_mixture_floor_has_zero_gradient():
-    proba_true = np.array([[0.0, 0.0], [0.5, 0.9]])
+    proba_true = np.array([[0.0, 0.5], [0.0, 0.9]])  # (modules, samples)
     loss, grad = linear_mixture_loss(np.array([0.5, 0.5]), proba_true, np.full(2, 0.5))
     assert np.isfinite(loss)
     # Only the second row contributes to the gradient.
@@ -130,9 +130,7 @@ def test_take_is_the_same_loss_on_the_rows_taken(make):
     sample_weight = rng.uniform(0.5, 2.0, 120)
     data = {
         "log": lambda: LogPoolLoss(clipped_log(proba.copy()), y, sample_weight),
-        "linear": lambda: MixtureLoss(
-            proba[:, np.arange(120), y].T.copy(), sample_weight
-        ),
+        "linear": lambda: MixtureLoss(proba[:, np.arange(120), y], sample_weight),
         "regression": lambda: QuadraticLoss(module_errors(rng, 120), sample_weight),
     }[make]()
     rows = np.arange(0, 120, 3)

@@ -84,7 +84,7 @@ def _combination(kind, proba, y):
     if kind == "log":
         return LogPoolLoss(clipped_log(proba.copy()), y)
     if kind == "linear":
-        return MixtureLoss(proba[:, np.arange(n_samples), y].T.copy())
+        return MixtureLoss(proba[:, np.arange(n_samples), y])
     # Regression: each module "predicts" its probability of class 0.
     target = (y == 0).astype(float)
     errors = proba[:, :, 0] - target

@@ -20,7 +20,7 @@ def _loss(name, rng, n_samples=200, n_modules=4):
     if name == "log":
         return LogPoolLoss(clipped_log(proba.copy()), y)
     if name == "linear":
-        return MixtureLoss(proba[:, np.arange(n_samples), y].T.copy())
+        return MixtureLoss(proba[:, np.arange(n_samples), y])
     errors = module_errors(rng, n_samples, n_modules=n_modules)
     # The last module repeats the first one's mistakes and adds its own: the
     # optimum gives it no weight.
