@@ -1323,7 +1323,8 @@ def report_whole_fit(rows):
         "all modules) and `fold_params` (each module's fit parameters). "
         "Output checks: `combination.read` around the module call "
         "(`check_probabilities` / `check_predictions`, `class_columns`). "
-        "Store writes: `combination.write`. "
+        "Store writes: `combination.write` (for the regression, each fold's "
+        "Gram matrix once all its modules are written). "
         "Combination build: `combination.objective`. Weight step: "
         "`learn_attention`. Refits: `fit_module` on all rows (modules with "
         "non-zero weight). Other: the rest (validation of y and the label "
@@ -1366,8 +1367,9 @@ def report_whole_fit(rows):
         "checks (regressors). Rest of fit: validation, joblib, module "
         "scores, the store's allocation. Loss evaluations: calls / floor "
         "passes on all rows and on the solver's 20,000-row warm-start "
-        "subsample (the combination build for the regression computes its "
-        "Gram matrix, so its evaluations are O(M^2)). Solver: the rest of the "
+        "subsample (the regression's evaluations read only the Gram matrix "
+        "summed as the folds are written: O(M^2), no subsample). Solver: the "
+        "rest of the "
         "weight step (subsample copies, L-BFGS, normalisers).",
         "",
         _table(
