@@ -37,8 +37,8 @@ outputs, ``np.tensordot(w, tensor, 1)`` (the same pass as
 ``np.einsum("mnk,m->nk")``; for a regressor K is the number of outputs),
 measured in the same process on the same data, best of several. The
 ``matrix floor`` is one pass ``matrix @ w`` over an n x M matrix (the size
-of what the linear mixture keeps: each module's probability of the true
-class; for the regression, its predictions). Everything runs with one BLAS thread.
+of the linear mixture's store: each module's probability of the true
+class). Everything runs with one BLAS thread.
 
 Writes bench/results/speed_*.csv (plus speed_meta.csv: commit, CPU, load)
 and the speed section of docs/benchmarks.md.
@@ -1650,7 +1650,7 @@ def _verdict(ok):
     return "**met**" if ok else "**not met**"
 
 
-def _target_groups(rows, target):
+def _target_groups(rows):
     """(label, combination, rows) of each target line: the classifiers'
     combinations, and the regression with one output and with K outputs."""
     for combination in COMBINATIONS:
@@ -1671,7 +1671,7 @@ def report_targets(results):
     fits = results.get("whole_fit")
     if fits:
         target = _target_of(fits)
-        groups = list(_target_groups(_at_target(fits, target), target))
+        groups = list(_target_groups(_at_target(fits, target)))
         for label, combination, rs in groups:
             limit = FIT_TARGET[combination]
             values = ", ".join(f"{r['normaliser']} {r['floor_passes']:.1f}" for r in rs)
@@ -1694,7 +1694,7 @@ def report_targets(results):
             )
     predicts = results.get("predict")
     if predicts:
-        for label, combination, rs in _target_groups(predicts, None):
+        for label, combination, rs in _target_groups(predicts):
             limit = PREDICT_TARGET[combination]
             values = ", ".join(
                 f"{r['normaliser']} {r['beyond_modules_passes']:.1f}" for r in rs

@@ -175,9 +175,6 @@ class _BaseSparseAttentionCV(_BaseSparseAttention):
         self.verbose = verbose
         self.random_state = random_state
 
-    def _single_modules(self):
-        return self.single_modules
-
     # Candidates are scored on inner splits of the out-of-fold rows.
     _keeps_rows = True
     # A candidate can keep a module alone: the refits wait for the weights.
@@ -298,15 +295,16 @@ class _BaseSparseAttentionCV(_BaseSparseAttention):
         weights = np.zeros(n_modules)
         weights[module] = 1.0
         extra = np.zeros(losses[c].n_extra)
+        objective = losses[c].value(weights, extra)
         fit = AttentionFit(
             logits=weights - 1.0 / n_modules,  # sparsemax's preimage at T=1
             weights=weights,
             extra=extra,
-            objective=losses[c].value(weights, extra),
+            objective=objective,
             # One evaluation and nothing to iterate; scikit-learn's
             # convention for n_iter_ is at least one.
             n_iter=1,
-            loss_curve=np.array([losses[c].value(weights, extra)]),
+            loss_curve=np.array([objective]),
             converged=True,
             theta=None,
         )
@@ -325,10 +323,12 @@ class _BaseSparseAttentionCV(_BaseSparseAttention):
         ]
         n_temperatures = len(temperatures)
         n_modules = losses[0].n_modules
-        singles = n_modules if self._single_modules() and n_modules > 1 else 0
+        singles = n_modules if self.single_modules and n_modules > 1 else 0
         n_rows = len(candidates) * n_temperatures + singles
         scores = np.empty((n_rows, len(inner)))
-        full_fits, params = [], []
+        # Per row of cv_results_: the fit on all out-of-fold rows, its
+        # parameters, and the index of its combination.
+        full_fits, params, row_combination = [], [], []
         for block, (c, normaliser) in enumerate(candidates):
             rows_of_block = slice(block * n_temperatures, (block + 1) * n_temperatures)
             for split, (train, test) in enumerate(inner):
@@ -349,6 +349,7 @@ class _BaseSparseAttentionCV(_BaseSparseAttention):
                 }
                 for temperature in temperatures
             )
+            row_combination.extend([c] * n_temperatures)
         for module in range(singles):
             c, fit = self._single_module_fit(losses, combinations, module)
             row = len(candidates) * n_temperatures + module
@@ -367,6 +368,7 @@ class _BaseSparseAttentionCV(_BaseSparseAttention):
                     "module": self.module_names_[module],
                 }
             )
+            row_combination.append(c)
 
         mean, std = scores.mean(axis=1), scores.std(axis=1)
         best = int(np.argmax(mean))
@@ -411,20 +413,13 @@ class _BaseSparseAttentionCV(_BaseSparseAttention):
         self.normaliser_ = chosen["normaliser"]
         self.single_module_ = chosen["module"]
         fit = full_fits[best]
-        if chosen["module"] is not None:
-            c = next(
-                i
-                for i, comb in enumerate(combinations)
-                if comb.name == chosen["combine"]
-            )
-        else:
-            c = candidates[best // n_temperatures][0]
+        if chosen["module"] is None:
             # n_iter_: the iterations along the warm-started path up to the
             # chosen temperature (a warm start can converge at once).
             start = best - best % n_temperatures
             n_iter = sum(f.n_iter for f in full_fits[start : best + 1])
             fit = fit._replace(n_iter=max(n_iter, 1))
-        return combinations[c], fit
+        return combinations[row_combination[best]], fit
 
 
 class SparseAttentionClassifierCV(

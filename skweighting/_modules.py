@@ -156,9 +156,9 @@ def class_columns(module_classes, name, estimator, classes):
 
 def fold_data(X, y, train, test):
     """The training rows (X and y) and the held-out rows of a fold: sliced
-    once per fold and shared by every module (copies, so a module that
-    works in place, such as ``StandardScaler(copy=False)``, cannot touch the
-    caller's data)."""
+    once per fold and shared by every module of the fold, as the refits
+    share X (copies, so a module that works in place, such as
+    ``StandardScaler(copy=False)``, cannot touch the caller's data)."""
     return _safe_indexing(X, train), _safe_indexing(y, train), _safe_indexing(X, test)
 
 
