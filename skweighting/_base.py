@@ -37,6 +37,7 @@ from sklearn.utils.validation import (
     _check_feature_names_in,
     _check_sample_weight,
     _num_samples,
+    check_array,
     check_is_fitted,
     check_memory,
     has_fit_parameter,
@@ -51,6 +52,7 @@ from sklearn.utils._user_interface import _message_with_time
 
 from ._modules import describe, fit_module, fit_predict_fold, fold_data, fold_params
 from ._normalisers import NORMALISERS
+from ._pruning import prune
 from ._solvers import learn_attention, one_blas_thread, warn_deprecated_adam
 from ._validation import (
     MAX_SEED,
@@ -136,6 +138,7 @@ class _BaseSparseAttention(
         "temperature": [Interval(Real, 0, None, closed="neither")],
         "normaliser": [StrOptions(set(NORMALISERS))],
         "alpha": [Interval(Real, 0, None, closed="left")],
+        "prune_tol": [Interval(Real, 0, None, closed="left")],
         "cv": ["cv_object"],
         "solver": [StrOptions({"lbfgs", "adam"})],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
@@ -156,6 +159,7 @@ class _BaseSparseAttention(
         temperature=1.0,
         normaliser="softmax",
         alpha=1e-4,
+        prune_tol=1.0,
         cv=5,
         solver="lbfgs",
         max_iter=1000,
@@ -171,6 +175,7 @@ class _BaseSparseAttention(
         self.temperature = temperature
         self.normaliser = normaliser
         self.alpha = alpha
+        self.prune_tol = prune_tol
         self.cv = cv
         self.solver = solver
         self.max_iter = max_iter
@@ -398,6 +403,7 @@ class _BaseSparseAttention(
         start = time.perf_counter()
         with one_blas_thread():
             combination, fit = self._learn(losses, combinations, stored_targets, folds)
+            fit = self._prune(losses[combinations.index(combination)], fit, folds)
         self._set_weights(fit, combination, time.perf_counter() - start)
         del losses
         self._refit(X, y, fitting, names, all_names, fit_params, memory, times, refits)
@@ -520,6 +526,36 @@ class _BaseSparseAttention(
         )
         return combinations[0], fit
 
+    def _prune(self, loss, fit, folds):
+        """Drop the modules whose gain in out-of-fold loss is within its
+        noise (`skweighting._pruning.prune`), then learn the other weights
+        again with those held at zero. Only sparse normalisers prune: a
+        softmax weight is never exactly zero."""
+        if not NORMALISERS[self.normaliser].sparse or self.prune_tol == 0:
+            return fit
+        weights, extra = prune(loss, fit.weights, fit.extra, folds, self.prune_tol)
+        dropped = (fit.weights > 0) & (weights == 0)
+        if not dropped.any():
+            return fit
+        if self.verbose:
+            names = [n for n, d in zip(self.module_names_, dropped) if d]
+            self._log(f"pruned {names} (prune_tol={self.prune_tol:g})", 0.0)
+        refit = learn_attention(
+            loss,
+            temperature=self.temperature,
+            alpha=self.alpha,
+            normaliser=self.normaliser,
+            max_iter=self.max_iter,
+            tol=self.tol,
+            random_state=check_random_state(self.random_state).randint(MAX_SEED),
+            warm_start=fit._replace(weights=weights, extra=extra),
+            fixed_zero=weights == 0,
+        )
+        return refit._replace(
+            n_iter=fit.n_iter + refit.n_iter,
+            loss_curve=np.concatenate([fit.loss_curve, refit.loss_curve]),
+        )
+
     def _set_weights(self, fit, combination, seconds):
         if not (np.isfinite(fit.objective) and np.all(np.isfinite(fit.weights))):
             scores = np.where(np.isfinite(self.oof_scores_), self.oof_scores_, -np.inf)
@@ -574,6 +610,9 @@ class _BaseSparseAttention(
         self.support_ = self.attention_weights_ > 0
         self.n_nonzero_ = int(np.count_nonzero(self.support_))
         kept = np.flatnonzero(self.support_)
+        self._rejects_nan = not self.__sklearn_tags__().input_tags.allow_nan and all(
+            get_tags(fitting[m]).input_tags.allow_nan for m in kept
+        )
         if refits is None:
             # Longest first (by the module's time on the folds), so that with
             # n_jobs > 1 no worker is left with a long refit at the end.
@@ -622,6 +661,11 @@ class _BaseSparseAttention(
         check_is_fitted(self)
         reject_1d(X)
         validate_data(self, X, reset=False, skip_check_array=True)
+        if getattr(self, "_rejects_nan", False):
+            # The modules left after pruning would pass NaN through, but the
+            # ensemble's tags (and so its behaviour) cannot depend on which
+            # modules its weights happened to keep.
+            check_array(X, accept_sparse=True, dtype=None, ensure_all_finite=True)
         return X
 
     def _weighted_outputs(self, X):

@@ -312,7 +312,7 @@ class Average:
             fold_errors=None,  # without `errors`: the fold being written
             fold_rows=None,
             fold_written=set(),
-            gram=np.zeros((len(module_names), len(module_names))),
+            fold_grams=[],  # without `errors`: one Gram matrix per fold
             squared_error=np.zeros(len(module_names)),
             equal_weights=sample_weight is None,
         )
@@ -330,18 +330,18 @@ class Average:
             store.fold_rows = rows
         n_rows = rows.stop - rows.start
         if store.fold_errors is None or store.fold_errors.shape[1] < n_rows:
-            n_modules, n_outputs = len(store.gram), store.y.shape[1]
+            n_modules, n_outputs = len(store.module_names), store.y.shape[1]
             store.fold_errors = np.empty((n_modules, n_rows, n_outputs))
         store.fold_written.add(module)
         return store.fold_errors[module, :n_rows]
 
     def _add_fold_gram(self, store, rows):
-        if len(store.fold_written) < len(store.gram):
+        if len(store.fold_written) < len(store.module_names):
             return
         n_rows = rows.stop - rows.start
         with np.errstate(over="ignore", invalid="ignore"):
-            store.gram += error_gram(
-                store.fold_errors[:, :n_rows], store.sample_weight[rows]
+            store.fold_grams.append(
+                error_gram(store.fold_errors[:, :n_rows], store.sample_weight[rows])
             )
         store.fold_written.clear()
 
@@ -372,7 +372,9 @@ class Average:
             loss = QuadraticLoss(
                 store.errors,
                 store.sample_weight,
-                gram=store.gram if store.errors is None else None,
+                fold_grams=(
+                    np.array(store.fold_grams) if store.errors is None else None
+                ),
             )
         overflowing = ~np.isfinite(np.diag(loss.gram))
         if np.any(overflowing):

@@ -177,6 +177,12 @@ class _BaseSparseAttentionCV(_BaseSparseAttention):
 
     # Candidates are scored on inner splits of the out-of-fold rows.
     _keeps_rows = True
+
+    def _prune(self, loss, fit, folds):
+        # The chosen candidate is kept as scored: pruning it afterwards would
+        # give weights that no inner split has scored.
+        return fit
+
     # A candidate can keep a module alone: the refits wait for the weights.
     _refits_before_weights = False
 

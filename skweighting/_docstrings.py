@@ -20,12 +20,12 @@ temperature : float, default=1.0
         simplex. ``'softmax'``: every weight is positive. ``'sparsemax'``
         (the Euclidean projection onto the simplex) gives exact zeros:
         modules with zero weight are neither refitted nor called at
-        predict time, and the number of modules in use grows with the
-        temperature. ``'entmax15'`` (1.5-entmax) lies between the two; with
-        ``alpha > 0`` its exact optimum keeps every module at a positive
-        weight (of order ``(alpha * temperature**2)**2`` for those the
-        out-of-fold optimum leaves out), zero only where that is below the
-        solver's tolerance, so it prunes little."""
+        predict time, and (with ``prune_tol=0``) the number of modules in
+        use grows with the temperature. ``'entmax15'`` (1.5-entmax) lies
+        between the two; with ``alpha > 0`` its exact optimum keeps every
+        module at a positive weight (of order ``(alpha * temperature**2)**2``
+        for those the out-of-fold optimum leaves out), so its zeros come
+        from pruning (``prune_tol``)."""
 
 OTHER_PARAMETERS = """\
 alpha : float, default=1e-4
@@ -34,6 +34,17 @@ alpha : float, default=1e-4
         penalty is ``(alpha * temperature**2 / 2) * ||u||^2``, which is what
         gives ``temperature`` its meaning. ``alpha=0`` removes it (then every
         temperature gives the same weights).
+
+    prune_tol : float, default=1.0
+        With ``'sparsemax'`` or ``'entmax15'``: after the weights are
+        learned, modules are dropped from the smallest weight up while the
+        out-of-fold loss rises by at most ``prune_tol`` standard errors of
+        that rise (across the cv folds) above the optimum's, as the
+        one-standard-error rule of ``cv.glmnet`` picks the sparsest model
+        within the noise of the best; the remaining weights are then learned
+        again with the dropped ones at zero. Dropped modules are neither
+        refitted nor called. ``0`` keeps the support of the optimum. Not
+        used with ``'softmax'``, whose weights are never exactly zero.
 
     cv : int, cross-validation generator or iterable, default=5
         How the out-of-fold module outputs that the weights are learned from

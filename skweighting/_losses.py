@@ -3,8 +3,8 @@
 Nothing here knows about estimators. Each way of combining module outputs
 has one loss with its analytic gradient with respect to the weights, and a
 small "loss data" class holding what the loss needs (``loss_grad``,
-``take`` a row subset, ``initial_extra``) so a solver never asks which
-combination it has:
+``take`` a row subset, ``initial_extra``, ``fold_sums`` and ``drop`` for
+pruning) so a solver never asks which combination it has:
 
 * log pooling, ``log P(k|x) = beta * sum_m w[m] log p_m(k|x) - logsumexp_k``:
   `log_pool_normalise` is the formula (the loss, through `log_pool`, and the
@@ -55,6 +55,23 @@ def normalised_weights(sample_weight, n_samples):
 # --------------------------------------------------------------------------
 # Log pooling
 # --------------------------------------------------------------------------
+def fold_sums(row_values, sample_weight, folds):
+    """Sample-weighted sums of ``row_values`` over each of ``folds`` (slices
+    of rows), and the sums of ``sample_weight`` over them."""
+    values = np.array([sample_weight[rows] @ row_values[rows] for rows in folds])
+    weight = np.array([sample_weight[rows].sum() for rows in folds])
+    return values, weight
+
+
+def renormalised_without(weights, module):
+    """``weights`` with ``module`` set to zero and the rest rescaled to sum
+    to one (all zeros if it was the only module with weight)."""
+    weights = np.array(weights, dtype=np.float64)
+    weights[module] = 0.0
+    total = weights.sum()
+    return weights / total if total > 0 else weights
+
+
 class Workspace:
     """Work arrays reused from one evaluation of a loss to the next.
 
@@ -233,14 +250,31 @@ class LogPoolLoss:
         grad_sharpness += SHARPNESS_PENALTY * log_sharpness
         return loss, grad_weights, np.array([grad_sharpness])
 
-    def value(self, weights, extra):
-        """The mean log-loss alone (no penalty): what held-out rows score."""
+    def row_losses(self, weights, extra):
+        """Each row's log-loss (no penalty)."""
         pooled, _, _, log_norm = log_pool(
             weights, extra[0], self.log_proba, self.workspace
         )
         true_index = np.arange(self.n_samples) * pooled.shape[1] + self.y
-        true_scores = np.exp(extra[0]) * np.take(pooled, true_index)
-        return float(self.sample_weight @ (log_norm - true_scores))
+        return log_norm - np.exp(extra[0]) * np.take(pooled, true_index)
+
+    def value(self, weights, extra):
+        """The mean log-loss alone (no penalty): what held-out rows score."""
+        return float(self.sample_weight @ self.row_losses(weights, extra))
+
+    def fold_sums(self, weights, extra, folds):
+        """`fold_sums` of the rows' log-losses: one evaluation of the pool."""
+        return fold_sums(self.row_losses(weights, extra), self.sample_weight, folds)
+
+    @staticmethod
+    def drop(weights, extra, module):
+        """The pool without ``module``, every other module's exponent
+        ``beta * w[m]`` unchanged (the other terms of the pool stay as
+        they are): renormalised weights and a lower sharpness."""
+        kept = 1.0 - weights[module]
+        if kept <= 0:
+            return renormalised_without(weights, module), extra
+        return renormalised_without(weights, module), extra + np.log(kept)
 
     def predict_rows(self, rows, weights, extra):
         """The pooled probabilities of ``rows``."""
@@ -314,6 +348,17 @@ class MixtureLoss:
         """The mean log-loss (what held-out rows score)."""
         return linear_mixture_loss(weights, self.proba_true, self.sample_weight)[0]
 
+    def fold_sums(self, weights, extra, folds):
+        """`fold_sums` of the rows' log-losses."""
+        mixture = np.asarray(weights).astype(self.proba_true.dtype) @ self.proba_true
+        row_losses = -np.log(np.maximum(mixture, PROBA_FLOOR).astype(np.float64))
+        return fold_sums(row_losses, self.sample_weight, folds)
+
+    @staticmethod
+    def drop(weights, extra, module):
+        """The mixture without ``module``, the others rescaled."""
+        return renormalised_without(weights, module), extra
+
     def take(self, rows):
         return MixtureLoss(self.proba_true[:, rows], self.sample_weight[rows])
 
@@ -366,7 +411,7 @@ class QuadraticLoss:
     """Data of the regression average's loss: the Gram matrix of the scaled
     errors (one pass over them; every evaluation then costs O(M^2)).
 
-    Built from the errors, or from a Gram matrix already summed (then
+    Built from the errors, or from the Gram matrices of the folds (then
     ``errors`` is None and ``sample_weight`` gives the number of rows):
     the loss is the same, but ``take`` needs the errors.
     """
@@ -376,14 +421,18 @@ class QuadraticLoss:
     # subsample first would save nothing.
     evaluation_reads_rows = False
 
-    def __init__(self, errors, sample_weight=None, gram=None):
+    def __init__(self, errors, sample_weight=None, fold_grams=None):
         self.errors = errors
+        self.fold_grams = fold_grams
         if errors is None:
-            self.n_modules, self.n_samples = len(gram), len(sample_weight)
+            self.n_modules = fold_grams.shape[1]
+            self.n_samples = len(sample_weight)
+            self.gram = fold_grams.sum(axis=0)
         else:
             self.n_modules, self.n_samples, _ = errors.shape
         self.sample_weight = normalised_weights(sample_weight, self.n_samples)
-        self.gram = error_gram(errors, self.sample_weight) if gram is None else gram
+        if errors is not None:
+            self.gram = error_gram(errors, self.sample_weight)
 
     def initial_extra(self):
         return np.zeros(0)
@@ -395,6 +444,31 @@ class QuadraticLoss:
     def value(self, weights, extra):
         """The variance-normalised squared error (what held-out rows score)."""
         return quadratic_loss(weights, self.gram)[0]
+
+    def fold_sums(self, weights, extra, folds):
+        """The squared error summed over each of ``folds`` (consecutive
+        slices of rows; the folds' Gram matrices when only those were
+        kept), and the sums of the sample weights over them."""
+        if self.errors is None:
+            if len(folds) != len(self.fold_grams):
+                raise ValueError(
+                    f"This loss kept the Gram matrices of {len(self.fold_grams)} "
+                    f"folds, not {len(folds)}."
+                )
+            grams = self.fold_grams
+        else:
+            grams = [
+                error_gram(self.errors[:, rows], self.sample_weight[rows])
+                for rows in folds
+            ]
+        values = np.array([quadratic_loss(weights, gram)[0] for gram in grams])
+        weight = np.array([self.sample_weight[rows].sum() for rows in folds])
+        return values, weight
+
+    @staticmethod
+    def drop(weights, extra, module):
+        """The average without ``module``, the others rescaled."""
+        return renormalised_without(weights, module), extra
 
     def take(self, rows):
         if self.errors is None:

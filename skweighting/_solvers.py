@@ -94,20 +94,29 @@ class SimplexObjective:
     power ``p`` is the normaliser's: 1 for sparsemax; 2 for entmax15, whose
     penalty is smooth in ``r = sqrt(w) * const`` but has an infinite slope
     in ``w`` at zero (it is the same point with ``p = 1`` when ``c = 0``).
+
+    Modules in ``fixed_zero`` (a boolean mask) are held at zero weight by
+    bounds ``0 <= r_j <= 0``: the optimum over the face of the others.
     """
 
-    def __init__(self, loss, *, normaliser, penalty):
+    def __init__(self, loss, *, normaliser, penalty, fixed_zero=None):
         self.loss = loss
         self.normaliser = normaliser
         self.penalty = penalty
         self.n_modules = loss.n_modules
         self.n_samples = loss.n_samples
         self.power = normaliser.simplex_power if penalty > 0 else 1
-        self.bounds = [(0.0, None)] * self.n_modules + [(None, None)] * loss.n_extra
+        if fixed_zero is None:
+            fixed_zero = np.zeros(self.n_modules, dtype=bool)
+        self.fixed_zero = np.asarray(fixed_zero, dtype=bool)
+        self.bounds = [
+            (0.0, 0.0) if fixed else (0.0, None) for fixed in self.fixed_zero
+        ] + [(None, None)] * loss.n_extra
 
     def initial_theta(self, temperature):
-        # The image of logits at ones: equal weights.
-        r0 = np.full(self.n_modules, (1.0 / self.n_modules) ** (1.0 / self.power))
+        # The image of logits at ones: equal weights (over the free modules).
+        free = ~self.fixed_zero
+        r0 = np.where(free, (1.0 / free.sum()) ** (1.0 / self.power), 0.0)
         return np.concatenate([r0, self.loss.initial_extra()])
 
     def start_from(self, fit, temperature):
@@ -141,17 +150,26 @@ class SimplexObjective:
 
     def take(self, rows):
         return SimplexObjective(
-            self.loss.take(rows), normaliser=self.normaliser, penalty=self.penalty
+            self.loss.take(rows),
+            normaliser=self.normaliser,
+            penalty=self.penalty,
+            fixed_zero=self.fixed_zero,
         )
 
 
-def make_objective(loss, *, normaliser, temperature, alpha):
+def make_objective(loss, *, normaliser, temperature, alpha, fixed_zero=None):
     """The objective of ``normaliser`` (a name in `NORMALISERS`) for
-    ``loss``, in the form its solver needs."""
+    ``loss``, in the form its solver needs; ``fixed_zero`` (sparse
+    normalisers only) holds modules at zero weight."""
     normaliser = NORMALISERS[normaliser]
     penalty = alpha * temperature**2  # alpha/2 ||T u||^2 = (alpha T^2 / 2)||u||^2
-    form = SimplexObjective if normaliser.sparse else LogitObjective
-    return form(loss, normaliser=normaliser, penalty=penalty)
+    if normaliser.sparse:
+        return SimplexObjective(
+            loss, normaliser=normaliser, penalty=penalty, fixed_zero=fixed_zero
+        )
+    if fixed_zero is not None and np.any(fixed_zero):
+        raise ValueError("Only a sparse normaliser can hold a weight at zero.")
+    return LogitObjective(loss, normaliser=normaliser, penalty=penalty)
 
 
 # --------------------------------------------------------------------------
@@ -379,7 +397,9 @@ def polish_on_the_face(objective, subsample, theta, *, max_iter, tol):
     polished[free] = result.theta
     inside = np.all(polished[:n_modules] >= 0)
     grads = [g for z, g in evaluated if np.array_equal(z, result.theta)]
-    kkt = bool(grads) and np.all(grads[-1][~free] >= -tol)
+    at_bound = ~free
+    at_bound[:n_modules] &= ~objective.fixed_zero  # held at zero: no KKT test
+    kkt = bool(grads) and np.all(grads[-1][at_bound] >= -tol)
     converged = bool(result.converged and inside and kkt)
     if not inside:  # a Newton step left the simplex: start L-BFGS-B from theta
         polished = theta
@@ -435,6 +455,7 @@ def learn_attention(
     random_state=None,
     theta0=None,
     warm_start=None,
+    fixed_zero=None,
 ):
     """Learn the attention logits (and any extra parameters) of a loss.
 
@@ -452,6 +473,9 @@ def learn_attention(
     warm_start : AttentionFit or None
         A previous fit, at any temperature, to start from (e.g. the
         neighbouring temperature of a path); overrides ``theta0``.
+    fixed_zero : ndarray of bool or None
+        Modules held at zero weight (sparse normalisers only): the optimum
+        over the others, as after pruning.
 
     Returns
     -------
@@ -463,7 +487,11 @@ def learn_attention(
         solver's own form (a warm start for a neighbouring fit).
     """
     objective = make_objective(
-        loss, normaliser=normaliser, temperature=temperature, alpha=alpha
+        loss,
+        normaliser=normaliser,
+        temperature=temperature,
+        alpha=alpha,
+        fixed_zero=fixed_zero,
     )
     if warm_start is not None:
         theta0 = objective.start_from(warm_start, temperature)

@@ -337,7 +337,7 @@ def test_gram_only_quadratic_loss_needs_no_rows(normaliser):
     errors = module_errors(rng)
     full = QuadraticLoss(errors)
     n_rows = 5 * _solvers.WARM_START_ROWS
-    gram_only = QuadraticLoss(None, np.ones(n_rows), gram=full.gram)
+    gram_only = QuadraticLoss(None, np.ones(n_rows), fold_grams=full.gram[None])
     assert gram_only.n_samples == n_rows
     fits = [
         learn_attention(loss, temperature=1.0, alpha=1e-4, normaliser=normaliser)

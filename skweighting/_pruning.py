@@ -1,0 +1,90 @@
+"""Pruning: fewer modules than the out-of-fold optimum keeps, at a cost in
+out-of-fold loss no larger than its noise.
+
+The optimum of a sparse normaliser often gives a few modules small weights
+whose gain in out-of-fold loss is well within that loss's noise. As the
+"one-standard-error rule" of ``cv.glmnet`` picks the sparsest model whose
+cross-validated error is within one standard error of the best, `prune`
+drops modules from the smallest weight up while the rise of the
+out-of-fold loss over the optimum stays within ``tol`` standard errors of
+that rise, measured across the cv folds (each fold's rows were held out
+from the module fits that produced them). The estimator then learns the
+remaining weights again, with the dropped modules held at zero.
+
+Pure NumPy, on the "loss data" objects of `skweighting._losses`
+(``fold_sums`` and ``drop``).
+"""
+
+import numpy as np
+
+
+def rise_and_standard_error(candidate, optimum, fold_weight):
+    """Mean rise of the loss from ``optimum`` to ``candidate`` and its
+    standard error across the folds.
+
+    Parameters
+    ----------
+    candidate, optimum : ndarray of shape (n_folds,)
+        Sample-weighted sums of the rows' losses over each fold.
+    fold_weight : ndarray of shape (n_folds,)
+        Sum of the sample weights over each fold; folds without weight are
+        left out.
+
+    Returns
+    -------
+    rise : float
+        The rise of the (weighted) mean loss over all rows.
+    standard_error : float
+        ``sqrt(weighted variance of the folds' rises / (n_folds - 1))``, as
+        ``cv.glmnet`` computes its ``cvsd``; ``inf`` with fewer than two
+        folds with weight.
+    """
+    present = fold_weight > 0
+    weight = fold_weight[present]
+    rises = (candidate[present] - optimum[present]) / weight
+    share = weight / weight.sum()
+    rise = float(share @ rises)
+    if weight.size < 2:
+        return rise, np.inf
+    variance = float(share @ (rises - rise) ** 2)
+    return rise, float(np.sqrt(variance / (weight.size - 1)))
+
+
+def prune(loss, weights, extra, folds, tol):
+    """Drop modules from the smallest weight up while the out-of-fold loss
+    rises by at most ``tol`` standard errors over the optimum's.
+
+    Parameters
+    ----------
+    loss : loss data object
+        With ``fold_sums(weights, extra, folds)`` and ``drop(weights, extra,
+        module)``.
+    weights : ndarray of shape (n_modules,)
+        The optimum's weights.
+    extra : ndarray
+        The optimum's extra parameters (e.g. the log-sharpness).
+    folds : list of slice
+        The rows of each cv fold, in the loss's row order.
+    tol : float
+        Number of standard errors; 0 keeps the optimum's support.
+
+    Returns
+    -------
+    weights, extra
+        The last accepted point: the optimum's with the dropped modules at
+        zero and the others rescaled (not yet learned again).
+    """
+    weights = np.asarray(weights, dtype=np.float64)
+    if tol <= 0:
+        return weights, extra
+    optimum, fold_weight = loss.fold_sums(weights, extra, folds)
+    while np.count_nonzero(weights) > 1:
+        support = np.flatnonzero(weights)
+        smallest = support[np.argmin(weights[support])]
+        candidate_weights, candidate_extra = loss.drop(weights, extra, smallest)
+        candidate, _ = loss.fold_sums(candidate_weights, candidate_extra, folds)
+        rise, standard_error = rise_and_standard_error(candidate, optimum, fold_weight)
+        if not rise <= tol * standard_error:
+            break
+        weights, extra = candidate_weights, candidate_extra
+    return weights, extra
