@@ -314,23 +314,43 @@ def normaliser_advice():
             "The benchmark results hold no comparison of the normalisers yet; "
             "see [docs/benchmarks.md](docs/benchmarks.md)."
         )
-    ahead = [q["ranks"][sp] <= q["ranks"][so] + 1e-9 for _, so, sp, _, q in families]
-    ranks = ", ".join(
-        f"{label} {q['ranks'][sp]:.2f} against {q['ranks'][so]:.2f}"
-        for label, so, sp, _, q in families
+    parts, ahead, behind = [], [], []
+    for label, so, sp, _, q in families:
+        no_worse = q["ranks"][sp] <= q["ranks"][so] + 1e-9
+        (ahead if no_worse else behind).append(label)
+        part = (
+            f"{label} {q['ranks'][sp]:.2f} against {q['ranks'][so]:.2f} "
+            + ("(no worse)" if no_worse else "(worse)")
+            + f" with {q['nonzero'][sp]:.2f} of {q['n_modules']} modules"
+        )
+        if "caruana" in q["nonzero"]:
+            caruana = q["nonzero"]["caruana"]
+            part += (
+                f", {'fewer than' if q['nonzero'][sp] < caruana else 'not fewer than'}"
+                f" Caruana's {caruana:.2f}"
+            )
+        parts.append(part)
+    text = (
+        '**Which normaliser.** `normaliser="sparsemax"` at its defaults (which '
+        "prune to within one standard error of the out-of-fold optimum, "
+        "`prune_tol=1`) against the default softmax, mean rank and modules "
+        "called at predict time: " + "; ".join(parts) + "."
     )
-    kept = _series(
-        f"{q['nonzero'][sp]:.2f} of {q['n_modules']}" for _, _, sp, _, q in families
-    )
-    caruana = _series(
-        f"{q['nonzero']['caruana']:.2f}"
-        for _, _, _, _, q in families
-        if "caruana" in q["nonzero"]
-    )
-    fewer_than_caruana = [
-        q["nonzero"][sp] < q["nonzero"].get("caruana", -1.0)
-        for _, _, sp, _, q in families
-    ]
+    if ahead:
+        text += (
+            f" So for {_series(ahead)} start with sparsemax: it ranked no worse "
+            "and called fewer modules."
+        )
+    if behind:
+        text += (
+            f" For {_series(behind)} softmax ranked better: pruning to within "
+            "the loss's noise cost accuracy there; keep softmax, set "
+            "`prune_tol=0` (the optimum's support), or let "
+            "`SparseAttentionRegressorCV` / `SparseAttentionClassifierCV` with "
+            '`normalisers=("softmax", "sparsemax")` choose'
+            + _cv_sparse_text(quality)
+            + "."
+        )
     losses = []
     for label, so, sp, _, q in families:
         mean = q["summary"]["mean"][q["metric"]]
@@ -340,41 +360,10 @@ def normaliser_advice():
                 if change >= 0.01:
                     losses.append((change, f"{ds} {change:+.1%} ({label})"))
     losses.sort(reverse=True)
-    if all(ahead):
-        text = (
-            '**Which normaliser.** `normaliser="sparsemax"` had a mean rank no '
-            "worse than the default softmax's in every comparison ("
-            + ranks
-            + ") while calling fewer modules at predict time ("
-            + kept
-            + " on average): "
-            + (
-                "fewer than Caruana's ensemble selection keeps"
-                if all(fewer_than_caruana)
-                else "about as few as Caruana's ensemble selection keeps"
-            )
-            + f" ({caruana})"
-            + ("." if all(fewer_than_caruana) else ", not fewer.")
-            + " So start with sparsemax, or let "
-            + '`SparseAttentionClassifierCV(normalisers=("softmax", "sparsemax"))` '
-            + "choose"
-            + _cv_sparse_text(quality)
-            + "."
-        )
-        if losses:
-            text += (
-                " It is not better on every data set: it lost by 1% or more on "
-                + _series(text for _, text in losses[:3])
-                + "."
-            )
-    else:
-        text = (
-            '**Which normaliser.** `normaliser="sparsemax"` ranked behind the '
-            f"default softmax in {ahead.count(False)} of {len(ahead)} "
-            "comparisons (" + ranks + "); it calls fewer modules (" + kept + " on "
-            "average). Keep softmax unless prediction cost or a short list of "
-            "modules matters, or let `SparseAttentionClassifierCV(normalisers="
-            '("softmax", "sparsemax"))` choose.'
+    if losses:
+        text += (
+            " Sparsemax is not better on every data set: it lost by 1% or more "
+            "on " + _series(text for _, text in losses[:3]) + "."
         )
     entmax = [
         (q["nonzero"][en], q["n_modules"])
@@ -385,9 +374,13 @@ def normaliser_advice():
         text += (
             ' `normaliser="entmax15"` kept '
             + _series(f"{n:.2f} of {m}" for n, m in entmax)
-            + " modules on average: at the default `alpha` its optimum gives "
-            "every module a small positive weight, so it prunes little and "
-            "saves no prediction time."
+            + " modules on average: its optimum gives every module a small "
+            "positive weight at the default `alpha`, "
+            + (
+                "and the pruning drops those within the loss's noise."
+                if all(n < m - 0.5 for n, m in entmax)
+                else "so it prunes little and saves little prediction time."
+            )
         )
     text += " The comparison in full: [docs/benchmarks.md](docs/benchmarks.md)."
     return _wrap(text)

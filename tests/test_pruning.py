@@ -1,0 +1,302 @@
+"""Pruning: the one-standard-error rule on the folds' out-of-fold losses,
+the losses' fold sums and module drops it relies on, the solve with modules
+held at zero, and what the estimators do with it."""
+
+import numpy as np
+import pytest
+from _helpers import module_errors, module_probas
+from sklearn.datasets import load_breast_cancer, make_regression
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.naive_bayes import GaussianNB
+from sklearn.neighbors import KNeighborsClassifier
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
+
+from skweighting import SparseAttentionClassifier, SparseAttentionRegressor
+from skweighting._losses import (
+    LogPoolLoss,
+    MixtureLoss,
+    QuadraticLoss,
+    clipped_log,
+    log_pool,
+)
+from skweighting._normalisers import NORMALISERS
+from skweighting._pruning import prune, rise_and_standard_error
+from skweighting._solvers import learn_attention
+
+N_SAMPLES = 300
+FOLDS = [slice(0, 100), slice(100, 200), slice(200, 300)]
+
+
+def _losses(rng, sample_weight=None):
+    proba, y = module_probas(rng, n_modules=4, n_samples=N_SAMPLES)
+    true = proba[:, np.arange(N_SAMPLES), y]
+    errors = module_errors(rng, N_SAMPLES, n_modules=4)
+    return {
+        "log": LogPoolLoss(clipped_log(proba), y, sample_weight),
+        "linear": MixtureLoss(true, sample_weight),
+        "regression": QuadraticLoss(errors, sample_weight),
+    }
+
+
+# --------------------------------------------------------------------------
+# The losses' pieces
+# --------------------------------------------------------------------------
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("name", ["log", "linear", "regression"])
+def test_fold_sums_add_up_to_the_loss(name, weighted):
+    rng = np.random.default_rng(0)
+    sample_weight = rng.uniform(0.1, 2.0, N_SAMPLES) if weighted else None
+    loss = _losses(rng, sample_weight)[name]
+    weights = np.array([0.5, 0.3, 0.2, 0.0])
+    extra = loss.initial_extra() + 0.3
+    sums, fold_weight = loss.fold_sums(weights, extra, FOLDS)
+    assert sums.shape == fold_weight.shape == (3,)
+    assert sums.sum() == pytest.approx(loss.value(weights, extra), rel=1e-12)
+    assert fold_weight.sum() == pytest.approx(1.0)
+    expected = [loss.sample_weight[rows].sum() for rows in FOLDS]
+    np.testing.assert_allclose(fold_weight, expected)
+
+
+def test_fold_sums_from_fold_grams_equal_those_from_the_errors():
+    rng = np.random.default_rng(1)
+    errors = module_errors(rng, N_SAMPLES, n_modules=4)
+    full = QuadraticLoss(errors)
+    grams = np.array(
+        [
+            QuadraticLoss(errors[:, rows]).gram * (rows.stop - rows.start) / N_SAMPLES
+            for rows in FOLDS
+        ]
+    )
+    gram_only = QuadraticLoss(None, np.ones(N_SAMPLES), fold_grams=grams)
+    weights = np.array([0.4, 0.3, 0.2, 0.1])
+    np.testing.assert_allclose(
+        gram_only.fold_sums(weights, None, FOLDS)[0],
+        full.fold_sums(weights, None, FOLDS)[0],
+        rtol=1e-12,
+    )
+    np.testing.assert_allclose(gram_only.gram, full.gram, rtol=1e-12)
+    with pytest.raises(ValueError, match="Gram matrices of 3 folds, not 2"):
+        gram_only.fold_sums(weights, None, FOLDS[:2])
+
+
+@pytest.mark.parametrize("name", ["linear", "regression"])
+def test_drop_rescales_the_other_weights(name):
+    loss = _losses(np.random.default_rng(2))[name]
+    weights, extra = loss.drop(np.array([0.5, 0.3, 0.2, 0.0]), np.zeros(0), 1)
+    np.testing.assert_allclose(weights, [0.5 / 0.7, 0.0, 0.2 / 0.7, 0.0])
+
+
+def test_log_pool_drop_removes_one_term_of_the_pool():
+    # Dropping a module from the log pool leaves every other module's
+    # exponent beta * w[m] as it was.
+    rng = np.random.default_rng(3)
+    loss = _losses(rng)["log"]
+    weights, extra = np.array([0.5, 0.3, 0.2, 0.0]), np.array([0.4])
+    new_weights, new_extra = loss.drop(weights, extra, 0)
+    np.testing.assert_allclose(
+        np.exp(new_extra[0]) * new_weights,
+        np.exp(extra[0]) * np.array([0.0, 0.3, 0.2, 0.0]),
+    )
+    pooled = log_pool(new_weights, new_extra[0], loss.log_proba)[0]
+    expected = np.exp(extra[0]) * np.tensordot([0, 0.3, 0.2, 0], loss.log_proba, 1)
+    np.testing.assert_allclose(np.exp(new_extra[0]) * pooled, expected, atol=1e-12)
+
+
+# --------------------------------------------------------------------------
+# The rule
+# --------------------------------------------------------------------------
+def test_rise_and_standard_error_by_hand():
+    optimum = np.array([1.0, 2.0, 3.0, 4.0])
+    fold_weight = np.array([0.25, 0.25, 0.25, 0.25])
+    rises = np.array([0.1, 0.3, -0.1, 0.1])  # per fold, as means
+    candidate = optimum + rises * fold_weight
+    rise, standard_error = rise_and_standard_error(candidate, optimum, fold_weight)
+    assert rise == pytest.approx(0.1)
+    assert standard_error == pytest.approx(np.sqrt(np.var(rises) / 3))
+
+
+def test_rise_and_standard_error_leaves_out_folds_without_weight():
+    optimum = np.array([1.0, 2.0, 0.0])
+    candidate = np.array([1.2, 2.2, 5.0])
+    rise, standard_error = rise_and_standard_error(
+        candidate, optimum, np.array([0.5, 0.5, 0.0])
+    )
+    assert rise == pytest.approx(0.4) and standard_error == pytest.approx(0.0)
+    # One fold with weight: no spread to measure, nothing can be dropped.
+    _, standard_error = rise_and_standard_error(
+        candidate, optimum, np.array([1.0, 0.0, 0.0])
+    )
+    assert standard_error == np.inf
+
+
+def _optimum(loss):
+    fit = learn_attention(loss, temperature=1.0, alpha=0.0, normaliser="sparsemax")
+    return fit.weights, fit.extra
+
+
+@pytest.mark.parametrize("tol", [0.5, 1.0, 3.0])
+@pytest.mark.parametrize("name", ["log", "linear", "regression"])
+def test_prune_stops_at_the_first_drop_beyond_tol_standard_errors(name, tol):
+    rng = np.random.default_rng(4)
+    loss = _losses(rng)[name]
+    weights, extra = _optimum(loss)
+    optimum, fold_weight = loss.fold_sums(weights, extra, FOLDS)
+    pruned, pruned_extra = prune(loss, weights, extra, FOLDS, tol)
+    kept = pruned > 0
+    assert np.all(kept <= (weights > 0))  # only modules of the optimum stay
+    assert pruned.sum() == pytest.approx(1.0)
+    # Accepted: within tol standard errors of the optimum.
+    rise, standard_error = rise_and_standard_error(
+        loss.fold_sums(pruned, pruned_extra, FOLDS)[0], optimum, fold_weight
+    )
+    assert rise <= tol * standard_error + 1e-12
+    # The next drop (of the smallest remaining weight) is not.
+    if kept.sum() > 1:
+        smallest = np.flatnonzero(kept)[np.argmin(pruned[kept])]
+        next_weights, next_extra = loss.drop(pruned, pruned_extra, smallest)
+        rise, standard_error = rise_and_standard_error(
+            loss.fold_sums(next_weights, next_extra, FOLDS)[0], optimum, fold_weight
+        )
+        assert rise > tol * standard_error
+
+
+def test_prune_drops_a_module_that_adds_only_noise_and_keeps_the_signal():
+    # Module 1 is module 0 with a little independent noise: at the optimum
+    # it gets some weight, but dropping it costs less than the loss's noise.
+    rng = np.random.default_rng(5)
+    proba, y = module_probas(rng, n_modules=3, n_samples=N_SAMPLES, signal=(0.6,))
+    proba[1] = 0.9 * proba[0] + 0.1 * rng.dirichlet(np.ones(3), size=N_SAMPLES)
+    loss = MixtureLoss(proba[:, np.arange(N_SAMPLES), y])
+    weights, extra = _optimum(loss)
+    assert weights[0] > 0.5
+    pruned, _ = prune(loss, weights, extra, FOLDS, 1.0)
+    np.testing.assert_array_equal(pruned, [1.0, 0.0, 0.0])
+    # A module carrying the signal is never dropped for a useless one.
+    assert prune(loss, weights, extra, FOLDS, 1e-3)[0][0] > 0
+
+
+def test_prune_with_zero_tol_keeps_the_optimum():
+    loss = _losses(np.random.default_rng(6))["linear"]
+    weights, extra = _optimum(loss)
+    np.testing.assert_array_equal(prune(loss, weights, extra, FOLDS, 0.0)[0], weights)
+
+
+# --------------------------------------------------------------------------
+# The solve with modules held at zero
+# --------------------------------------------------------------------------
+@pytest.mark.parametrize("normaliser", ["sparsemax", "entmax15"])
+@pytest.mark.parametrize("name", ["log", "linear", "regression"])
+def test_fixed_zero_reaches_the_optimum_of_the_other_modules(name, normaliser):
+    # At alpha=0 the optimum over the face of modules 0 and 2 is the optimum
+    # of those two modules alone.
+    rng = np.random.default_rng(7)
+    loss = _losses(rng)[name]
+    fixed = np.array([False, True, False, True])
+    fit = learn_attention(
+        loss, temperature=1.0, alpha=0.0, normaliser=normaliser, fixed_zero=fixed
+    )
+    assert np.all(fit.weights[fixed] == 0.0)
+    pair = {
+        "log": lambda: LogPoolLoss(loss.log_proba[~fixed], loss.y),
+        "linear": lambda: MixtureLoss(loss.proba_true[~fixed]),
+        "regression": lambda: QuadraticLoss(loss.errors[~fixed]),
+    }[name]()
+    reference = learn_attention(pair, temperature=1.0, alpha=0.0, normaliser=normaliser)
+    assert fit.objective == pytest.approx(reference.objective, rel=1e-6)
+    # The logits map onto the weights, zeros included.
+    forward = NORMALISERS[normaliser].forward
+    np.testing.assert_allclose(forward(fit.logits), fit.weights, atol=1e-12)
+
+
+def test_fixed_zero_needs_a_sparse_normaliser():
+    loss = _losses(np.random.default_rng(8))["linear"]
+    with pytest.raises(ValueError, match="Only a sparse normaliser"):
+        learn_attention(
+            loss,
+            temperature=1.0,
+            alpha=1e-4,
+            normaliser="softmax",
+            fixed_zero=np.array([True, False, False, False]),
+        )
+
+
+# --------------------------------------------------------------------------
+# The estimators
+# --------------------------------------------------------------------------
+X_BC, Y_BC = load_breast_cancer(return_X_y=True)
+CLASSIFIERS = [
+    ("lr", make_pipeline(StandardScaler(), LogisticRegression())),
+    ("nb", GaussianNB()),
+    ("knn", KNeighborsClassifier()),
+    ("tree", DecisionTreeClassifier(max_depth=4, random_state=0)),
+]
+
+
+@pytest.mark.parametrize("combine", ["log", "linear"])
+@pytest.mark.parametrize("normaliser", ["sparsemax", "entmax15"])
+def test_pruning_keeps_a_subset_of_the_optimum(combine, normaliser):
+    params = dict(combine=combine, normaliser=normaliser, cv=5, random_state=0)
+    optimum = SparseAttentionClassifier(CLASSIFIERS, prune_tol=0, **params)
+    pruned = SparseAttentionClassifier(CLASSIFIERS, prune_tol=1.0, **params)
+    optimum.fit(X_BC, Y_BC)
+    pruned.fit(X_BC, Y_BC)
+    assert np.all(pruned.support_ <= optimum.support_)
+    assert pruned.n_nonzero_ < optimum.n_nonzero_  # this data set has spares
+    assert len(pruned.estimators_) == pruned.n_nonzero_
+    forward = NORMALISERS[normaliser].forward
+    np.testing.assert_allclose(
+        forward(pruned.attention_logits_ / pruned.temperature),
+        pruned.attention_weights_,
+        atol=1e-12,
+    )
+    assert pruned.score(X_BC, Y_BC) > 0.9
+
+
+def test_softmax_ignores_prune_tol():
+    params = dict(normaliser="softmax", cv=3, random_state=0)
+    a = SparseAttentionClassifier(CLASSIFIERS, prune_tol=0, **params).fit(X_BC, Y_BC)
+    b = SparseAttentionClassifier(CLASSIFIERS, prune_tol=5, **params).fit(X_BC, Y_BC)
+    np.testing.assert_array_equal(a.attention_weights_, b.attention_weights_)
+
+
+def test_regressor_prunes_with_the_folds_gram_matrices():
+    X, y = make_regression(n_samples=300, n_features=5, noise=5.0, random_state=0)
+    modules = [
+        ("ridge", Ridge()),
+        ("ridge_too", Ridge(alpha=3.0)),
+        ("tree", DecisionTreeRegressor(max_depth=3, random_state=0)),
+    ]
+    params = dict(normaliser="sparsemax", cv=5)
+    optimum = SparseAttentionRegressor(modules, prune_tol=0, **params).fit(X, y)
+    pruned = SparseAttentionRegressor(modules, prune_tol=1.0, **params).fit(X, y)
+    assert np.all(pruned.support_ <= optimum.support_)
+    assert pruned.attention_weights_.sum() == pytest.approx(1.0)
+    assert pruned.score(X, y) > 0.9
+
+
+def test_pruning_is_logged(capsys):
+    SparseAttentionClassifier(
+        CLASSIFIERS, normaliser="sparsemax", cv=5, verbose=1, random_state=0
+    ).fit(X_BC, Y_BC)
+    assert "pruned [" in capsys.readouterr().out
+
+
+def test_nan_is_rejected_even_when_only_nan_tolerant_modules_are_left():
+    # y is the xor of two signs: the tree reads it exactly, the linear model
+    # is at chance and gets no weight, so only the tree (which accepts NaN)
+    # is left; the ensemble, whose tags say it does not accept NaN, still
+    # rejects it.
+    rng = np.random.default_rng(0)
+    X = rng.choice([-1.0, 1.0], size=(400, 2))
+    y = (X[:, 0] * X[:, 1] > 0).astype(int)
+    ens = SparseAttentionClassifier(
+        [("lr", LogisticRegression()), ("tree", DecisionTreeClassifier(max_depth=4))],
+        normaliser="sparsemax",
+        combine="linear",
+        random_state=0,
+    ).fit(X, y)
+    assert list(ens.support_) == [False, True]
+    with pytest.raises(ValueError, match="NaN"):
+        ens.predict(np.array([[np.nan, 1.0]]))
