@@ -49,28 +49,32 @@ def _add_scaled(total, weight, output):
         total += weight * output
 
 
-def _weighted_sum(weights, outputs, transform=None):
+def _weighted_sum(weights, outputs, transform=None, out=None):
     """``sum_m w[m] * transform(output_m)``, folding each module's output in
-    as it comes (only one is alive at a time), one pass each.
+    as it comes (only one is alive at a time), one pass each; into ``out``
+    if given.
 
     ``transform(output, out)`` writes into a small buffer reused block by
     block: a module's own array is never overwritten (it may keep it), and
     each block goes from the output through the transform into the total
     while it is in cache.
     """
-    total = buffer = None
-    for weight, output in zip(weights, outputs):
+    total = out
+    buffer = None
+    for index, (weight, output) in enumerate(zip(weights, outputs)):
         if total is None:
-            total = np.zeros(output.shape)
-        if transform is None:
-            _add_scaled(total, weight, output)
-            continue
+            total = np.empty(output.shape)
         for start in range(0, output.shape[0], SUM_BLOCK_ROWS):
             block = output[start : start + SUM_BLOCK_ROWS]
-            if buffer is None or buffer.shape[1:] != block.shape[1:]:
-                buffer = np.empty((SUM_BLOCK_ROWS, *block.shape[1:]))
-            transformed = transform(block, buffer[: len(block)])
-            _add_scaled(total[start : start + SUM_BLOCK_ROWS], weight, transformed)
+            if transform is not None:
+                if buffer is None or buffer.shape[1:] != block.shape[1:]:
+                    buffer = np.empty((SUM_BLOCK_ROWS, *block.shape[1:]))
+                block = transform(block, buffer[: len(block)])
+            target = total[start : start + SUM_BLOCK_ROWS]
+            if index == 0:  # the first module sets the total: no zero fill
+                np.multiply(block, weight, out=target)
+            else:
+                _add_scaled(target, weight, block)
     return total
 
 
@@ -93,6 +97,7 @@ class _ClassProbabilities:
 
     def __init__(self, classes):
         self.classes = np.asarray(classes)
+        self.n_columns = len(self.classes)
 
     def read(self, estimator, name, X):
         """The module's checked outputs on ``X``, in the columns of
@@ -187,11 +192,11 @@ class LogPooling(_ClassProbabilities):
         data (the floored logs)."""
         return loss.predict_rows(rows, weights, extra)
 
-    def combine(self, outputs, weights, extra):
-        pooled = _weighted_sum(weights, outputs, _floored_log)
+    def combine(self, outputs, weights, extra, out=None):
+        pooled = _weighted_sum(weights, outputs, _floored_log, out=out)
+        # Not in place: rows that underflow are redone from `pooled`.
         unnormalised, norm, _ = log_pool_normalise(pooled, extra[0])
-        unnormalised /= norm[:, None]
-        return unnormalised
+        return np.divide(unnormalised, norm[:, None], out=pooled)
 
     def fitted_extra(self, extra):
         return {"sharpness_": float(np.exp(extra[0]))}
@@ -239,8 +244,8 @@ class LinearMixture(_ClassProbabilities):
         must have been allocated with ``keep_outputs=True``)."""
         return self.combine(loss.proba[:, rows], weights, extra)
 
-    def combine(self, outputs, weights, extra):
-        proba = _weighted_sum(weights, outputs)
+    def combine(self, outputs, weights, extra, out=None):
+        proba = _weighted_sum(weights, outputs, out=out)
         # The weights sum to one, so do the rows, up to rounding.
         proba /= (proba @ np.ones(proba.shape[1]))[:, None]
         return proba
@@ -269,6 +274,7 @@ class Average:
 
     def __init__(self, n_outputs, y_ndim):
         self.n_outputs = n_outputs
+        self.n_columns = n_outputs
         self.y_ndim = y_ndim
 
     def read(self, estimator, name, X):
@@ -397,8 +403,8 @@ class Average:
         values = values * loss.scale + loss.y[rows]
         return values.ravel() if self.y_ndim == 1 else values
 
-    def combine(self, outputs, weights, extra):
-        prediction = _weighted_sum(weights, outputs)
+    def combine(self, outputs, weights, extra, out=None):
+        prediction = _weighted_sum(weights, outputs, out=out)
         return prediction.ravel() if self.y_ndim == 1 else prediction
 
     def fitted_extra(self, extra):

@@ -84,10 +84,14 @@ class Workspace:
         self._arrays = {}
 
     def get(self, name, shape, dtype=np.float64):
+        """An uninitialised array of ``shape``: a view of the largest buffer
+        asked for under ``name`` so far (blocks of rows of different sizes
+        share one)."""
+        size = int(np.prod(shape))
         array = self._arrays.get(name)
-        if array is None or array.shape != shape or array.dtype != dtype:
-            array = self._arrays[name] = np.empty(shape, dtype=dtype)
-        return array
+        if array is None or array.size < size or array.dtype != dtype:
+            array = self._arrays[name] = np.empty(size, dtype=dtype)
+        return array[:size].reshape(shape)
 
 
 def pooled_logs(weights, log_proba, workspace=None):
@@ -119,7 +123,8 @@ def log_pool_normalise(pooled, log_sharpness, out=None):
     Returns
     -------
     unnormalised : ndarray of shape (n_samples, n_classes)
-        ``exp(beta * pooled - shift)``; divided by ``norm`` it is ``P``.
+        ``exp(beta * pooled - shift)`` (shift 0 but in rows that would
+        underflow or overflow); divided by ``norm`` it is ``P``.
     norm : ndarray of shape (n_samples,)
         Row sums of ``unnormalised``.
     log_norm : ndarray of shape (n_samples,)
@@ -130,25 +135,25 @@ def log_pool_normalise(pooled, log_sharpness, out=None):
     # The n x K work is a hand-written logsumexp in one buffer, with as few
     # passes as possible: at large n it costs as much as the tensor passes.
     # NumPy's reductions over short rows (axis=1) are several times slower
-    # than a pass over the data, so the shift is one global maximum and the
-    # row sums are a BLAS product with ones. Rows whose sum would lose
-    # precision to underflow (all their scores far below the maximum) are
-    # redone with their own maximum.
+    # than a pass over the data, so there is no shift by a maximum: pooled
+    # floored logs are at most 0 (log 1), so beta * pooled cannot overflow,
+    # and the row sums are a BLAS product with ones. Rows whose sum would lose
+    # precision to underflow (all their scores below -644), or overflow (only
+    # if pooled were far above 0), are redone with their own maximum.
     unnormalised = np.multiply(pooled, sharpness, out=out)
-    top = unnormalised.max()
-    unnormalised -= top
-    np.exp(unnormalised, out=unnormalised)
+    with np.errstate(over="ignore"):
+        np.exp(unnormalised, out=unnormalised)
     norm = unnormalised @ np.ones(n_classes)
-    with np.errstate(divide="ignore"):  # underflowed rows are redone below
-        log_norm = np.log(norm) + top
-    small = np.flatnonzero(norm < 1e-280)
-    if small.size:
-        redo = sharpness * pooled[small]
+    with np.errstate(divide="ignore"):  # such rows are redone below
+        log_norm = np.log(norm)
+    redo_rows = np.flatnonzero(~(norm >= 1e-280) | (norm == np.inf))
+    if redo_rows.size:
+        redo = sharpness * pooled[redo_rows]
         row_top = redo.max(axis=1)
         redo = np.exp(redo - row_top[:, None])
-        unnormalised[small] = redo
-        norm[small] = redo.sum(axis=1)
-        log_norm[small] = np.log(norm[small]) + row_top
+        unnormalised[redo_rows] = redo
+        norm[redo_rows] = redo.sum(axis=1)
+        log_norm[redo_rows] = np.log(norm[redo_rows]) + row_top
     return unnormalised, norm, log_norm
 
 
@@ -177,6 +182,16 @@ def log_pool(weights, log_sharpness, log_proba, workspace=None):
     return (pooled, *log_pool_normalise(pooled, log_sharpness, out=out))
 
 
+# Rows x classes per block of the log-pooling loss. A block's n x K work (a
+# dozen element-wise passes and an exp) then stays in cache instead of
+# streaming (n, K) arrays through memory a dozen times, and the block of the
+# tensor is read from memory once for the pool and again from cache for the
+# gradient. Measured at 1,000,000 rows, 10 modules and 10 classes on the
+# benchmark machine: one evaluation fell from about 2.8 to 1.3 passes over
+# the tensor.
+LOSS_BLOCK_ELEMENTS = 2**16
+
+
 def log_pool_loss(weights, log_sharpness, log_proba, y, sample_weight, workspace=None):
     """Log-loss of `log_pool` and its gradient.
 
@@ -199,13 +214,39 @@ def log_pool_loss(weights, log_sharpness, log_proba, y, sample_weight, workspace
     """
     workspace = workspace or Workspace()
     n_modules, n_samples, n_classes = log_proba.shape
+    block_rows = max(1, LOSS_BLOCK_ELEMENTS // n_classes)
+    loss, grad_weights, grad_log_sharpness = 0.0, np.zeros(n_modules), 0.0
+    for start in range(0, n_samples, block_rows):
+        rows = slice(start, start + block_rows)
+        block_loss, block_grad, block_grad_sharpness = _log_pool_loss_block(
+            weights,
+            log_sharpness,
+            log_proba[:, rows],
+            y[rows],
+            sample_weight[rows],
+            workspace,
+        )
+        loss += block_loss
+        grad_weights += block_grad
+        grad_log_sharpness += block_grad_sharpness
+    return loss, grad_weights, grad_log_sharpness
+
+
+def _log_pool_loss_block(
+    weights, log_sharpness, log_proba, y, sample_weight, workspace
+):
+    """`log_pool_loss` of one block of rows (a view of the tensor)."""
+    n_modules, n_samples, n_classes = log_proba.shape
     pooled, scores, norm, log_norm = log_pool(
         weights, log_sharpness, log_proba, workspace
     )
     sharpness = np.exp(log_sharpness)
     true_index = np.arange(n_samples) * n_classes + y
     loss = sample_weight @ (log_norm - sharpness * np.take(pooled, true_index))
-    # d loss / d (beta * pooled) = sample_weight * (P - onehot(y)), in place
+    # d loss / d (beta * pooled) = sample_weight * (P - onehot(y)), in place.
+    # The one-hot is subtracted here, in float64, before the product with a
+    # float32 tensor: the product then sums the small differences, not two
+    # large sums whose float32 rounding would exceed the solver's tolerance.
     scores *= (sample_weight / norm)[:, None]
     scores.ravel()[true_index] -= sample_weight
     grad_log_sharpness = sharpness * np.vdot(scores, pooled)
@@ -251,12 +292,19 @@ class LogPoolLoss:
         return loss, grad_weights, np.array([grad_sharpness])
 
     def row_losses(self, weights, extra):
-        """Each row's log-loss (no penalty)."""
-        pooled, _, _, log_norm = log_pool(
-            weights, extra[0], self.log_proba, self.workspace
-        )
-        true_index = np.arange(self.n_samples) * pooled.shape[1] + self.y
-        return log_norm - np.exp(extra[0]) * np.take(pooled, true_index)
+        """Each row's log-loss (no penalty), block by block of rows as in
+        `log_pool_loss`."""
+        n_classes = self.log_proba.shape[2]
+        block_rows = max(1, LOSS_BLOCK_ELEMENTS // n_classes)
+        losses = np.empty(self.n_samples)
+        for start in range(0, self.n_samples, block_rows):
+            rows = slice(start, start + block_rows)
+            pooled, _, _, log_norm = log_pool(
+                weights, extra[0], self.log_proba[:, rows], self.workspace
+            )
+            true_index = np.arange(len(log_norm)) * n_classes + self.y[rows]
+            losses[rows] = log_norm - np.exp(extra[0]) * np.take(pooled, true_index)
+        return losses
 
     def value(self, weights, extra):
         """The mean log-loss alone (no penalty): what held-out rows score."""

@@ -318,9 +318,10 @@ def polish_newton(objective, theta, hessian, *, max_iter, tol):
     random subsample), so the first step is nearly a Newton step; each step
     then updates the inverse Hessian with the BFGS formula from the full
     objective's gradients, so the steps converge superlinearly and a few
-    evaluations of the full objective reach ``tol``. A step that does not
-    decrease the loss is halved up to three times; if none descends, the
-    steps stop and the caller finishes with L-BFGS.
+    evaluations of the full objective reach ``tol``. A step that neither
+    decreases the loss nor, within the rounding of a float32 store, halves
+    the largest gradient component is halved up to three times; if none is
+    accepted, the steps stop and the caller finishes with L-BFGS.
     """
     loss, grad = objective(theta)
     if np.max(np.abs(grad)) <= tol:
@@ -343,6 +344,14 @@ def polish_newton(objective, theta, hessian, *, max_iter, tol):
         for _ in range(4):
             new_loss, new_grad = objective(theta + step)
             if new_loss <= loss + 64 * np.finfo(float).eps * abs(loss):
+                break
+            # Close to the optimum a Newton step lowers the loss by less
+            # than the rounding of a float32 store moves it (~1e-10): a step
+            # whose loss rises by no more than that rounding and that halves
+            # the largest gradient component is progress all the same.
+            if new_loss <= loss + 1e-8 * abs(loss) and np.max(
+                np.abs(new_grad)
+            ) <= 0.5 * np.max(np.abs(grad)):
                 break
             step = 0.5 * step
         else:
@@ -456,6 +465,7 @@ def learn_attention(
     theta0=None,
     warm_start=None,
     fixed_zero=None,
+    close_start=False,
 ):
     """Learn the attention logits (and any extra parameters) of a loss.
 
@@ -476,6 +486,11 @@ def learn_attention(
     fixed_zero : ndarray of bool or None
         Modules held at zero weight (sparse normalisers only): the optimum
         over the others, as after pruning.
+    close_start : bool
+        The start is already closer to the optimum than a subsample's
+        optimum would be (a full-data optimum with a few small weights
+        dropped): at large n the subsample then only gives the Hessian of
+        the Newton polish, and is not solved first.
 
     Returns
     -------
@@ -517,9 +532,11 @@ def learn_attention(
     elif loss.evaluation_reads_rows and objective.n_samples > 4 * WARM_START_ROWS:
         rows = np.sort(rng.choice(objective.n_samples, WARM_START_ROWS, replace=False))
         subsample = objective.take(rows)
-        start = minimize_lbfgs(
-            subsample, theta0, max_iter=max_iter, tol=tol, bounds=objective.bounds
-        ).theta
+        start = theta0
+        if not close_start:
+            start = minimize_lbfgs(
+                subsample, theta0, max_iter=max_iter, tol=tol, bounds=objective.bounds
+            ).theta
         if objective.bounds is None:
             result = polish_newton(
                 objective,
