@@ -499,11 +499,14 @@ class _BaseSparseAttention(
                     f"(fold {fold + 1} of {n_folds}) {names[module]}",
                     fit_seconds + predict_seconds,
                 )
-            if self.verbose and fold == n_folds - 1:
-                score = reader.module_scores(stores[0])[module]
+        if self.verbose:
+            # After the last fold: a regression store completes its scores
+            # (the Gram matrix's diagonal) only once every module is in.
+            scores = reader.module_scores(stores[0])
+            for module, name in enumerate(names):
                 self._log(
-                    f"(module {module + 1} of {len(names)}) {names[module]}: "
-                    f"{n_folds} folds, {reader.score_name}={score:.4g}",
+                    f"(module {module + 1} of {len(names)}) {name}: "
+                    f"{n_folds} folds, {reader.score_name}={scores[module]:.4g}",
                     times[module].sum(),
                 )
         return stores, times, refits

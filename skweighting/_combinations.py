@@ -36,6 +36,17 @@ from ._losses import (
 )
 from ._modules import call_module, check_predictions, check_probabilities, class_columns
 
+# Rows per block of a regression module's scaled errors.
+SCALE_BLOCK_ROWS = 8192
+
+
+def _repeated_rows(store, n_rows):
+    """``1 / store.scale`` repeated over ``n_rows`` rows, kept in the store."""
+    if store.inverse_scale is None or len(store.inverse_scale) < n_rows:
+        store.inverse_scale = np.tile(1.0 / store.scale, (n_rows, 1))
+    return store.inverse_scale
+
+
 # Rows per block when an output is transformed before it is added in: the
 # block's transformed copy stays in cache on its way into the total.
 SUM_BLOCK_ROWS = 8192
@@ -254,6 +265,43 @@ class LinearMixture(_ClassProbabilities):
         return {}
 
 
+def _column_max_abs(y, group=32):
+    """``np.max(np.abs(y), axis=0)`` for an (n, T) array with few columns,
+    six times faster: NumPy reduces along axis 0 one short row at a time,
+    so ``group`` rows are viewed as one row of ``group * T`` columns."""
+    n_rows, n_columns = y.shape
+    whole = n_rows - n_rows % group
+    top = np.zeros(n_columns)
+    if whole:
+        wide = y[:whole].reshape(whole // group, group * n_columns)
+        top = np.maximum(wide.max(axis=0), -wide.min(axis=0))
+        top = top.reshape(group, n_columns).max(axis=0)
+    if whole < n_rows:
+        top = np.maximum(top, np.abs(y[whole:]).max(axis=0))
+    return top
+
+
+def _output_spread(y, sample_weight):
+    """Weighted standard deviation of each column of ``y`` (n, T) measured on
+    ``y / max|y|`` (so that huge y cannot overflow), and that magnitude.
+
+    In blocks of rows that stay in cache: at a million rows and 10 outputs
+    the whole-array version (a scaled copy of y and its squared deviations)
+    cost two passes over the 10-module tensor, mostly first touches of the
+    temporaries' pages."""
+    magnitude = _column_max_abs(y)
+    magnitude[magnitude == 0] = 1.0
+    blocks = [
+        slice(start, start + SCALE_BLOCK_ROWS)
+        for start in range(0, len(y), SCALE_BLOCK_ROWS)
+    ]
+    mean = (sample_weight @ y) / magnitude
+    variance = sum(
+        sample_weight[rows] @ (y[rows] / magnitude - mean) ** 2 for rows in blocks
+    )
+    return np.sqrt(variance), magnitude
+
+
 class Average:
     """The weighted average of regressors' predictions, scored by the squared
     error divided by the (weighted) variance of each output of y, so the
@@ -297,11 +345,7 @@ class Average:
         n_samples = y.shape[0]
         y2 = y.reshape(n_samples, -1)
         weights = normalised_weights(sample_weight, n_samples)
-        # Measure the spread on y / max|y|, so that huge y cannot overflow.
-        magnitude = np.max(np.abs(y2), axis=0)
-        magnitude[magnitude == 0] = 1.0
-        unit = y2 / magnitude
-        spread = np.sqrt(weights @ (unit - weights @ unit) ** 2)
+        spread, magnitude = _output_spread(y2, weights)
         # A constant output has no spread to normalise by; leave it in units.
         spread[spread <= 1e-12] = 1.0 / magnitude[spread <= 1e-12]
         return _Store(
@@ -319,7 +363,7 @@ class Average:
             fold_rows=None,
             fold_written=set(),
             fold_grams=[],  # without `errors`: one Gram matrix per fold
-            squared_error=np.zeros(len(module_names)),
+            inverse_scale=None,  # 1 / scale repeated over a block of rows
             equal_weights=sample_weight is None,
         )
 
@@ -356,18 +400,20 @@ class Average:
             errors = self._fold_errors(store, module, rows)
         else:
             errors = store.errors[module, rows]
-        np.subtract(output, store.y[rows], out=errors)
-        errors /= store.scale
-        # Each module's own variance-normalised squared error (the diagonal
-        # of the Gram matrix), accumulated fold by fold.
+        # (output - y) / scale, block by block so that the second pass reads
+        # from cache; the scale as a repeated row, because NumPy multiplies
+        # by a broadcast vector of a few outputs far slower than by a
+        # contiguous array of the same shape.
+        inverse_scale = _repeated_rows(store, min(len(errors), SCALE_BLOCK_ROWS))
         with np.errstate(over="ignore", invalid="ignore"):
-            if store.equal_weights:  # one BLAS dot product
-                squared = np.vdot(errors, errors) * store.sample_weight[0]
-            else:
-                squared = store.sample_weight[rows] @ np.einsum(
-                    "it,it->i", errors, errors
+            for start in range(0, len(errors), SCALE_BLOCK_ROWS):
+                block = errors[start : start + SCALE_BLOCK_ROWS]
+                np.subtract(
+                    output[start : start + SCALE_BLOCK_ROWS],
+                    store.y[rows][start : start + SCALE_BLOCK_ROWS],
+                    out=block,
                 )
-            store.squared_error[module] += squared / errors.shape[1]
+                block *= inverse_scale[: len(block)]
         if store.errors is None:
             self._add_fold_gram(store, rows)
 
@@ -394,8 +440,15 @@ class Average:
         return loss
 
     def module_scores(self, store):
-        # Variance-normalised MSE of one module is 1 - R^2 (mean over outputs).
-        return 1.0 - store.squared_error
+        # Variance-normalised MSE of one module is 1 - R^2 (mean over outputs):
+        # the diagonal of the Gram matrix, complete once every fold is in.
+        if store.errors is None:
+            squared_error = np.diag(np.sum(store.fold_grams, axis=0))
+        else:
+            with np.errstate(over="ignore", invalid="ignore"):
+                squared = np.einsum("mit,mit->mi", store.errors, store.errors)
+                squared_error = squared @ store.sample_weight / store.y.shape[1]
+        return 1.0 - squared_error
 
     def predict_rows(self, loss, rows, weights, extra):
         """The average's predictions of out-of-fold ``rows``."""

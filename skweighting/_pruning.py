@@ -5,17 +5,22 @@ The optimum of a sparse normaliser often gives a few modules small weights
 whose gain in out-of-fold loss is well within that loss's noise. As the
 "one-standard-error rule" of ``cv.glmnet`` picks the sparsest model whose
 cross-validated error is within one standard error of the best, `prune`
-drops modules from the smallest weight up while the rise of the
-out-of-fold loss over the optimum stays within ``tol`` standard errors of
-that rise, measured across the cv folds (each fold's rows were held out
-from the module fits that produced them). The estimator then learns the
-remaining weights again, with the dropped modules held at zero.
+drops modules from the smallest weight up (those below `NEGLIGIBLE_WEIGHT`
+together) while the rise of the out-of-fold loss over the optimum stays
+within ``tol`` standard errors of that rise, measured across the cv folds
+(each fold's rows were held out from the module fits that produced them).
+The estimator then learns the remaining weights again, with the dropped
+modules held at zero.
 
 Pure NumPy, on the "loss data" objects of `skweighting._losses`
 (``fold_sums`` and ``drop``).
 """
 
 import numpy as np
+
+# Weights below this are dropped in one step rather than one by one: each
+# moves a prediction by less than a millionth of a module's output.
+NEGLIGIBLE_WEIGHT = 1e-6
 
 
 def rise_and_standard_error(candidate, optimum, fold_weight):
@@ -80,8 +85,16 @@ def prune(loss, weights, extra, folds, tol):
     optimum, fold_weight = loss.fold_sums(weights, extra, folds)
     while np.count_nonzero(weights) > 1:
         support = np.flatnonzero(weights)
-        smallest = support[np.argmin(weights[support])]
-        candidate_weights, candidate_extra = loss.drop(weights, extra, smallest)
+        order = support[np.argsort(weights[support], kind="stable")]
+        # Negligible weights (entmax15's optimum gives every module one) go
+        # together in one step, one evaluation of the loss for all of them.
+        n_negligible = np.count_nonzero(weights[order] < NEGLIGIBLE_WEIGHT)
+        dropped = order[: min(max(n_negligible, 1), len(order) - 1)]
+        candidate_weights, candidate_extra = weights, extra
+        for module in dropped:
+            candidate_weights, candidate_extra = loss.drop(
+                candidate_weights, candidate_extra, module
+            )
         candidate, _ = loss.fold_sums(candidate_weights, candidate_extra, folds)
         rise, standard_error = rise_and_standard_error(candidate, optimum, fold_weight)
         if not rise <= tol * standard_error:

@@ -4,8 +4,10 @@ import numpy as np
 import pytest
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
+from sklearn.utils import _safe_indexing
 
 from skweighting._modules import (
+    _take_rows,
     call_module,
     check_predictions,
     check_probabilities,
@@ -92,3 +94,25 @@ def test_blocked_check_finds_a_bad_row_in_any_block(monkeypatch):
         broken[bad_row] = bad
         with pytest.raises(ValueError, match="module 'm'"):
             _check(broken)
+
+
+@pytest.mark.parametrize(
+    "rows",
+    [
+        np.r_[0:5, 10:20],  # KFold without shuffling: copied run by run
+        np.r_[3:7],
+        np.array([5, 6, -3, -2]),  # negative indices: never a run
+        np.array([2, 1, 0]),
+        np.array([], dtype=int),
+        np.array([7, 1, 12, 3, 19, 0, 8]),
+        np.r_[0:20],
+    ],
+)
+@pytest.mark.parametrize("shape", [(20,), (20, 2), (20, 3)])
+def test_fold_rows_are_copies_equal_to_safe_indexing(rows, shape):
+    data = np.arange(np.prod(shape), dtype=np.float32).reshape(shape)
+    taken = _take_rows(data, rows)
+    expected = _safe_indexing(data, rows)
+    np.testing.assert_array_equal(taken, expected)
+    assert taken.dtype == expected.dtype and taken.shape == expected.shape
+    assert not np.shares_memory(taken, data)

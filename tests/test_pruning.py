@@ -177,6 +177,26 @@ def test_prune_drops_a_module_that_adds_only_noise_and_keeps_the_signal():
     assert prune(loss, weights, extra, FOLDS, 1e-3)[0][0] > 0
 
 
+def test_negligible_weights_are_dropped_in_one_step():
+    # entmax15's optimum gives every module a weight; those below a millionth
+    # cost one evaluation of the loss together, not one each.
+    rng = np.random.default_rng(7)
+    proba, y = module_probas(rng, n_modules=5, n_samples=N_SAMPLES)
+    loss = MixtureLoss(proba[:, np.arange(N_SAMPLES), y])
+    evaluated = []
+    fold_sums = loss.fold_sums
+
+    def counting(weights, extra, folds):
+        evaluated.append(np.count_nonzero(weights))
+        return fold_sums(weights, extra, folds)
+
+    loss.fold_sums = counting
+    weights = np.array([0.6, 0.4 - 6e-9, 1e-9, 2e-9, 3e-9])
+    pruned, _ = prune(loss, weights, np.zeros(0), FOLDS, 1.0)
+    assert evaluated[:2] == [5, 2]  # the optimum, then all three at once
+    assert np.all(pruned[2:] == 0)
+
+
 def test_prune_with_zero_tol_keeps_the_optimum():
     loss = _losses(np.random.default_rng(6))["linear"]
     weights, extra = _optimum(loss)
