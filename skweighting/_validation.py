@@ -158,6 +158,18 @@ def check_sample_weight_sum(sample_weight):
         )
 
 
+def _compact(indices, dtype):
+    """``indices`` as ``dtype`` if they are integers that it holds (anything
+    else is returned as given, for the checks to judge)."""
+    indices = np.asarray(indices)
+    if indices.dtype.kind in "iu" and (
+        indices.size == 0
+        or (indices.min() >= 0 and indices.max() <= np.iinfo(dtype).max)
+    ):
+        return indices.astype(dtype, copy=False)
+    return indices
+
+
 def check_splits(cv, X, y, *, classifier, groups=None):
     """The (train, test) splits of ``cv``, each sample held out exactly once."""
     cv = check_cv(cv, y, classifier=classifier)
@@ -172,8 +184,16 @@ def check_splits(cv, X, y, *, classifier, groups=None):
             f"with cv={n_splits} folds: each fold needs held-out samples. "
             "Pass more samples or a smaller cv (at least 2)."
         )
+    # Indices as int32 where they fit: with cv=5 the training indices alone
+    # are four times the rows, half the size of a one-output regression's
+    # outputs in int64. One fold's arrays from the splitter are alive at a
+    # time.
+    index_dtype = np.int32 if n_samples <= np.iinfo(np.int32).max else np.intp
     try:
-        splits = list(cv.split(X, y, groups))
+        splits = [
+            (_compact(train, index_dtype), _compact(test, index_dtype))
+            for train, test in cv.split(X, y, groups)
+        ]
     except ValueError as exc:
         if groups is None and "groups" in str(exc):
             raise ValueError(

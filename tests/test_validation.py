@@ -27,6 +27,16 @@ def test_splits_hold_out_every_sample_once():
         check_splits([(np.arange(6), np.arange(6))], X, Y, classifier=True)
 
 
+def test_split_indices_are_int32_and_out_of_range_ones_still_fail():
+    splits = check_splits(3, X, Y, classifier=True)
+    assert all(a.dtype == np.int32 for split in splits for a in split)
+    # An index beyond int32 is not wrapped into range by the narrowing.
+    huge = np.array([2**32 + 1], dtype=np.int64)
+    split = (np.arange(11), np.concatenate([huge, np.arange(11)]))
+    with pytest.raises(ValueError, match="outside the 12 training rows"):
+        check_splits([split], X, Y, classifier=True)
+
+
 def test_group_splitter_needs_groups():
     with pytest.raises(ValueError, match="no groups were given"):
         check_splits(GroupKFold(3), X, Y, classifier=True)
