@@ -548,7 +548,18 @@ class _BaseSparseAttention(
         softmax weight is never exactly zero."""
         if not NORMALISERS[self.normaliser].sparse or self.prune_tol == 0:
             return fit
-        weights, extra = prune(loss, fit.weights, fit.extra, folds, self.prune_tol)
+        normaliser = NORMALISERS[self.normaliser]
+        strength = self.alpha * self.temperature**2
+
+        def penalty(weights, extra):
+            # The rest of the objective: the logits' L2 penalty and any
+            # penalty on the extra parameters.
+            value = normaliser.penalty(weights)[0]
+            return strength * value + loss.extra_penalty(extra)
+
+        weights, extra = prune(
+            loss, fit.weights, fit.extra, folds, self.prune_tol, penalty
+        )
         dropped = (fit.weights > 0) & (weights == 0)
         if not dropped.any():
             return fit

@@ -38,11 +38,12 @@ alpha : float, default=1e-4
     prune_tol : float, default=1.0
         With ``'sparsemax'`` or ``'entmax15'``: after the weights are
         learned, modules are dropped from the smallest weight up while the
-        out-of-fold loss rises by at most ``prune_tol`` standard errors of
-        that rise (across the cv folds) above the optimum's, as the
-        one-standard-error rule of ``cv.glmnet`` picks the sparsest model
-        within the noise of the best; the remaining weights are then learned
-        again with the dropped ones at zero. Dropped modules are neither
+        objective (the out-of-fold loss plus the penalties) rises by at most
+        ``prune_tol`` standard errors of the loss's rise (across the cv
+        folds) above the optimum's, as the one-standard-error rule of
+        ``cv.glmnet`` picks the sparsest model within the noise of the
+        best; the remaining weights are then learned again with the
+        dropped ones at zero. Dropped modules are neither
         refitted nor called. ``0`` keeps the support of the optimum. Not
         used with ``'softmax'``, whose weights are never exactly zero.
 

@@ -291,6 +291,11 @@ class LogPoolLoss:
         grad_sharpness += SHARPNESS_PENALTY * log_sharpness
         return loss, grad_weights, np.array([grad_sharpness])
 
+    @staticmethod
+    def extra_penalty(extra):
+        """The sharpness's penalty, ``(SHARPNESS_PENALTY / 2) log(beta)^2``."""
+        return 0.5 * SHARPNESS_PENALTY * float(extra[0]) ** 2
+
     def row_losses(self, weights, extra):
         """Each row's log-loss (no penalty), block by block of rows as in
         `log_pool_loss`."""
@@ -396,6 +401,10 @@ class MixtureLoss:
         """The mean log-loss (what held-out rows score)."""
         return linear_mixture_loss(weights, self.proba_true, self.sample_weight)[0]
 
+    @staticmethod
+    def extra_penalty(extra):
+        return 0.0
+
     def fold_sums(self, weights, extra, folds):
         """`fold_sums` of the rows' log-losses."""
         mixture = np.asarray(weights).astype(self.proba_true.dtype) @ self.proba_true
@@ -492,6 +501,10 @@ class QuadraticLoss:
     def value(self, weights, extra):
         """The variance-normalised squared error (what held-out rows score)."""
         return quadratic_loss(weights, self.gram)[0]
+
+    @staticmethod
+    def extra_penalty(extra):
+        return 0.0
 
     def fold_sums(self, weights, extra, folds):
         """The squared error summed over each of ``folds`` (consecutive

@@ -119,7 +119,12 @@ def check_probabilities(output, name, estimator, n_classes):
 def check_predictions(output, name, estimator, n_outputs):
     """Raise unless ``output`` holds ``n_outputs`` finite predictions per row;
     returns it as (n_samples, n_outputs)."""
-    if not np.all(np.isfinite(output)):
+    # NaN and infinities propagate into the sum, so a finite sum proves every
+    # entry finite in one reduction; only a non-finite one (possibly an
+    # overflow of finite values) needs the entry-by-entry check.
+    with np.errstate(over="ignore", invalid="ignore"):
+        finite_sum = np.isfinite(np.sum(output))
+    if not finite_sum and not np.all(np.isfinite(output)):
         raise ValueError(
             f"{describe(name, estimator)} returned NaN or infinite outputs. "
             "Check this module (for example its input preprocessing) or drop it."

@@ -6,8 +6,9 @@ whose gain in out-of-fold loss is well within that loss's noise. As the
 "one-standard-error rule" of ``cv.glmnet`` picks the sparsest model whose
 cross-validated error is within one standard error of the best, `prune`
 drops modules from the smallest weight up (those below `NEGLIGIBLE_WEIGHT`
-together) while the rise of the out-of-fold loss over the optimum stays
-within ``tol`` standard errors of that rise, measured across the cv folds
+together) while the rise of the objective (the out-of-fold loss and the
+penalties) over the optimum stays within ``tol`` standard errors of the
+loss's rise, measured across the cv folds
 (each fold's rows were held out from the module fits that produced them).
 The estimator then learns the remaining weights again, with the dropped
 modules held at zero.
@@ -55,9 +56,10 @@ def rise_and_standard_error(candidate, optimum, fold_weight):
     return rise, float(np.sqrt(variance / (weight.size - 1)))
 
 
-def prune(loss, weights, extra, folds, tol):
-    """Drop modules from the smallest weight up while the out-of-fold loss
-    rises by at most ``tol`` standard errors over the optimum's.
+def prune(loss, weights, extra, folds, tol, penalty=None):
+    """Drop modules from the smallest weight up while the objective rises by
+    at most ``tol`` standard errors (of the out-of-fold loss's rise) over
+    the optimum's.
 
     Parameters
     ----------
@@ -72,6 +74,13 @@ def prune(loss, weights, extra, folds, tol):
         The rows of each cv fold, in the loss's row order.
     tol : float
         Number of standard errors; 0 keeps the optimum's support.
+    penalty : callable or None
+        ``penalty(weights, extra)``: the rest of the objective the weights
+        minimise (the L2 penalty on the logits, the sharpness's), whose
+        change is added to the loss's rise. Without it a strong penalty
+        (high temperature) would leave the weights far from the loss's
+        optimum, where dropping a module lowers the loss and every drop
+        would pass.
 
     Returns
     -------
@@ -82,7 +91,13 @@ def prune(loss, weights, extra, folds, tol):
     weights = np.asarray(weights, dtype=np.float64)
     if tol <= 0:
         return weights, extra
+    if penalty is None:
+
+        def penalty(weights, extra):
+            return 0.0
+
     optimum, fold_weight = loss.fold_sums(weights, extra, folds)
+    optimum_penalty = penalty(weights, extra)
     while np.count_nonzero(weights) > 1:
         support = np.flatnonzero(weights)
         order = support[np.argsort(weights[support], kind="stable")]
@@ -97,6 +112,7 @@ def prune(loss, weights, extra, folds, tol):
             )
         candidate, _ = loss.fold_sums(candidate_weights, candidate_extra, folds)
         rise, standard_error = rise_and_standard_error(candidate, optimum, fold_weight)
+        rise += penalty(candidate_weights, candidate_extra) - optimum_penalty
         if not rise <= tol * standard_error:
             break
         weights, extra = candidate_weights, candidate_extra

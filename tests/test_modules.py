@@ -116,3 +116,16 @@ def test_fold_rows_are_copies_equal_to_safe_indexing(rows, shape):
     np.testing.assert_array_equal(taken, expected)
     assert taken.dtype == expected.dtype and taken.shape == expected.shape
     assert not np.shares_memory(taken, data)
+
+
+def test_prediction_check_is_exact_when_the_sum_overflows():
+    # One sum proves every entry finite; when it overflows (finite but huge
+    # entries) the entries are checked one by one.
+    huge = np.full((3, 1), 1e308)
+    assert check_predictions(huge, "m", None, 1).shape == (3, 1)
+    for bad in ([np.inf], [-np.inf], [np.nan]):
+        output = np.vstack([huge[:2], [bad]])
+        with pytest.raises(ValueError, match="NaN or infinite"):
+            check_predictions(output, "m", None, 1)
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        check_predictions(np.array([[np.inf], [-np.inf]]), "m", None, 1)
