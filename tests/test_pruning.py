@@ -200,9 +200,10 @@ def test_the_penalty_counts_in_the_rise():
     np.testing.assert_array_equal(kept, weights)
 
 
-def test_negligible_weights_are_dropped_in_one_step():
-    # entmax15's optimum gives every module a weight; those below a millionth
-    # cost one evaluation of the loss together, not one each.
+def test_negligible_weights_are_dropped_untested():
+    # entmax15's optimum gives every module a weight held up only by the
+    # penalty; those below a millionth go without an evaluation of the loss,
+    # even when a penalty would make any drop fail the test.
     rng = np.random.default_rng(7)
     proba, y = module_probas(rng, n_modules=5, n_samples=N_SAMPLES)
     loss = MixtureLoss(proba[:, np.arange(N_SAMPLES), y])
@@ -215,9 +216,23 @@ def test_negligible_weights_are_dropped_in_one_step():
 
     loss.fold_sums = counting
     weights = np.array([0.6, 0.4 - 6e-9, 1e-9, 2e-9, 3e-9])
-    pruned, _ = prune(loss, weights, np.zeros(0), FOLDS, 1.0)
-    assert evaluated[:2] == [5, 2]  # the optimum, then all three at once
+    pruned, _ = prune(
+        loss,
+        weights,
+        np.zeros(0),
+        FOLDS,
+        1.0,
+        lambda w, e: 1e3 * np.sum((w - weights) ** 2),
+    )
+    assert evaluated == [5, 1]  # the optimum, then the first real candidate
+    np.testing.assert_allclose(pruned, [0.6, 0.4, 0, 0, 0], atol=1e-8)
     assert np.all(pruned[2:] == 0)
+    # All negligible: the largest is kept.
+    tiny = np.array([1e-7, 3e-7, 2e-7])
+    only, _ = prune(
+        MixtureLoss(proba[:3, np.arange(N_SAMPLES), y]), tiny, None, FOLDS, 1.0
+    )
+    np.testing.assert_array_equal(only > 0, [False, True, False])
 
 
 def test_prune_with_zero_tol_keeps_the_optimum():
