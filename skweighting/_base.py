@@ -527,8 +527,13 @@ class _BaseSparseAttention(
 
         ``targets`` and the losses' rows are in the stores' order: the
         out-of-fold rows fold after fold, fold ``k`` at rows ``folds[k]``."""
-        fit = learn_attention(
-            losses[0],
+        return combinations[0], self._learn_attention(losses[0])
+
+    def _learn_attention(self, loss, **options):
+        """`learn_attention` on ``loss`` with the estimator's own parameters
+        (``options`` add to them: a warm start, modules held at zero)."""
+        return learn_attention(
+            loss,
             temperature=self.temperature,
             alpha=self.alpha,
             normaliser=self.normaliser,
@@ -538,17 +543,17 @@ class _BaseSparseAttention(
             learning_rate=self.learning_rate,
             batch_size=self.batch_size,
             random_state=check_random_state(self.random_state).randint(MAX_SEED),
+            **options,
         )
-        return combinations[0], fit
 
     def _prune(self, loss, fit, folds):
         """Drop the modules whose gain in out-of-fold loss is within its
         noise (`skweighting._pruning.prune`), then learn the other weights
         again with those held at zero. Only sparse normalisers prune: a
         softmax weight is never exactly zero."""
-        if not NORMALISERS[self.normaliser].sparse or self.prune_tol == 0:
-            return fit
         normaliser = NORMALISERS[self.normaliser]
+        if not normaliser.sparse or self.prune_tol == 0:
+            return fit
         strength = self.alpha * self.temperature**2
 
         def penalty(weights, extra):
@@ -566,14 +571,8 @@ class _BaseSparseAttention(
         if self.verbose:
             names = [n for n, d in zip(self.module_names_, dropped) if d]
             self._log(f"pruned {names} (prune_tol={self.prune_tol:g})", 0.0)
-        refit = learn_attention(
+        refit = self._learn_attention(
             loss,
-            temperature=self.temperature,
-            alpha=self.alpha,
-            normaliser=self.normaliser,
-            max_iter=self.max_iter,
-            tol=self.tol,
-            random_state=check_random_state(self.random_state).randint(MAX_SEED),
             warm_start=fit._replace(weights=weights, extra=extra),
             fixed_zero=weights == 0,
             close_start=True,

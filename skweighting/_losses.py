@@ -59,8 +59,12 @@ def fold_sums(row_values, sample_weight, folds):
     """Sample-weighted sums of ``row_values`` over each of ``folds`` (slices
     of rows), and the sums of ``sample_weight`` over them."""
     values = np.array([sample_weight[rows] @ row_values[rows] for rows in folds])
-    weight = np.array([sample_weight[rows].sum() for rows in folds])
-    return values, weight
+    return values, fold_weights(sample_weight, folds)
+
+
+def fold_weights(sample_weight, folds):
+    """The sums of ``sample_weight`` over each of ``folds``."""
+    return np.array([sample_weight[rows].sum() for rows in folds])
 
 
 def renormalised_without(weights, module):
@@ -192,6 +196,14 @@ def log_pool(weights, log_sharpness, log_proba, workspace=None):
 LOSS_BLOCK_ELEMENTS = 2**16
 
 
+def _row_blocks(n_samples, n_classes):
+    """Slices of consecutive rows of about `LOSS_BLOCK_ELEMENTS` entries."""
+    block_rows = max(1, LOSS_BLOCK_ELEMENTS // n_classes)
+    return [
+        slice(start, start + block_rows) for start in range(0, n_samples, block_rows)
+    ]
+
+
 def log_pool_loss(weights, log_sharpness, log_proba, y, sample_weight, workspace=None):
     """Log-loss of `log_pool` and its gradient.
 
@@ -214,10 +226,8 @@ def log_pool_loss(weights, log_sharpness, log_proba, y, sample_weight, workspace
     """
     workspace = workspace or Workspace()
     n_modules, n_samples, n_classes = log_proba.shape
-    block_rows = max(1, LOSS_BLOCK_ELEMENTS // n_classes)
     loss, grad_weights, grad_log_sharpness = 0.0, np.zeros(n_modules), 0.0
-    for start in range(0, n_samples, block_rows):
-        rows = slice(start, start + block_rows)
+    for rows in _row_blocks(n_samples, n_classes):
         block_loss, block_grad, block_grad_sharpness = _log_pool_loss_block(
             weights,
             log_sharpness,
@@ -300,10 +310,8 @@ class LogPoolLoss:
         """Each row's log-loss (no penalty), block by block of rows as in
         `log_pool_loss`."""
         n_classes = self.log_proba.shape[2]
-        block_rows = max(1, LOSS_BLOCK_ELEMENTS // n_classes)
         losses = np.empty(self.n_samples)
-        for start in range(0, self.n_samples, block_rows):
-            rows = slice(start, start + block_rows)
+        for rows in _row_blocks(self.n_samples, n_classes):
             pooled, _, _, log_norm = log_pool(
                 weights, extra[0], self.log_proba[:, rows], self.workspace
             )
@@ -523,8 +531,7 @@ class QuadraticLoss:
                 for rows in folds
             ]
         values = np.array([quadratic_loss(weights, gram)[0] for gram in grams])
-        weight = np.array([self.sample_weight[rows].sum() for rows in folds])
-        return values, weight
+        return values, fold_weights(self.sample_weight, folds)
 
     @staticmethod
     def drop(weights, extra, module):
