@@ -113,13 +113,19 @@ def _request_sample_weight(module):
 def _stream(tasks, n_jobs, verbose):
     """Run the tasks ``tasks()`` yields through joblib, yielding results in
     order as they finish, so each can be stored and freed at once; backends
-    that cannot stream (e.g. Ray's) return a list instead."""
+    that cannot stream (e.g. Ray's) return a list instead.
+
+    One task per batch: each is a module's fit, far longer than joblib's
+    dispatch, and joblib's automatic batching would pack a slow fit together
+    with the fast ones after it on one worker."""
     try:
-        return Parallel(n_jobs=n_jobs, verbose=verbose, return_as="generator")(tasks())
+        return Parallel(
+            n_jobs=n_jobs, verbose=verbose, batch_size=1, return_as="generator"
+        )(tasks())
     except ValueError as exc:
         if "return_as" not in str(exc):
             raise
-        return Parallel(n_jobs=n_jobs, verbose=verbose)(tasks())
+        return Parallel(n_jobs=n_jobs, verbose=verbose, batch_size=1)(tasks())
 
 
 def _timed(function, *args):
@@ -460,37 +466,50 @@ class _BaseSparseAttention(
         reader = combinations[0]  # every candidate reads the outputs alike
 
         refit_first = self._refits_before_weights
+        n_folds = len(splits)
+        times = np.zeros((len(names), 2))  # fit, predict seconds per module
+        # (fold, module) of each task in the order it is yielded (fold None
+        # for a refit): joblib returns the results in that order.
+        keys = []
 
         def tasks():
             if refit_first:
-                for name, module, params in zip(names, fitting, fit_params):
+                for module, (name, estimator, params) in enumerate(
+                    zip(names, fitting, fit_params)
+                ):
+                    keys.append((None, module))
                     yield delayed(_timed)(
-                        fit_module, clone(module), name, X, y, params, memory
+                        fit_module, clone(estimator), name, X, y, params, memory
                     )
             # Fold after fold, so each fold's rows are sliced once for all
             # the modules; joblib draws tasks as it dispatches them, so only
             # a fold or two of slices is alive at a time.
-            for train, test in splits:
+            for fold, (train, test) in enumerate(splits):
                 X_train, y_train, X_test = fold_data(X, y, train, test)
-                for name, module, params in zip(names, fitting, fit_params):
+                # Within a fold, the modules that took longest on the folds
+                # already done go first: with n_jobs > 1 a long fit
+                # dispatched last would keep one worker busy while the
+                # others wait for it (longest-processing-time-first).
+                for module in np.argsort(-times.sum(axis=1), kind="stable"):
+                    keys.append((fold, module))
                     yield delayed(fit_predict_fold)(
-                        clone(module),
-                        name,
+                        clone(fitting[module]),
+                        names[module],
                         X_train,
                         y_train,
-                        fold_params(X, params, train),
+                        fold_params(X, fit_params[module], train),
                         X_test,
                         reader,
                         memory,
                     )
 
-        n_folds = len(splits)
-        times = np.zeros((len(names), 2))  # fit, predict seconds per module
         joblib_verbose = max(self.verbose - 2, 0)
         results = iter(_stream(tasks, self.n_jobs, joblib_verbose))
         refits = [next(results) for _ in names] if refit_first else None
-        for index, (output, fit_seconds, predict_seconds) in enumerate(results):
-            fold, module = divmod(index, len(names))
+        for index, (output, fit_seconds, predict_seconds) in enumerate(
+            results, start=len(names) if refit_first else 0
+        ):
+            fold, module = keys[index]
             for combination, store in zip(combinations, stores):
                 combination.write(store, module, folds[fold], output)
             times[module] += fit_seconds, predict_seconds
