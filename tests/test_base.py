@@ -1,6 +1,8 @@
 """The fit / predict orchestration: order of the fits, pruning of modules
 with zero weight, what pruned modules look like, stale state on refit."""
 
+import time
+
 import numpy as np
 import pytest
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
@@ -26,13 +28,15 @@ class Spy(ClassifierMixin, BaseEstimator):
     ``flip=True`` fits it on flipped binary labels: a module that is
     systematically wrong, which only hurts a combination with weights >= 0."""
 
-    def __init__(self, estimator=None, tag="spy", flip=False):
+    def __init__(self, estimator=None, tag="spy", flip=False, delay=0.0):
         self.estimator = estimator
         self.tag = tag
         self.flip = flip
+        self.delay = delay
 
     def fit(self, X, y):
         CALLS.append((self.tag, "fit", len(X)))
+        time.sleep(self.delay)
         if self.flip:
             y = 1 - y
         self.estimator_ = clone(self.estimator).fit(X, y)
@@ -104,6 +108,35 @@ def test_softmax_refits_go_first_in_the_same_call():
     assert all(c[2] < len(X) for c in fits[3:]) and len(fits) == 12
     assert [e.tag for e in ens.estimators_] == ["lr", "nb", "noise"]
     assert np.all(ens.modules_["refit_time"] > 0)
+
+
+def _tree():
+    return DecisionTreeClassifier(max_depth=3, random_state=0)
+
+
+def test_slowest_module_of_the_folds_done_goes_first():
+    # Within each fold, the module that took longest on the folds already
+    # done is dispatched first, so that with n_jobs > 1 no worker is left
+    # with a long fit at the end; the stores still get each output at its
+    # module and fold, whatever the order.
+    CALLS.clear()
+    modules = [
+        ("lr", Spy(LogisticRegression(), tag="lr")),
+        ("nb", Spy(GaussianNB(), tag="nb")),
+        ("slow", Spy(_tree(), tag="slow", delay=0.05)),
+    ]
+    params = dict(normaliser="sparsemax", prune_tol=0, cv=3, random_state=0)
+    ens = SparseAttentionClassifier(modules, **params).fit(X, Y)
+    fold_fits = [c[0] for c in CALLS if c[1] == "fit" and c[2] < len(X)]
+    assert fold_fits[:3] == ["lr", "nb", "slow"]  # nothing measured yet
+    assert fold_fits[3] == fold_fits[6] == "slow"
+    assert ens.modules_["fold_fit_time"][2] > 3 * 0.05
+    # The same weights as without the delay, whose folds run in another
+    # order: every output was stored at its own module's place.
+    modules[2] = ("slow", Spy(_tree(), tag="slow"))
+    same = SparseAttentionClassifier(modules, **params).fit(X, Y)
+    np.testing.assert_allclose(ens.attention_weights_, same.attention_weights_)
+    assert np.all(ens.attention_weights_ > 0)
 
 
 @pytest.mark.parametrize("method", ["predict", "predict_proba", "score", "transform"])
