@@ -713,14 +713,15 @@ class _BaseSparseAttention(
             check_array(X, accept_sparse=True, dtype=None, ensure_all_finite=True)
         return X
 
-    def _weighted_outputs(self, X, checked=False):
+    def _weighted_outputs(self, X, checked=False, deferred=False):
         """Outputs of the modules with non-zero weight (the only ones kept),
-        one at a time."""
+        one at a time (``deferred``: for the combination's ``combine``, which
+        checks them as it folds them in)."""
         if not checked:
             X = self._check_X(X)
         names = [n for n, kept in zip(self.module_names_, self.support_) if kept]
         return (
-            self._combination.read(estimator, name, X)
+            self._combination.read(estimator, name, X, deferred=deferred)
             for name, estimator in zip(names, self.estimators_)
         )
 
@@ -741,12 +742,14 @@ class _BaseSparseAttention(
             PREDICT_BLOCK_BYTES // (8 * self._combination.n_columns),
         )
         if n_samples <= block_rows:
-            outputs = self._weighted_outputs(X, checked=True)
+            outputs = self._weighted_outputs(X, checked=True, deferred=True)
             return self._combination.combine(outputs, weights, self._extra)
         combined = np.empty((n_samples, self._combination.n_columns))
         for start in range(0, n_samples, block_rows):
             rows = slice(start, min(start + block_rows, n_samples))
-            outputs = self._weighted_outputs(_safe_indexing(X, rows), checked=True)
+            outputs = self._weighted_outputs(
+                _safe_indexing(X, rows), checked=True, deferred=True
+            )
             block = self._combination.combine(
                 outputs, weights, self._extra, out=combined[rows]
             )

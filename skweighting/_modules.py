@@ -75,45 +75,83 @@ def call_module(estimator, name, X, method):
     return np.asarray(output, dtype=np.float64)
 
 
-def check_probabilities(output, name, estimator, n_classes):
-    """Raise unless ``output`` is (n_samples, n_classes) probabilities.
+class ProbabilityCheck:
+    """The value checks of `check_probabilities`, fed block by block of rows.
 
-    Two passes over the output: its minimum and its row sums (a BLAS
-    product). Entries >= 0 with rows summing to one are probabilities (none
-    can exceed one); NaN propagates into the minimum, and an infinite entry
-    into its row sum, so these two also catch non-finite outputs. Returns
-    whether some entry is (slightly, within the tolerance) negative.
+    ``add(block)`` as the rows pass (while they are in cache for other work:
+    predict folds each block into the combination right after), then
+    ``finish()`` raises as `check_probabilities` would. Two reductions per
+    block: its minimum and its row sums (a BLAS product). Entries >= 0 with
+    rows summing to one are probabilities (none can exceed one); NaN
+    propagates into the minimum, and an infinite entry into its row sum, so
+    these two also catch non-finite outputs.
     """
+
+    def __init__(self, name, estimator, n_classes):
+        self.name, self.estimator = name, estimator
+        self.ones = np.ones(n_classes)
+        self.row_sums = None  # one block's, reused block after block
+        # Per block: its smallest entry and its smallest and largest row
+        # sums, reduced in `finish` by NumPy, which propagates NaN (Python's
+        # min and max skip it: any comparison with NaN is False).
+        self.extremes = []
+
+    def add(self, block):
+        """Check the next block of rows; returns its smallest entry."""
+        if block.size == 0:
+            return np.inf
+        if self.row_sums is None or len(self.row_sums) < len(block):
+            self.row_sums = np.empty(len(block))
+        smallest = block.min()
+        row_sums = np.dot(block, self.ones, out=self.row_sums[: len(block)])
+        self.extremes.append((smallest, row_sums.min(), row_sums.max()))
+        return smallest
+
+    def finish(self):
+        """Raise unless every row added held probabilities; returns whether
+        some entry is (slightly, within the tolerance) negative."""
+        if not self.extremes:
+            return False
+        smallest, lowest_sum, _ = np.min(self.extremes, axis=0)
+        highest_sum = np.max(self.extremes, axis=0)[2]
+        module = describe(self.name, self.estimator)
+        if not np.all(np.isfinite([smallest, lowest_sum, highest_sum])):
+            raise ValueError(
+                f"{module} returned NaN or infinite outputs (predict_proba). "
+                "Check this module (for example its input preprocessing) or "
+                "drop it."
+            )
+        if smallest < -1e-6 or lowest_sum < 1 - 1e-4 or highest_sum > 1 + 1e-4:
+            raise ValueError(
+                f"{module} returned predict_proba values that are not "
+                "probabilities (each row must lie in [0, 1] and sum to 1). Fix "
+                "the module, calibrate it, or drop it."
+            )
+        return bool(smallest < 0.0)
+
+
+def check_probability_shape(output, name, estimator, n_classes):
+    """Raise unless ``output`` is (n_samples, n_classes)."""
     if output.ndim != 2 or output.shape[1] != n_classes:
         raise ValueError(
             f"{describe(name, estimator)} returned predict_proba of shape "
             f"{output.shape}, but it has {n_classes} classes_. Only "
             "single-output classifiers can be combined."
         )
-    if output.size == 0:
-        return False
-    # In blocks of rows that stay in cache, so both reductions read the
-    # output from memory once.
-    ones = np.ones(n_classes, dtype=output.dtype)
-    row_sums = np.empty(output.shape[0], dtype=output.dtype)
-    smallest = np.inf
+
+
+def check_probabilities(output, name, estimator, n_classes):
+    """Raise unless ``output`` is (n_samples, n_classes) probabilities;
+    returns whether some entry is (slightly, within the tolerance) negative.
+
+    In blocks of rows that stay in cache, so both reductions of
+    `ProbabilityCheck` read the output from memory once.
+    """
+    check_probability_shape(output, name, estimator, n_classes)
+    check = ProbabilityCheck(name, estimator, n_classes)
     for start in range(0, output.shape[0], CHECK_BLOCK_ROWS):
-        block = output[start : start + CHECK_BLOCK_ROWS]
-        smallest = min(smallest, block.min())
-        np.dot(block, ones, out=row_sums[start : start + CHECK_BLOCK_ROWS])
-    if not (np.isfinite(smallest) and np.all(np.isfinite(row_sums))):
-        raise ValueError(
-            f"{describe(name, estimator)} returned NaN or infinite outputs "
-            "(predict_proba). Check this module (for example its input "
-            "preprocessing) or drop it."
-        )
-    if smallest < -1e-6 or np.max(np.abs(row_sums - 1.0)) > 1e-4:
-        raise ValueError(
-            f"{describe(name, estimator)} returned predict_proba values that "
-            "are not probabilities (each row must lie in [0, 1] and sum to 1). "
-            "Fix the module, calibrate it, or drop it."
-        )
-    return smallest < 0.0
+        check.add(output[start : start + CHECK_BLOCK_ROWS])
+    return check.finish()
 
 
 def check_predictions(output, name, estimator, n_outputs):

@@ -386,6 +386,62 @@ def test_probabilities_outside_0_1_are_an_error(combine):
         ens.fit(X, Y)
 
 
+class RowFaultClassifier(FaultyClassifier):
+    """GaussianNB whose probabilities of row ``row`` are replaced by
+    ``values`` at predict time (``row=None``: none)."""
+
+    def __init__(self, row=None, values=None):
+        super().__init__()
+        self.row = row
+        self.values = values
+
+    def predict_proba(self, X):
+        proba = super().predict_proba(X)
+        if self.row is not None:
+            proba[self.row] = self.values
+        return proba
+
+
+@pytest.mark.parametrize("combine", ["log", "linear"])
+@pytest.mark.parametrize(
+    "values, message",
+    [
+        ([np.nan, 0.5, 0.5], "NaN or infinite"),
+        ([np.inf, 0.0, 0.0], "NaN or infinite"),
+        ([-0.5, 1.0, 0.5], "not probabilities"),
+        ([0.6, 0.6, 0.6], "not probabilities"),
+    ],
+    ids=["nan", "inf", "negative", "sum"],
+)
+def test_bad_probabilities_at_predict_in_any_block_are_an_error(
+    combine, values, message, monkeypatch
+):
+    # Predict checks each block of rows as it folds it into the result: a
+    # bad row in the last block is caught as surely as one in the first.
+    from skweighting import _combinations
+
+    monkeypatch.setattr(_combinations, "SUM_BLOCK_BYTES", 7 * 3 * 8)  # 7 rows
+    ens = _classifier(("bad", RowFaultClassifier()), combine=combine).fit(X, Y)
+    for row in (0, 30, len(X) - 1):
+        ens.named_estimators_["bad"].set_params(row=row, values=values)
+        for method in (ens.predict, ens.predict_proba):
+            with pytest.raises(ValueError, match=f"module 'bad' .*{message}"):
+                method(X)
+
+
+@pytest.mark.parametrize("combine", ["log", "linear"])
+def test_probabilities_rounded_below_zero_at_predict_are_clipped(combine):
+    # Within the tolerance, an entry rounded below zero counts as zero.
+    ens = _classifier(("bad", RowFaultClassifier()), combine=combine).fit(X, Y)
+    bad = ens.named_estimators_["bad"]
+    bad.set_params(row=5, values=[0.0, 0.5, 0.5 + 1e-9])
+    clipped = ens.predict_proba(X)
+    bad.set_params(row=5, values=[-1e-9, 0.5, 0.5 + 1e-9])
+    proba = ens.predict_proba(X)
+    np.testing.assert_allclose(proba, clipped, rtol=0, atol=1e-15)
+    assert np.all(proba >= 0.0)
+
+
 # --------------------------------------------------------------------------
 # Probability exactly 0 (or 1) on the true class
 # --------------------------------------------------------------------------
