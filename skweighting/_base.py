@@ -397,8 +397,13 @@ class _BaseSparseAttention(
         folds = [
             slice(stop - len(test), stop) for stop, (_, test) in zip(stops, splits)
         ]
-        stored_targets = targets[order]
-        stored_weight = None if sample_weight is None else sample_weight[order]
+        if np.array_equal(order, np.arange(len(order))):
+            # Folds of consecutive rows in order (KFold without shuffling):
+            # the stores' order is the rows' own, no copy of the targets.
+            stored_targets, stored_weight = targets, sample_weight
+        else:
+            stored_targets = targets[order]
+            stored_weight = None if sample_weight is None else sample_weight[order]
 
         # 1. Every (module, fold) fit in one joblib call, then the weights,
         # then the refits of the modules with non-zero weight in a second.
