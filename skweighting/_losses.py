@@ -144,9 +144,12 @@ def log_pool_normalise(pooled, log_sharpness, out=None):
     # and the row sums are a BLAS product with ones. Rows whose sum would lose
     # precision to underflow (all their scores below -644), or overflow (only
     # if pooled were far above 0), are redone with their own maximum.
-    unnormalised = np.multiply(pooled, sharpness, out=out)
     with np.errstate(over="ignore"):
-        np.exp(unnormalised, out=unnormalised)
+        if log_sharpness == 0.0:  # predict folds the sharpness into the weights
+            unnormalised = np.exp(pooled, out=out)
+        else:
+            unnormalised = np.multiply(pooled, sharpness, out=out)
+            np.exp(unnormalised, out=unnormalised)
     norm = unnormalised @ np.ones(n_classes)
     with np.errstate(divide="ignore"):  # such rows are redone below
         log_norm = np.log(norm)
