@@ -1521,7 +1521,10 @@ def report_predict(rows):
         "beyond the modules: minus the modules' own work (their row gathers, "
         "from the fastest profiled call), in floor passes (the same floor as "
         "the whole fit: one pass over the n x M x K tensor, all M modules). "
-        "Phases as in the fit. Peak: memory allocated during the call, "
+        "Phases as in the fit, except that a classifier's probabilities "
+        "are checked inside `combine`, block by block of rows as they are "
+        "folded in (output checks then hold only the column alignment). "
+        "Peak: memory allocated during the call, "
         "the modules' outputs and the result included, in tensors.",
         "",
         _table(
