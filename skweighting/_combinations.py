@@ -59,8 +59,8 @@ def _repeated_rows(store, n_rows):
 # into the total: the block and its transformed copy stay in cache on their
 # way. Measured at 1,000,000 rows, 10 modules and 10 classes (free modules,
 # 2-core AMD EPYC): log pooling's predict_proba beyond the modules' own work
-# 6.9 floor passes with blocks of 0.33 MB, 6.4 with 0.66 MB, 6.1-6.3 with
-# 2.6 MB (the per-block calls add up in small blocks).
+# 6.9 floor passes with blocks of 0.33 MB, 6.4 with 0.66 MB, 6.0-6.3 with
+# 2-2.6 MB (the per-block calls add up in small blocks).
 SUM_BLOCK_BYTES = 2 * 2**20
 
 
