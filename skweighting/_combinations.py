@@ -429,7 +429,6 @@ class Average:
             fold_written=set(),
             fold_grams=[],  # without `errors`: one Gram matrix per fold
             inverse_scale=None,  # 1 / scale repeated over a block of rows
-            equal_weights=sample_weight is None,
         )
 
     @staticmethod

@@ -358,6 +358,15 @@ class LogPoolLoss:
 # --------------------------------------------------------------------------
 # Linear mixture
 # --------------------------------------------------------------------------
+def floored_mixture(weights, proba_true):
+    """The mixture's probability of each row's true class, ``sum_m w[m]
+    p_m(y_i | x_i)``, floored at `PROBA_FLOOR` (in float64), and where the
+    floor applied."""
+    mixture = np.asarray(weights).astype(proba_true.dtype) @ proba_true
+    floored = mixture < PROBA_FLOOR
+    return np.maximum(mixture, PROBA_FLOOR).astype(np.float64, copy=False), floored
+
+
 def linear_mixture_loss(weights, proba_true, sample_weight):
     """Log-loss of the mixture ``P(k | x) = sum_m w[m] p_m(k | x)``.
 
@@ -378,9 +387,7 @@ def linear_mixture_loss(weights, proba_true, sample_weight):
     loss : float
     grad_weights : ndarray of shape (n_modules,)
     """
-    mixture = np.asarray(weights).astype(proba_true.dtype) @ proba_true
-    floored = mixture < PROBA_FLOOR
-    mixture = np.maximum(mixture, PROBA_FLOOR).astype(np.float64, copy=False)
+    mixture, floored = floored_mixture(weights, proba_true)
     loss = -(sample_weight @ np.log(mixture))
     # The floor is flat: no gradient flows through floored rows.
     coef = np.where(floored, 0.0, sample_weight / mixture)
@@ -418,9 +425,8 @@ class MixtureLoss:
 
     def fold_sums(self, weights, extra, folds):
         """`fold_sums` of the rows' log-losses."""
-        mixture = np.asarray(weights).astype(self.proba_true.dtype) @ self.proba_true
-        row_losses = -np.log(np.maximum(mixture, PROBA_FLOOR).astype(np.float64))
-        return fold_sums(row_losses, self.sample_weight, folds)
+        mixture, _ = floored_mixture(weights, self.proba_true)
+        return fold_sums(-np.log(mixture), self.sample_weight, folds)
 
     @staticmethod
     def drop(weights, extra, module):
