@@ -127,8 +127,24 @@ def _weighted_sum(weights, outputs, transform=None, out=None):
     return total
 
 
-def _floored_log(output, out):
-    return clipped_log(output, out=out, floor=POOL_FLOOR)
+class _FlooredLog:
+    """``clipped_log(block, out=out, floor=POOL_FLOOR)`` for `_weighted_sum`,
+    with the floor as an array of the block's shape: NumPy's maximum against
+    a broadcast scalar runs at half the speed of one against an array of the
+    same shape (a 2 MB block in cache, 2-core AMD EPYC: 121 us against 75
+    us); the same values."""
+
+    def __init__(self):
+        self.floors = None
+
+    def __call__(self, block, out):
+        if (
+            self.floors is None
+            or self.floors.shape[1:] != block.shape[1:]
+            or len(self.floors) < len(block)
+        ):
+            self.floors = np.full(block.shape, POOL_FLOOR)
+        return clipped_log(block, out=out, floor=self.floors[: len(block)])
 
 
 class _Store:
@@ -262,7 +278,7 @@ class LogPooling(_ClassProbabilities):
         # The sharpness beta goes into the weights (beta * sum_m w[m] log p_m
         # = sum_m (beta w[m]) log p_m): one pass fewer over the result.
         sharpness = np.exp(extra[0])
-        pooled = _weighted_sum(weights * sharpness, outputs, _floored_log, out=out)
+        pooled = _weighted_sum(weights * sharpness, outputs, _FlooredLog(), out=out)
         # Not in place: rows that underflow are redone from `pooled`.
         unnormalised, norm, _ = log_pool_normalise(pooled, 0.0)
         return np.divide(unnormalised, norm[:, None], out=pooled)

@@ -105,6 +105,21 @@ def test_combine_is_the_formula_and_predict_rows_agrees(make):
     )
 
 
+def test_floored_log_transform_is_clipped_log_for_any_block():
+    # Its floor array grows and reshapes with the blocks it meets.
+    from skweighting._combinations import _FlooredLog
+
+    rng = np.random.default_rng(6)
+    transform = _FlooredLog()
+    for shape in [(5, 3), (9, 3), (4, 3), (7, 2)]:
+        block = rng.dirichlet(np.ones(shape[1]) * 0.2, size=shape[0])
+        block[0, 0] = 0.0
+        out = np.empty(shape)
+        np.testing.assert_array_equal(
+            transform(block, out), clipped_log(block.copy(), floor=POOL_FLOOR)
+        )
+
+
 def test_combine_never_overwrites_a_modules_output():
     rng = np.random.default_rng(4)
     proba, _ = module_probas(rng)
