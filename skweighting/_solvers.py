@@ -30,7 +30,7 @@ from collections import namedtuple
 import numpy as np
 from scipy.linalg import LinAlgError, cho_factor, cho_solve
 from scipy.optimize import minimize
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from ._normalisers import NORMALISERS
 
@@ -180,6 +180,13 @@ SolverResult = namedtuple(
 )
 
 
+# Found once: finding the loaded thread pools reads every loaded library's
+# file (~3 ms, a one-output regression's whole weight step at a million
+# rows). A BLAS loaded after the first fit is not limited, as with
+# scikit-learn's own cached controller: only a solver's speed depends on it.
+_controller = None
+
+
 def one_blas_thread():
     """The context the solvers should run in.
 
@@ -188,10 +195,11 @@ def one_blas_thread():
     tiny calls: on a busy 2-core machine that cost ~5 ms per iteration, ten
     times the whole solve at small n. One thread is also no slower for the
     objective's large products, which are limited by memory bandwidth.
-    Entering the context costs ~2 ms, so callers enter it once around all
-    their solves.
     """
-    return threadpool_limits(limits=1, user_api="blas")
+    global _controller
+    if _controller is None:
+        _controller = ThreadpoolController()
+    return _controller.limit(limits=1, user_api="blas")
 
 
 def minimize_lbfgs(fun, theta0, *, max_iter, tol, bounds=None):

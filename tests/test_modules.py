@@ -12,6 +12,7 @@ from skweighting._modules import (
     check_predictions,
     check_probabilities,
     fit_module,
+    fold_data,
 )
 
 GOOD = np.array([[0.2, 0.8], [1.0, 0.0], [0.5, 0.5]])
@@ -116,6 +117,12 @@ def test_fold_rows_are_copies_equal_to_safe_indexing(rows, shape):
     np.testing.assert_array_equal(taken, expected)
     assert taken.dtype == expected.dtype and taken.shape == expected.shape
     assert not np.shares_memory(taken, data)
+    # A fold's X and y share the runs of its training rows.
+    y = np.arange(20) * 2
+    X_train, y_train, X_test = fold_data(data, y, rows, rows[::-1])
+    np.testing.assert_array_equal(X_train, expected)
+    np.testing.assert_array_equal(y_train, _safe_indexing(y, rows))
+    np.testing.assert_array_equal(X_test, _safe_indexing(data, rows[::-1]))
 
 
 def test_prediction_check_is_exact_when_the_sum_overflows():

@@ -124,3 +124,23 @@ def test_labels_and_codes_equal_np_unique(y):
     assert classes.dtype == expected.dtype
     np.testing.assert_array_equal(classes, expected)
     np.testing.assert_array_equal(codes, inverse.ravel())
+
+
+@pytest.mark.parametrize("n_samples, n_splits", [(10, 2), (13, 5), (7, 7), (101, 3)])
+def test_unshuffled_kfold_splits_are_kfolds_own(n_samples, n_splits):
+    # Consecutive folds are made without KFold's masks: the same indices.
+    X = np.zeros((n_samples, 1))
+    y = np.arange(n_samples) % 2
+    splits = check_splits(KFold(n_splits), X, y, classifier=False)
+    expected = list(KFold(n_splits).split(X, y))
+    assert len(splits) == len(expected)
+    for (train, test), (train_kfold, test_kfold) in zip(splits, expected):
+        np.testing.assert_array_equal(train, train_kfold)
+        np.testing.assert_array_equal(test, test_kfold)
+        assert train.dtype == test.dtype == np.int32
+    # An int cv of a regressor is such a KFold.
+    for (train, test), (train_int, test_int) in zip(
+        splits, check_splits(n_splits, X, y, classifier=False)
+    ):
+        np.testing.assert_array_equal(train, train_int)
+        np.testing.assert_array_equal(test, test_int)
