@@ -368,7 +368,9 @@ class _BaseSparseAttention(
             warn_deprecated_adam()
         reject_1d(X)
         X, y = validate_data(self, X, y, skip_check_array=True)
-        X = indexable(X)[0]
+        # Also the lengths' check (the splitter no longer makes it: see
+        # check_splits).
+        X, y = indexable(X, y)
         if _num_samples(X) == 0:
             raise ValueError("Found array with 0 sample(s); fit needs samples.")
         if sample_weight is not None:
@@ -460,7 +462,7 @@ class _BaseSparseAttention(
         seconds)`` per module) or None."""
         stores = [
             c.allocate(
-                names,
+                list(zip(names, fitting)),
                 targets,
                 sample_weight,
                 keep_outputs=self._keeps_outputs,

@@ -7,7 +7,8 @@ asks which one it has:
   of a module is called, and its output checked and laid out for this
   combination (class probabilities in the columns of ``classes_``, or 2-D
   predictions); deferred, the checks run in ``combine``;
-* ``allocate(module_names, targets, sample_weight)`` and
+* ``allocate(modules, targets, sample_weight)`` (``modules``: (name,
+  estimator) pairs) and
   ``write(store, module, rows, output)``: the out-of-fold store, and how one
   fold's output goes into it (only what the loss needs is kept);
 * ``objective(store)``: the loss data the solvers minimise (see
@@ -37,11 +38,15 @@ from ._losses import (
 )
 from ._modules import (
     ProbabilityCheck,
+    all_finite,
     call_module,
+    check_prediction_shape,
     check_predictions,
     check_probabilities,
     check_probability_shape,
     class_columns,
+    describe,
+    non_finite_predictions,
 )
 
 # Rows per block of a regression module's scaled errors.
@@ -202,12 +207,11 @@ class _ClassProbabilities:
     def output_names(self, prefix, module_name):
         return [f"{prefix}_{module_name}_{label}" for label in self.classes]
 
-    def _allocate_scores(self, module_names, codes, sample_weight):
+    def _allocate_scores(self, modules, codes, sample_weight):
         return dict(
-            module_names=list(module_names),
             codes=np.asarray(codes, dtype=np.intp),
             sample_weight=normalised_weights(sample_weight, len(codes)),
-            scores=np.zeros(len(module_names)),
+            scores=np.zeros(len(modules)),
         )
 
     @staticmethod
@@ -250,13 +254,13 @@ class LogPooling(_ClassProbabilities):
     FLOAT32_ROWS = 200_000
 
     def allocate(
-        self, module_names, codes, sample_weight, keep_outputs=False, keep_rows=False
+        self, modules, codes, sample_weight, keep_outputs=False, keep_rows=False
     ):
-        n_modules, n_samples = len(module_names), len(codes)
+        n_modules, n_samples = len(modules), len(codes)
         dtype = np.float32 if n_samples >= self.FLOAT32_ROWS else np.float64
         return _Store(
             proba=np.empty((n_modules, n_samples, len(self.classes)), dtype=dtype),
-            **self._allocate_scores(module_names, codes, sample_weight),
+            **self._allocate_scores(modules, codes, sample_weight),
         )
 
     def write(self, store, module, rows, output):
@@ -297,9 +301,9 @@ class LinearMixture(_ClassProbabilities):
     name = "linear"
 
     def allocate(
-        self, module_names, codes, sample_weight, keep_outputs=False, keep_rows=False
+        self, modules, codes, sample_weight, keep_outputs=False, keep_rows=False
     ):
-        n_modules, n_samples = len(module_names), len(codes)
+        n_modules, n_samples = len(modules), len(codes)
         return _Store(
             proba_true=np.empty((n_modules, n_samples)),
             # The whole outputs only when a score needs the mixture's
@@ -309,7 +313,7 @@ class LinearMixture(_ClassProbabilities):
                 if keep_outputs
                 else None
             ),
-            **self._allocate_scores(module_names, codes, sample_weight),
+            **self._allocate_scores(modules, codes, sample_weight),
         )
 
     def write(self, store, module, rows, output):
@@ -401,7 +405,6 @@ class Average:
     score_name = "out-of-fold R^2"
 
     def __init__(self, n_outputs, y_ndim):
-        self.n_outputs = n_outputs
         self.n_columns = n_outputs
         self.y_ndim = y_ndim
 
@@ -409,20 +412,22 @@ class Average:
         """The module's checked predictions on ``X``, (n_samples, n_outputs):
         checked at once whether ``deferred`` or not (one reduction)."""
         output = call_module(estimator, name, X, self.method)
-        return self.check(output, name, estimator)
+        return check_predictions(output, name, estimator, self.n_columns)
 
     def check(self, output, name, estimator, module_classes=None):
-        """``read`` for an output already computed by a fitted module."""
-        return check_predictions(output, name, estimator, self.n_outputs)
+        """A fold's predictions (already computed by a fitted module) as
+        ``write`` takes them. Only their shape is checked here: the store
+        finds non-finite values from the Gram matrix of the errors, which
+        is finite on its diagonal only if they are (`_check_errors`), so no
+        reduction reads them again."""
+        return check_prediction_shape(output, name, estimator, self.n_columns)
 
     def output_names(self, prefix, module_name):
-        if self.n_outputs == 1:
+        if self.n_columns == 1:
             return [f"{prefix}_{module_name}"]
-        return [f"{prefix}_{module_name}{j}" for j in range(self.n_outputs)]
+        return [f"{prefix}_{module_name}{j}" for j in range(self.n_columns)]
 
-    def allocate(
-        self, module_names, y, sample_weight, keep_outputs=False, keep_rows=False
-    ):
+    def allocate(self, modules, y, sample_weight, keep_outputs=False, keep_rows=False):
         n_samples = y.shape[0]
         y2 = y.reshape(n_samples, -1)
         weights = normalised_weights(sample_weight, n_samples)
@@ -430,13 +435,14 @@ class Average:
         # A constant output has no spread to normalise by; leave it in units.
         spread[spread <= 1e-12] = 1.0 / magnitude[spread <= 1e-12]
         return _Store(
-            module_names=list(module_names),
+            module_names=[name for name, _ in modules],
+            module_labels=[describe(name, estimator) for name, estimator in modules],
             y=y2,
             scale=spread * magnitude,
             sample_weight=weights,
             # One module's errors are contiguous: a fold is one block write.
             errors=(
-                np.empty((len(module_names), n_samples, y2.shape[1]))
+                np.empty((len(modules), n_samples, y2.shape[1]))
                 if keep_outputs or keep_rows
                 else None
             ),
@@ -469,11 +475,35 @@ class Average:
         if len(store.fold_written) < len(store.module_names):
             return
         n_rows = rows.stop - rows.start
+        errors = store.fold_errors[:, :n_rows]
         with np.errstate(over="ignore", invalid="ignore"):
-            store.fold_grams.append(
-                error_gram(store.fold_errors[:, :n_rows], store.sample_weight[rows])
-            )
+            gram = error_gram(errors, store.sample_weight[rows])
+        self._check_errors(store, errors, gram)
+        store.fold_grams.append(gram)
         store.fold_written.clear()
+
+    @staticmethod
+    def _check_errors(store, errors, gram):
+        """Raise for a module whose predictions were not finite, found from
+        its scaled ``errors`` where ``gram`` (their Gram matrix) is not
+        finite on the diagonal.
+
+        y is finite and the scale positive, so an error is NaN exactly where
+        a prediction is; an infinite error is an infinite prediction, or a
+        finite one so far from y that the error overflows. Finite errors
+        whose squares overflow are left to `objective`, which names them.
+        """
+        for module in np.flatnonzero(~np.isfinite(np.diag(gram))):
+            if all_finite(errors[module]):
+                continue
+            label = store.module_labels[module]
+            if np.isnan(errors[module]).any():
+                raise non_finite_predictions(label)
+            raise non_finite_predictions(
+                label,
+                "or predictions so far outside the range of y that their "
+                "errors overflow",
+            )
 
     def write(self, store, module, rows, output):
         if store.errors is None:
@@ -508,6 +538,8 @@ class Average:
                     np.array(store.fold_grams) if store.errors is None else None
                 ),
             )
+        if store.errors is not None:
+            self._check_errors(store, store.errors, loss.gram)
         overflowing = ~np.isfinite(np.diag(loss.gram))
         if np.any(overflowing):
             raise ValueError(

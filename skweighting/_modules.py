@@ -157,16 +157,14 @@ def check_probabilities(output, name, estimator, n_classes):
 def check_predictions(output, name, estimator, n_outputs):
     """Raise unless ``output`` holds ``n_outputs`` finite predictions per row;
     returns it as (n_samples, n_outputs)."""
-    # NaN and infinities propagate into the sum, so a finite sum proves every
-    # entry finite in one reduction; only a non-finite one (possibly an
-    # overflow of finite values) needs the entry-by-entry check.
-    with np.errstate(over="ignore", invalid="ignore"):
-        finite_sum = np.isfinite(np.sum(output))
-    if not finite_sum and not np.all(np.isfinite(output)):
-        raise ValueError(
-            f"{describe(name, estimator)} returned NaN or infinite outputs. "
-            "Check this module (for example its input preprocessing) or drop it."
-        )
+    if not all_finite(output):
+        raise non_finite_predictions(describe(name, estimator))
+    return check_prediction_shape(output, name, estimator, n_outputs)
+
+
+def check_prediction_shape(output, name, estimator, n_outputs):
+    """`check_predictions` without the values' check; returns ``output`` as
+    (n_samples, n_outputs)."""
     output = output.reshape(output.shape[0], -1)
     if output.shape[1] != n_outputs:
         raise ValueError(
@@ -174,6 +172,26 @@ def check_predictions(output, name, estimator, n_outputs):
             f"for a y with {n_outputs}."
         )
     return output
+
+
+def all_finite(values):
+    """Whether every entry of ``values`` is finite: one reduction, unless
+    the sum is not finite (NaN and infinities propagate into it; a sum of
+    finite values can still overflow, then every entry is checked)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        if np.isfinite(np.sum(values)):
+            return True
+    return bool(np.all(np.isfinite(values)))
+
+
+def non_finite_predictions(module, alternative=None):
+    """The error for predictions of ``module`` (`describe`) that are not
+    all finite (``alternative``: another cause that cannot be told apart)."""
+    also = f", {alternative}" if alternative else ""
+    return ValueError(
+        f"{module} returned NaN or infinite outputs{also}. Check this module "
+        "(for example its input preprocessing) or drop it."
+    )
 
 
 def class_columns(module_classes, name, estimator, classes):
@@ -269,9 +287,10 @@ def _fit_call(estimator, name, X_train, y_train, fit_params, X_test, method):
 def fit_predict_fold(
     estimator, name, X_train, y_train, fit_params, X_test, combination, memory=None
 ):
-    """Fit one module on the training rows of a fold; return its checked
-    outputs on the held-out rows, as ``combination.read`` lays them out,
-    with the seconds spent fitting and predicting.
+    """Fit one module on the training rows of a fold; return its outputs on
+    the held-out rows, checked by ``combination.check`` (a regressor's
+    values are checked by the store) and laid out as ``combination.read``
+    lays them out, with the seconds spent fitting and predicting.
 
     A fold's module serves only its held-out outputs, so a `joblib.Memory`
     caches those (keyed by the unfitted module, the fold's rows and the fit

@@ -30,10 +30,15 @@ class Values(RegressorMixin, BaseEstimator):
         return np.array(self.values[np.asarray(X)[:, 0].astype(int)])
 
 
+def _modules(names):
+    """(name, estimator) pairs, as a store is allocated for."""
+    return [(name, Values()) for name in names]
+
+
 def _write_all(combination, proba, y, folds, sample_weight=None):
     n_modules, n_samples, _ = proba.shape
     names = [f"m{m}" for m in range(n_modules)]
-    store = combination.allocate(names, y, sample_weight)
+    store = combination.allocate(_modules(names), y, sample_weight)
     for m in range(n_modules):
         for rows in folds:
             combination.write(store, m, rows, proba[m, rows])
@@ -94,7 +99,7 @@ def test_combine_is_the_formula_and_predict_rows_agrees(make):
     outputs = iter(list(proba.copy()))  # consumed one at a time
     np.testing.assert_allclose(combination.combine(outputs, weights, extra), expected)
     store = combination.allocate(
-        [f"m{m}" for m in range(len(proba))], y, None, keep_outputs=True
+        _modules([f"m{m}" for m in range(len(proba))]), y, None, keep_outputs=True
     )
     for m in range(len(proba)):
         combination.write(store, m, slice(None), proba[m])
@@ -154,7 +159,7 @@ def test_average_store_scores_and_prediction():
     )
     combination = Average(2, 2)
     names = ["a", "b", "c"]
-    store = combination.allocate(names, y, None)
+    store = combination.allocate(_modules(names), y, None)
     for rows in FOLDS:  # fold after fold, as the fit writes them
         for m in range(3):
             combination.write(store, m, rows, predictions[m, rows])
@@ -183,7 +188,7 @@ def test_average_gram_from_folds_equals_the_gram_of_all_rows(weighted):
     sample_weight = rng.uniform(0.5, 2.0, 200) if weighted else None
     combination = Average(2, 2)
     stores = [
-        combination.allocate(list("abcd"), y, sample_weight, keep_rows=keep)
+        combination.allocate(_modules("abcd"), y, sample_weight, keep_rows=keep)
         for keep in (False, True)
     ]
     for store in stores:
@@ -201,10 +206,64 @@ def test_average_gram_from_folds_equals_the_gram_of_all_rows(weighted):
 def test_average_store_refuses_folds_out_of_order():
     y = np.zeros((200, 1))
     combination = Average(1, 1)
-    store = combination.allocate(["a", "b"], y, None)
+    store = combination.allocate(_modules("ab"), y, None)
     combination.write(store, 0, FOLDS[0], np.ones((FOLDS[0].stop, 1)))
     with pytest.raises(RuntimeError, match="out of order"):
         combination.write(store, 0, FOLDS[1], np.ones((70, 1)))
+
+
+def _write_folds(predictions, y, keep_rows, sample_weight=None):
+    """A regression store of `predictions` (n_modules, n_samples, n_outputs),
+    written fold after fold, and its objective."""
+    combination = Average(y.shape[1], 2)
+    names = "abc"[: len(predictions)]
+    store = combination.allocate(_modules(names), y, sample_weight, keep_rows=keep_rows)
+    for rows in FOLDS:
+        for m in range(len(predictions)):
+            combination.write(store, m, rows, predictions[m, rows])
+    return combination.objective(store)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("keep_rows", [False, True])
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_average_store_names_a_module_with_non_finite_predictions(
+    keep_rows, bad, weighted
+):
+    # The fit checks only a regressor's shape; the store finds non-finite
+    # values from the Gram matrix (even on a row of zero weight) and raises
+    # `check_predictions`'s error.
+    rng = np.random.default_rng(11)
+    y = rng.normal(size=(200, 2))
+    predictions = y + rng.normal(size=(3, 200, 2))
+    predictions[1, 150, 1] = bad  # in the last fold
+    sample_weight = rng.uniform(0.5, 2.0, 200) if weighted else None
+    if weighted:
+        sample_weight[150] = 0.0
+    with pytest.raises(ValueError, match=r"module 'b' \(Values\) returned NaN or inf"):
+        _write_folds(predictions, y, keep_rows, sample_weight)
+
+
+@pytest.mark.parametrize("keep_rows", [False, True])
+def test_average_store_tells_overflowing_errors_from_non_finite_predictions(
+    keep_rows,
+):
+    rng = np.random.default_rng(12)
+    y = rng.normal(size=(200, 1))
+    predictions = y + rng.normal(size=(3, 200, 1))
+    # Finite errors whose squares overflow: the objective names the module.
+    predictions[2, 10] = 1e200
+    with pytest.raises(ValueError, match=r"modules \['c'\] overflow"):
+        _write_folds(predictions, y, keep_rows)
+    # Finite predictions whose scaled errors overflow cannot be told from
+    # infinite ones: the error says both.
+    tiny = y * 1e-12
+    predictions = tiny + rng.normal(size=(3, 200, 1)) * 1e-12
+    predictions[2, 10] = 1e300
+    with pytest.raises(
+        ValueError, match=r"module 'c' \(Values\) returned NaN or infinite.*overflow"
+    ):
+        _write_folds(predictions, tiny, keep_rows)
 
 
 def test_output_names():

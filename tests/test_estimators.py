@@ -599,3 +599,13 @@ def test_unfitted_and_wrong_width():
     ens.fit(X_SMALL, Y_SMALL)
     with pytest.raises(ValueError, match=r"X has 2 features, but .* expecting 4"):
         ens.predict(X_SMALL[:, :2])
+
+
+@pytest.mark.parametrize("cv", [3, KFold(3), KFold(3, shuffle=True, random_state=0)])
+def test_x_and_y_of_different_lengths_are_refused_before_any_fit(cv):
+    X, y = make_regression(n_samples=30, n_features=3, random_state=0)
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+        SparseAttentionRegressor([("lr", LinearRegression())], cv=cv).fit(X, y[:-1])
+    labels = (y > 0).astype(int)
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+        SparseAttentionClassifier([("nb", GaussianNB())], cv=cv).fit(X[:-1], labels)
