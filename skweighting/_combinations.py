@@ -367,21 +367,46 @@ def _column_max_abs(y, group=32):
 
 def _output_spread(y, sample_weight):
     """Weighted standard deviation of each column of ``y`` (n, T) measured on
-    ``y / max|y|`` (so that huge y cannot overflow), and that magnitude.
+    ``y / max|y|``, and that magnitude.
 
-    In blocks of rows that stay in cache: at a million rows and 10 outputs
-    the whole-array version (a scaled copy of y and its squared deviations)
-    cost two passes over the 10-module tensor, mostly first touches of the
-    temporaries' pages."""
-    magnitude = _column_max_abs(y)
+    One pass over y in blocks of rows that stay in cache, each block's mean
+    and squared deviations merged into the running ones (Chan, Golub and
+    LeVeque's update), with its largest magnitude. Only if a square
+    overflows (|y| above ~1e154) is the spread measured again on ``y /
+    max|y|``."""
+    n_rows, n_columns = y.shape
+    magnitude = np.zeros(n_columns)
+    mean = np.zeros(n_columns)
+    squares = np.zeros(n_columns)  # sum of w (y - mean)^2 over the rows so far
+    total = 0.0  # sum of w over the rows so far
+    buffer = np.empty((min(n_rows, SCALE_BLOCK_ROWS), n_columns))
+    with np.errstate(over="ignore", invalid="ignore"):
+        for start in range(0, n_rows, SCALE_BLOCK_ROWS):
+            block = y[start : start + SCALE_BLOCK_ROWS]
+            weight = sample_weight[start : start + SCALE_BLOCK_ROWS]
+            magnitude = np.maximum(magnitude, _column_max_abs(block))
+            block_total = weight.sum()
+            if block_total == 0:
+                continue
+            block_mean = (weight @ block) / block_total
+            deviation = np.subtract(block, block_mean, out=buffer[: len(block)])
+            deviation *= deviation
+            shift = block_mean - mean
+            merged = total + block_total
+            mean += shift * (block_total / merged)
+            squares += weight @ deviation + shift * shift * (
+                total * block_total / merged
+            )
+            total = merged
+        variance = squares / total
     magnitude[magnitude == 0] = 1.0
-    blocks = [
-        slice(start, start + SCALE_BLOCK_ROWS)
-        for start in range(0, len(y), SCALE_BLOCK_ROWS)
-    ]
-    mean = (sample_weight @ y) / magnitude
+    if np.all(np.isfinite(variance)):
+        return np.sqrt(variance) / magnitude, magnitude
+    scaled_mean = (sample_weight @ (y / magnitude)).reshape(1, -1)
     variance = sum(
-        sample_weight[rows] @ (y[rows] / magnitude - mean) ** 2 for rows in blocks
+        sample_weight[start : start + SCALE_BLOCK_ROWS]
+        @ (y[start : start + SCALE_BLOCK_ROWS] / magnitude - scaled_mean) ** 2
+        for start in range(0, n_rows, SCALE_BLOCK_ROWS)
     )
     return np.sqrt(variance), magnitude
 

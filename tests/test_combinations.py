@@ -291,3 +291,25 @@ def test_large_log_pooling_store_is_float32_and_gives_the_same_weights(monkeypat
         ).weights
     assert set(weights) == {np.dtype(np.float64), np.dtype(np.float32)}
     np.testing.assert_allclose(*weights.values(), atol=2e-5)
+
+
+@pytest.mark.parametrize("n_rows", [1, 7, 8, 50])
+@pytest.mark.parametrize("scale", [1.0, 1e200])  # 1e200: squares overflow
+def test_output_spread_is_the_weighted_std_of_y_over_its_magnitude(
+    monkeypatch, n_rows, scale
+):
+    from skweighting import _combinations
+
+    monkeypatch.setattr(_combinations, "SCALE_BLOCK_ROWS", 7)  # blocks merged
+    rng = np.random.default_rng(13)
+    y = (rng.normal(size=(n_rows, 3)) * [1.0, 50.0, 0.0] + [1e3, -2.0, 4.0]) * scale
+    sample_weight = rng.uniform(0.5, 2.0, n_rows)
+    sample_weight[:7] = 0.0 if n_rows > 7 else sample_weight[:7]  # a weightless block
+    sample_weight /= sample_weight.sum()
+    spread, magnitude = _combinations._output_spread(y, sample_weight)
+    np.testing.assert_array_equal(magnitude, np.abs(y).max(axis=0))
+    scaled = y / magnitude
+    mean = sample_weight @ scaled
+    expected = np.sqrt(sample_weight @ (scaled - mean) ** 2)
+    np.testing.assert_allclose(spread[:2], expected[:2], rtol=1e-12)
+    assert spread[2] <= 1e-12  # a constant column: no spread
