@@ -152,6 +152,13 @@ class _FlooredLog:
         return clipped_log(block, out=out, floor=self.floors[: len(block)])
 
 
+def _same_labels(module_classes, classes):
+    """Whether a module learned exactly ``classes``, in their order."""
+    return len(module_classes) == len(classes) and np.array_equal(
+        module_classes, classes
+    )
+
+
 class _Store:
     """What a combination keeps of the out-of-fold outputs during a fit."""
 
@@ -196,6 +203,11 @@ class _ClassProbabilities:
         columns of ``classes``: zeros for the classes it never saw. Only
         the shape is checked here."""
         if columns is None:
+            if _same_labels(module_classes, self.classes):
+                # The usual case, found without `class_columns`' search:
+                # predict calls this for every block of rows of every module.
+                check_probability_shape(output, name, estimator, len(self.classes))
+                return output
             columns = class_columns(module_classes, name, estimator, self.classes)
             check_probability_shape(output, name, estimator, len(columns))
         if len(columns) == len(self.classes) and np.all(np.diff(columns) > 0):
