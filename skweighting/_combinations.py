@@ -526,15 +526,24 @@ class Average:
         finite on the diagonal.
 
         y is finite and the scale positive, so an error is NaN exactly where
-        a prediction is; an infinite error is an infinite prediction, or a
-        finite one so far from y that the error overflows. Finite errors
-        whose squares overflow are left to `objective`, which names them.
+        a prediction is. An infinite error is an infinite prediction, unless
+        a finite one can overflow: only where the errors are scaled up
+        (scale below 1) or y is within an ulp of float64's largest value
+        (~1e292) of overflowing. Finite errors whose squares overflow are
+        left to `objective`, which names them.
         """
         for module in np.flatnonzero(~np.isfinite(np.diag(gram))):
-            if all_finite(errors[module]):
+            module_errors = errors[module].reshape(-1, store.y.shape[1])
+            if all_finite(module_errors):
                 continue
             label = store.module_labels[module]
-            if np.isnan(errors[module]).any():
+            if np.isnan(module_errors).any():
+                raise non_finite_predictions(label)
+            columns = np.isinf(module_errors).any(axis=0)
+            can_overflow = (store.scale[columns] < 1.0) | (
+                _column_max_abs(store.y[:, columns]) > 1e291
+            )
+            if not can_overflow.any():
                 raise non_finite_predictions(label)
             raise non_finite_predictions(
                 label,

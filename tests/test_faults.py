@@ -301,11 +301,28 @@ def test_non_finite_probabilities_at_fit_are_an_error(bad_value, combine):
 
 
 @NON_FINITE
-def test_non_finite_regression_outputs_at_fit_are_an_error(bad_value):
-    ens = _regressor(("bad", FaultyRegressor(bad_value=bad_value)))
-    with pytest.raises(ValueError, match=NON_FINITE_MESSAGE):
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_non_finite_regression_outputs_at_fit_are_an_error(bad_value, n_jobs):
+    # Found by the store, from the fold's Gram matrix of the errors, however
+    # the folds were fitted.
+    if n_jobs == 2 and not np.isnan(bad_value):
+        pytest.skip("one value is enough for the workers' path")
+    ens = _regressor(("bad", FaultyRegressor(bad_value=bad_value)), n_jobs=n_jobs)
+    with pytest.raises(ValueError, match=NON_FINITE_MESSAGE + r"\. Check"):
         ens.fit(X_REG, Y_REG)
     assert not hasattr(ens, "attention_weights_")
+
+
+def test_finite_regression_outputs_whose_errors_overflow_are_named():
+    # Against a y of spread 1e-12, a prediction of 1e300 has a scaled error
+    # beyond float64: it cannot be told from an infinite one, and the error
+    # says both.
+    ens = _regressor(("bad", FaultyRegressor(constant=1e300)))
+    with pytest.raises(
+        ValueError,
+        match=NON_FINITE_MESSAGE + ", or predictions so far outside the range of y",
+    ):
+        ens.fit(X_REG, Y_REG * 1e-12)
 
 
 @NON_FINITE
