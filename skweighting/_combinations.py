@@ -533,7 +533,7 @@ class Average:
         left to `objective`, which names them.
         """
         for module in np.flatnonzero(~np.isfinite(np.diag(gram))):
-            module_errors = errors[module].reshape(-1, store.y.shape[1])
+            module_errors = errors[module]  # (n_rows, n_outputs)
             if all_finite(module_errors):
                 continue
             label = store.module_labels[module]
@@ -547,8 +547,8 @@ class Average:
                 raise non_finite_predictions(label)
             raise non_finite_predictions(
                 label,
-                "or predictions so far outside the range of y that their "
-                "errors overflow",
+                alternative="or predictions so far outside the range of y "
+                "that their errors overflow",
             )
 
     def write(self, store, module, rows, output):

@@ -116,11 +116,7 @@ class ProbabilityCheck:
         highest_sum = np.max(self.extremes, axis=0)[2]
         module = describe(self.name, self.estimator)
         if not np.all(np.isfinite([smallest, lowest_sum, highest_sum])):
-            raise ValueError(
-                f"{module} returned NaN or infinite outputs (predict_proba). "
-                "Check this module (for example its input preprocessing) or "
-                "drop it."
-            )
+            raise non_finite_predictions(module, method="predict_proba")
         if smallest < -1e-6 or lowest_sum < 1 - 1e-4 or highest_sum > 1 + 1e-4:
             raise ValueError(
                 f"{module} returned predict_proba values that are not "
@@ -184,13 +180,15 @@ def all_finite(values):
     return bool(np.all(np.isfinite(values)))
 
 
-def non_finite_predictions(module, alternative=None):
-    """The error for predictions of ``module`` (`describe`) that are not
-    all finite (``alternative``: another cause that cannot be told apart)."""
+def non_finite_predictions(module, method=None, alternative=None):
+    """The error for outputs of ``module`` (`describe`) that are not all
+    finite (``method``: the one named in the message; ``alternative``:
+    another cause that cannot be told apart)."""
+    called = f" ({method})" if method else ""
     also = f", {alternative}" if alternative else ""
     return ValueError(
-        f"{module} returned NaN or infinite outputs{also}. Check this module "
-        "(for example its input preprocessing) or drop it."
+        f"{module} returned NaN or infinite outputs{called}{also}. Check this "
+        "module (for example its input preprocessing) or drop it."
     )
 
 
