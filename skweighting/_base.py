@@ -50,7 +50,14 @@ except ImportError:  # scikit-learn 1.6
     from sklearn.utils._estimator_html_repr import _VisualBlock
 from sklearn.utils._user_interface import _message_with_time
 
-from ._modules import describe, fit_module, fit_predict_fold, fold_data, fold_params
+from ._modules import (
+    FoldBuffers,
+    describe,
+    fit_module,
+    fit_predict_fold,
+    fold_data,
+    fold_params,
+)
 from ._normalisers import NORMALISERS
 from ._pruning import prune
 from ._solvers import learn_attention, one_blas_thread, warn_deprecated_adam
@@ -62,6 +69,7 @@ from ._validation import (
     is_drop,
     reject_1d,
     seed_modules,
+    stored_order,
     validate_estimators,
 )
 
@@ -394,12 +402,12 @@ class _BaseSparseAttention(
         # The stores hold the out-of-fold rows fold after fold, so that each
         # fold's output is one contiguous write; the targets and weights the
         # weights are learned with follow that order.
-        order = np.concatenate([np.asarray(test) for _, test in splits])
+        order = stored_order(splits)
         stops = np.cumsum([len(test) for _, test in splits])
         folds = [
             slice(stop - len(test), stop) for stop, (_, test) in zip(stops, splits)
         ]
-        if np.array_equal(order, np.arange(len(order))):
+        if order is None:
             # Folds of consecutive rows in order (KFold without shuffling):
             # the stores' order is the rows' own, no copy of the targets.
             stored_targets, stored_weight = targets, sample_weight
@@ -478,6 +486,7 @@ class _BaseSparseAttention(
         # (fold, module) of each task in the order it is yielded (fold None
         # for a refit): joblib returns the results in that order.
         keys = []
+        done = [0] * n_folds  # results taken so far, per fold
 
         def tasks():
             if refit_first:
@@ -491,8 +500,13 @@ class _BaseSparseAttention(
             # Fold after fold, so each fold's rows are sliced once for all
             # the modules; joblib draws tasks as it dispatches them, so only
             # a fold or two of slices is alive at a time.
+            buffers = FoldBuffers()
             for fold, (train, test) in enumerate(splits):
-                X_train, y_train, X_test = fold_data(X, y, train, test)
+                if fold and done[fold - 1] < len(names):
+                    # The previous fold's modules may still be reading its
+                    # rows (n_jobs > 1): copy into new arrays.
+                    buffers = FoldBuffers()
+                X_train, y_train, X_test = fold_data(X, y, train, test, buffers)
                 # Within a fold, the modules that took longest on the folds
                 # already done go first: with n_jobs > 1 a long fit
                 # dispatched last would keep one worker busy while the
@@ -519,6 +533,7 @@ class _BaseSparseAttention(
             fold, module = keys[index]
             for combination, store in zip(combinations, stores):
                 combination.write(store, module, folds[fold], output)
+            done[fold] += 1
             times[module] += fit_seconds, predict_seconds
             if self.verbose >= 2:
                 self._log(

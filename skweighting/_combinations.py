@@ -377,17 +377,17 @@ def _column_max_abs(y, group=32):
     return top
 
 
-def _output_spread(y, sample_weight):
-    """Weighted standard deviation of each column of ``y`` (n, T) measured on
-    ``y / max|y|``, and that magnitude.
+def _output_scale(y, sample_weight):
+    """What each column of ``y`` (n, T) is divided by in the errors: its
+    weighted standard deviation, or 1 for a column without spread (below
+    1e-12 of its root mean square: constant up to rounding).
 
     One pass over y in blocks of rows that stay in cache, each block's mean
     and squared deviations merged into the running ones (Chan, Golub and
-    LeVeque's update), with its largest magnitude. Only if a square
-    overflows (|y| above ~1e154) is the spread measured again on ``y /
-    max|y|``."""
+    LeVeque's update): four NumPy operations per value. Only if a square
+    overflows (|y| above ~1e154), or a column looks constant (its squares
+    may have underflowed), is it measured again on ``y / max|y|``."""
     n_rows, n_columns = y.shape
-    magnitude = np.zeros(n_columns)
     mean = np.zeros(n_columns)
     squares = np.zeros(n_columns)  # sum of w (y - mean)^2 over the rows so far
     total = 0.0  # sum of w over the rows so far
@@ -396,7 +396,6 @@ def _output_spread(y, sample_weight):
         for start in range(0, n_rows, SCALE_BLOCK_ROWS):
             block = y[start : start + SCALE_BLOCK_ROWS]
             weight = sample_weight[start : start + SCALE_BLOCK_ROWS]
-            magnitude = np.maximum(magnitude, _column_max_abs(block))
             block_total = weight.sum()
             if block_total == 0:
                 continue
@@ -411,16 +410,27 @@ def _output_spread(y, sample_weight):
             )
             total = merged
         variance = squares / total
+        mean_square = variance + mean * mean
+    spread = np.sqrt(variance)
+    if np.all(np.isfinite(mean_square) & (spread > 1e-12 * np.sqrt(mean_square))):
+        # No square overflowed, and none underflowed far enough to make a
+        # column look constant (|y| below ~1e-154 does).
+        return spread
+    magnitude = np.zeros(n_columns)
+    for start in range(0, n_rows, SCALE_BLOCK_ROWS):
+        block = y[start : start + SCALE_BLOCK_ROWS]
+        magnitude = np.maximum(magnitude, _column_max_abs(block))
     magnitude[magnitude == 0] = 1.0
-    if np.all(np.isfinite(variance)):
-        return np.sqrt(variance) / magnitude, magnitude
     scaled_mean = (sample_weight @ (y / magnitude)).reshape(1, -1)
-    variance = sum(
-        sample_weight[start : start + SCALE_BLOCK_ROWS]
-        @ (y[start : start + SCALE_BLOCK_ROWS] / magnitude - scaled_mean) ** 2
-        for start in range(0, n_rows, SCALE_BLOCK_ROWS)
+    spread = np.sqrt(
+        sum(
+            sample_weight[start : start + SCALE_BLOCK_ROWS]
+            @ (y[start : start + SCALE_BLOCK_ROWS] / magnitude - scaled_mean) ** 2
+            for start in range(0, n_rows, SCALE_BLOCK_ROWS)
+        )
     )
-    return np.sqrt(variance), magnitude
+    # Without spread (relative to the largest value): left in units.
+    return np.where(spread <= 1e-12, 1.0, spread * magnitude)
 
 
 class Average:
@@ -468,14 +478,11 @@ class Average:
         n_samples = y.shape[0]
         y2 = y.reshape(n_samples, -1)
         weights = normalised_weights(sample_weight, n_samples)
-        spread, magnitude = _output_spread(y2, weights)
-        # A constant output has no spread to normalise by; leave it in units.
-        spread[spread <= 1e-12] = 1.0 / magnitude[spread <= 1e-12]
         return _Store(
             module_names=[name for name, _ in modules],
             module_labels=[describe(name, estimator) for name, estimator in modules],
             y=y2,
-            scale=spread * magnitude,
+            scale=_output_scale(y2, weights),
             sample_weight=weights,
             # One module's errors are contiguous: a fold is one block write.
             errors=(

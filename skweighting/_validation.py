@@ -11,7 +11,7 @@ from sklearn.utils._tags import get_tags
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _num_samples, check_array, column_or_1d
 
-from ._modules import describe
+from ._modules import FoldRows, describe, row_runs
 
 MAX_SEED = np.iinfo(np.int32).max
 
@@ -171,23 +171,33 @@ def _compact(indices, dtype):
 
 
 def _consecutive_folds(n_samples, n_splits, dtype):
-    """``KFold(n_splits).split`` (no shuffling) as ``dtype`` indices: the
-    first ``n_samples % n_splits`` folds hold one sample more."""
+    """``KFold(n_splits).split`` (no shuffling) as `FoldRows` of ``dtype``
+    indices: the first ``n_samples % n_splits`` folds hold one sample
+    more."""
     sizes = np.full(n_splits, n_samples // n_splits)
     sizes[: n_samples % n_splits] += 1
     stops = np.cumsum(sizes)
     return [
         (
-            np.concatenate(
-                [
-                    np.arange(stop - size, dtype=dtype),
-                    np.arange(stop, n_samples, dtype=dtype),
-                ]
-            ),
-            np.arange(stop - size, stop, dtype=dtype),
+            FoldRows([slice(0, stop - size), slice(stop, n_samples)], dtype),
+            FoldRows([slice(stop - size, stop)], dtype),
         )
-        for size, stop in zip(sizes, stops)
+        for size, stop in zip(sizes.tolist(), stops.tolist())
     ]
+
+
+def stored_order(splits):
+    """The rows in the order the folds hold them out (fold after fold), or
+    None if that is their own order (``KFold`` without shuffling)."""
+    runs = [run for _, test in splits for run in row_runs(test) or [None]]
+    if (
+        None not in runs
+        and all(run.start == previous.stop for previous, run in zip(runs, runs[1:]))
+        and runs[0].start == 0
+    ):
+        return None
+    order = np.concatenate([np.asarray(test) for _, test in splits])
+    return None if np.array_equal(order, np.arange(len(order))) else order
 
 
 def check_splits(cv, X, y, *, classifier, groups=None):

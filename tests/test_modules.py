@@ -7,6 +7,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.utils import _safe_indexing
 
 from skweighting._modules import (
+    FoldBuffers,
+    FoldRows,
     _take_rows,
     call_module,
     check_predictions,
@@ -123,6 +125,57 @@ def test_fold_rows_are_copies_equal_to_safe_indexing(rows, shape):
     np.testing.assert_array_equal(X_train, expected)
     np.testing.assert_array_equal(y_train, _safe_indexing(y, rows))
     np.testing.assert_array_equal(X_test, _safe_indexing(data, rows[::-1]))
+
+
+@pytest.mark.parametrize(
+    "train, test",
+    [
+        (np.r_[4:20], np.r_[0:4]),  # KFold's first fold: one run
+        (np.r_[0:8, 12:20], np.r_[8:12]),
+        (np.array([3, 9, 1, 14, 0, 18]), np.array([2, 7, 5])),  # shuffled
+    ],
+)
+def test_folds_rows_are_copied_into_the_buffers_of_the_previous_fold(train, test):
+    X = np.arange(60.0).reshape(20, 3)
+    y = np.arange(20.0) * 2
+    buffers = FoldBuffers()
+    first = fold_data(X, y, np.r_[0:16], np.r_[16:20], buffers)
+    taken = fold_data(X, y, train, test, buffers)
+    expected = (_safe_indexing(X, train), _safe_indexing(y, train))
+    expected += (_safe_indexing(X, test),)
+    for array, previous, want in zip(taken, first, expected):
+        np.testing.assert_array_equal(array, want)
+        assert np.shares_memory(array, previous)  # the same memory, rewritten
+        assert not np.shares_memory(array, X) and not np.shares_memory(array, y)
+    # More rows than a buffer holds, another dtype or another row shape: a
+    # new array (and the buffer is replaced for the folds after).
+    longer = fold_data(X, y, np.r_[0:18], np.r_[0:18], buffers)
+    assert not np.shares_memory(longer[0], first[0])
+    np.testing.assert_array_equal(longer[0], X[:18])
+    for other in (X.astype(np.float32), X[:, :2].copy()):
+        rows = fold_data(other, y, np.r_[0:4], np.r_[4:8], buffers)[0]
+        np.testing.assert_array_equal(rows, other[:4])
+        assert rows.dtype == other.dtype
+    # Data in Fortran order is copied as before (its layout kept), never
+    # into a buffer.
+    fortran = np.asfortranarray(X)
+    rows = fold_data(fortran, y, np.r_[2:10], np.r_[0:2], buffers)[0]
+    np.testing.assert_array_equal(rows, X[2:10])
+    assert rows.flags.f_contiguous and not np.shares_memory(rows, first[0])
+
+
+def test_fold_rows_are_runs_made_into_indices_only_on_request():
+    rows = FoldRows([slice(0, 3), slice(5, 5), slice(7, 9)], np.int32)
+    assert len(rows) == 5
+    assert rows.runs == [slice(0, 3), slice(7, 9)]  # the empty run dropped
+    indices = np.asarray(rows)
+    np.testing.assert_array_equal(indices, [0, 1, 2, 7, 8])
+    assert indices.dtype == np.int32
+    assert np.asarray(rows, dtype=np.int64).dtype == np.int64
+    assert np.asarray(FoldRows([], np.int32)).shape == (0,)
+    data = np.arange(20).reshape(10, 2)
+    np.testing.assert_array_equal(_take_rows(data, rows), data[[0, 1, 2, 7, 8]])
+    np.testing.assert_array_equal(_take_rows([*range(10)], rows), [0, 1, 2, 7, 8])
 
 
 def test_prediction_check_is_exact_when_the_sum_overflows():

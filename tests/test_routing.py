@@ -2,12 +2,14 @@
 with VotingClassifier / StackingClassifier as the reference behaviour."""
 
 import re
+import time
 
 import numpy as np
 import pytest
 import sklearn
 from joblib import parallel_config, register_parallel_backend
 from joblib._parallel_backends import SequentialBackend
+from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.compose import TransformedTargetRegressor
 from sklearn.datasets import make_classification, make_regression
 from sklearn.ensemble import StackingClassifier, VotingClassifier
@@ -16,6 +18,7 @@ from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.model_selection import (
     GridSearchCV,
     GroupKFold,
+    KFold,
     cross_validate,
 )
 from sklearn.naive_bayes import GaussianNB
@@ -290,6 +293,45 @@ def test_backend_that_cannot_stream_gives_the_same_fit():
     with parallel_config(backend="no_generator"):
         ens = SparseAttentionClassifier(_modules(), random_state=0).fit(X, Y)
     np.testing.assert_array_equal(ens.attention_weights_, reference.attention_weights_)
+
+
+class RowRecordingRegressor(RegressorMixin, BaseEstimator):
+    """Predicts y = 2 * row id (X's only column); records, for each fit,
+    where its training rows lived and whether they stayed the same while it
+    fitted and predicted, apart from the rows it predicts."""
+
+    fits = []
+
+    def fit(self, X, y):
+        self.X_, self.y_ = X, y  # kept, as nearest neighbours keep them
+        self.rows_ = X[:, 0].copy()
+        time.sleep(0.005)  # room for another fold's rows to be copied
+        return self
+
+    def predict(self, X):
+        time.sleep(0.005)
+        intact = np.array_equal(self.X_[:, 0], self.rows_)
+        intact &= np.array_equal(self.y_, self.rows_ * 2)
+        address = self.X_.__array_interface__["data"][0]
+        held_out = not np.intersect1d(X[:, 0], self.rows_).size
+        type(self).fits.append((len(self.rows_), address, intact, held_out))
+        return X[:, 0] * 2.0
+
+
+@pytest.mark.parametrize("backend, n_jobs", [("sequential", 1), ("threading", 2)])
+def test_folds_rows_are_reused_only_once_their_modules_are_done(backend, n_jobs):
+    X_rows = np.arange(60.0).reshape(-1, 1)
+    modules = [(f"m{i}", RowRecordingRegressor()) for i in range(3)]
+    RowRecordingRegressor.fits = []
+    with parallel_config(backend=backend):
+        ens = SparseAttentionRegressor(modules, cv=KFold(5), n_jobs=n_jobs)
+        ens.fit(X_rows, X_rows[:, 0] * 2)
+    folds = [fit for fit in RowRecordingRegressor.fits if fit[0] < len(X_rows)]
+    assert len(folds) == 3 * 5
+    assert all(intact and held_out for _, _, intact, held_out in folds)
+    if n_jobs == 1:
+        # Every fold's training rows went into the first fold's arrays.
+        assert len({address for _, address, _, _ in folds}) == 1
 
 
 def test_dask_cluster_gives_the_same_fit_as_sequential():

@@ -12,6 +12,7 @@ from skweighting._validation import (
     check_regression_y,
     check_splits,
     seed_modules,
+    stored_order,
     validate_estimators,
 )
 
@@ -144,3 +145,17 @@ def test_unshuffled_kfold_splits_are_kfolds_own(n_samples, n_splits):
     ):
         np.testing.assert_array_equal(train, train_int)
         np.testing.assert_array_equal(test, test_int)
+
+
+def test_stored_order_is_none_only_for_folds_in_the_rows_own_order():
+    X = np.zeros((13, 1))
+    y = np.arange(13) % 2
+    for cv in (KFold(5), [(np.r_[4:13], np.r_[0:4]), (np.r_[0:4], np.r_[4:13])]):
+        assert stored_order(check_splits(cv, X, y, classifier=False)) is None
+    shuffled = KFold(5, shuffle=True, random_state=0)
+    splits = check_splits(shuffled, X, y, classifier=False)
+    np.testing.assert_array_equal(
+        stored_order(splits), np.concatenate([test for _, test in splits])
+    )
+    backwards = [(np.r_[0:4], np.r_[4:13]), (np.r_[4:13], np.r_[0:4])]
+    np.testing.assert_array_equal(stored_order(backwards), np.r_[4:13, 0:4])
