@@ -1275,7 +1275,8 @@ def report_whole_fit(rows):
         "",
         "Modules that cost nothing (`FreeClassifier`, `FreeRegressor` in "
         "bench/speed.py): `fit` only sets `classes_`, `predict_proba` / "
-        "`predict` gathers the rows X[:, 0] of a precomputed table of "
+        "`predict` gathers the rows X[:, 0] of a precomputed table "
+        "(`np.take`, 2.5 times faster than indexing with the array) of "
         "synthetic outputs (`synthetic_outputs`: graded quality, correlated "
         "errors). What is left is the ensemble's own work. `cv=KFold(5)`, "
         "n_jobs=1, one BLAS thread, default alpha and temperature. Time: best "

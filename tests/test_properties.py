@@ -231,14 +231,15 @@ def test_regression_weights_ignore_shift_and_scale_of_y(
     )
 
 
-def test_regression_weights_ignore_huge_scale_of_y():
+@pytest.mark.parametrize("scale", [1e200, 1e-200])  # squares over- / underflow
+def test_regression_weights_ignore_huge_scale_of_y(scale):
     ref = SparseAttentionRegressor(EQUIVARIANT_REGRESSORS).fit(X_REG, Y_REG)
     with np.errstate(all="ignore"):
-        huge = SparseAttentionRegressor(EQUIVARIANT_REGRESSORS).fit(
-            X_REG, Y_REG * 1e200
+        scaled = SparseAttentionRegressor(EQUIVARIANT_REGRESSORS).fit(
+            X_REG, Y_REG * scale
         )
     np.testing.assert_allclose(
-        huge.attention_weights_, ref.attention_weights_, atol=1e-4
+        scaled.attention_weights_, ref.attention_weights_, atol=1e-4
     )
 
 
