@@ -115,14 +115,17 @@ def test_floored_log_transform_is_clipped_log_for_any_block():
     from skweighting._combinations import _FlooredLog
 
     rng = np.random.default_rng(6)
-    transform = _FlooredLog()
+    transform, narrow = _FlooredLog(), _FlooredLog(np.float32)
     for shape in [(5, 3), (9, 3), (4, 3), (7, 2)]:
         block = rng.dirichlet(np.ones(shape[1]) * 0.2, size=shape[0])
         block[0, 0] = 0.0
-        out = np.empty(shape)
-        np.testing.assert_array_equal(
-            transform(block, out), clipped_log(block.copy(), floor=POOL_FLOOR)
-        )
+        expected = clipped_log(block.copy(), floor=POOL_FLOOR)
+        np.testing.assert_array_equal(transform(block, np.empty(shape)), expected)
+        # In float32: float32's log of the floored block rounded to float32.
+        floored = np.maximum(block, POOL_FLOOR).astype(np.float32)
+        logs = narrow(block, np.empty(shape, np.float32))
+        assert logs.dtype == np.float32
+        np.testing.assert_array_equal(logs, np.log(floored))
 
 
 def test_combine_never_overwrites_a_modules_output():
@@ -291,6 +294,35 @@ def test_large_log_pooling_store_is_float32_and_gives_the_same_weights(monkeypat
         ).weights
     assert set(weights) == {np.dtype(np.float64), np.dtype(np.float32)}
     np.testing.assert_allclose(*weights.values(), atol=2e-5)
+
+
+def test_a_log_pool_fitted_on_float32_logs_pools_float32_logs(monkeypatch):
+    # What the weights were learned on, to float32's rounding of the logs;
+    # the probabilities stay float64 and are normalised in float64.
+    rng = np.random.default_rng(8)
+    proba, y = module_probas(rng, n_samples=3000)
+    weights = rng.dirichlet(np.ones(len(proba)))
+    extra = np.array([0.4])
+    monkeypatch.setattr(LogPooling, "FLOAT32_ROWS", 1000)
+    combination = LogPooling(np.arange(3))
+    assert combination.log_dtype == np.float64  # before a fit
+    _write_all(combination, proba, y, [slice(0, 1500), slice(1500, 3000)])
+    assert combination.log_dtype == np.float32
+    pooled = np.exp(0.4) * np.einsum(
+        "m,mik->ik", weights, clipped_log(proba.copy(), floor=POOL_FLOOR)
+    )
+    expected = np.exp(pooled - pooled.max(axis=1, keepdims=True))
+    expected /= expected.sum(axis=1, keepdims=True)
+    combined = combination.combine(iter(list(proba)), weights, extra)
+    assert combined.dtype == np.float64
+    np.testing.assert_allclose(combined.sum(axis=1), 1.0, rtol=1e-12)
+    np.testing.assert_allclose(combined, expected, rtol=2e-6)
+    assert np.abs(combined - expected).max() > 1e-12  # not float64's pooling
+    # Row by row: any subset of rows gives those rows' values, into ``out``.
+    out = np.empty((1000, 3))
+    part = combination.combine(iter(list(proba[:, 500:1500])), weights, extra, out)
+    assert part is out
+    np.testing.assert_allclose(part, combined[500:1500], rtol=1e-14)
 
 
 @pytest.mark.parametrize("n_rows", [1, 7, 8, 50])
