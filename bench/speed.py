@@ -1689,9 +1689,14 @@ def report_targets(results):
         for label, combination, rs in groups:
             limit = FIT_TARGET[combination]
             values = ", ".join(f"{r['normaliser']} {r['floor_passes']:.1f}" for r in rs)
-            ok = all(r["floor_passes"] <= limit for r in rs)
+            verdict = _verdict(all(r["floor_passes"] <= limit for r in rs))
+            if rs[0]["K"] != target[2]:
+                # The targets are set at K; a regression with fewer outputs
+                # has a tensor K times smaller against the same per-fit
+                # costs (cloning, dispatching and fitting M x cv modules).
+                verdict = f"reported (the targets are at K = {target[2]}): {verdict}"
             lines.append(
-                [f"whole fit, {label}: <= {limit} floor passes", values, _verdict(ok)]
+                [f"whole fit, {label}: <= {limit} floor passes", values, verdict]
             )
         for label, _, rs in groups:
             rs = [r for r in rs if "peak_tensors" in r]
