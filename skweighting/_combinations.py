@@ -49,8 +49,16 @@ from ._modules import (
     non_finite_predictions,
 )
 
-# Rows per block of a regression module's scaled errors.
-SCALE_BLOCK_ROWS = 8192
+# Values per block of rows of y and of a regression module's scaled errors
+# (512 kB): each block stays in cache between the operations on it, and a
+# one-output y is not cut into blocks so small that the calls cost more than
+# the work (8192 rows of y took 4.6 ms at 1,000,000 rows and one output).
+SCALE_BLOCK_VALUES = 2**16
+
+
+def _scale_block_rows(n_columns):
+    """Rows per block of an array of ``n_columns`` columns."""
+    return max(1, SCALE_BLOCK_VALUES // max(1, n_columns))
 
 
 def _repeated_rows(store, n_rows):
@@ -421,14 +429,15 @@ def _output_scale(y, sample_weight):
     overflows (|y| above ~1e154), or a column looks constant (its squares
     may have underflowed), is it measured again on ``y / max|y|``."""
     n_rows, n_columns = y.shape
+    block_rows = _scale_block_rows(n_columns)
     mean = np.zeros(n_columns)
     squares = np.zeros(n_columns)  # sum of w (y - mean)^2 over the rows so far
     total = 0.0  # sum of w over the rows so far
-    buffer = np.empty((min(n_rows, SCALE_BLOCK_ROWS), n_columns))
+    buffer = np.empty((min(n_rows, block_rows), n_columns))
     with np.errstate(over="ignore", invalid="ignore"):
-        for start in range(0, n_rows, SCALE_BLOCK_ROWS):
-            block = y[start : start + SCALE_BLOCK_ROWS]
-            weight = sample_weight[start : start + SCALE_BLOCK_ROWS]
+        for start in range(0, n_rows, block_rows):
+            block = y[start : start + block_rows]
+            weight = sample_weight[start : start + block_rows]
             block_total = weight.sum()
             if block_total == 0:
                 continue
@@ -450,16 +459,16 @@ def _output_scale(y, sample_weight):
         # column look constant (|y| below ~1e-154 does).
         return spread
     magnitude = np.zeros(n_columns)
-    for start in range(0, n_rows, SCALE_BLOCK_ROWS):
-        block = y[start : start + SCALE_BLOCK_ROWS]
+    for start in range(0, n_rows, block_rows):
+        block = y[start : start + block_rows]
         magnitude = np.maximum(magnitude, _column_max_abs(block))
     magnitude[magnitude == 0] = 1.0
     scaled_mean = (sample_weight @ (y / magnitude)).reshape(1, -1)
     spread = np.sqrt(
         sum(
-            sample_weight[start : start + SCALE_BLOCK_ROWS]
-            @ (y[start : start + SCALE_BLOCK_ROWS] / magnitude - scaled_mean) ** 2
-            for start in range(0, n_rows, SCALE_BLOCK_ROWS)
+            sample_weight[start : start + block_rows]
+            @ (y[start : start + block_rows] / magnitude - scaled_mean) ** 2
+            for start in range(0, n_rows, block_rows)
         )
     )
     # Without spread (relative to the largest value): left in units.
@@ -600,13 +609,15 @@ class Average:
         # from cache; the scale as a repeated row, because NumPy multiplies
         # by a broadcast vector of a few outputs far slower than by a
         # contiguous array of the same shape.
-        inverse_scale = _repeated_rows(store, min(len(errors), SCALE_BLOCK_ROWS))
+        block_rows = _scale_block_rows(errors.shape[1])
+        inverse_scale = _repeated_rows(store, min(len(errors), block_rows))
+        y = store.y[rows]
         with np.errstate(over="ignore", invalid="ignore"):
-            for start in range(0, len(errors), SCALE_BLOCK_ROWS):
-                block = errors[start : start + SCALE_BLOCK_ROWS]
+            for start in range(0, len(errors), block_rows):
+                block = errors[start : start + block_rows]
                 np.subtract(
-                    output[start : start + SCALE_BLOCK_ROWS],
-                    store.y[rows][start : start + SCALE_BLOCK_ROWS],
+                    output[start : start + block_rows],
+                    y[start : start + block_rows],
                     out=block,
                 )
                 block *= inverse_scale[: len(block)]

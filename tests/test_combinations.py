@@ -330,7 +330,7 @@ def test_a_log_pool_fitted_on_float32_logs_pools_float32_logs(monkeypatch):
 def test_output_scale_is_the_weighted_std_of_y(monkeypatch, n_rows, scale):
     from skweighting import _combinations
 
-    monkeypatch.setattr(_combinations, "SCALE_BLOCK_ROWS", 7)  # blocks merged
+    monkeypatch.setattr(_combinations, "SCALE_BLOCK_VALUES", 7 * 3)  # blocks merged
     rng = np.random.default_rng(13)
     y = (rng.normal(size=(n_rows, 3)) * [1.0, 50.0, 0.0] + [1e3, -2.0, 4.0]) * scale
     sample_weight = rng.uniform(0.5, 2.0, n_rows)
