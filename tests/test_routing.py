@@ -334,6 +334,30 @@ def test_folds_rows_are_reused_only_once_their_modules_are_done(backend, n_jobs)
         assert len({address for _, address, _, _ in folds}) == 1
 
 
+class WeightRecordingRegressor(Ridge):
+    """Records the rows (X's first column holds row ids) and the sample
+    weights each fit receives."""
+
+    received = []
+
+    def fit(self, X, y, sample_weight=None):
+        type(self).received.append((X[:, 0].copy(), np.array(sample_weight)))
+        return super().fit(X, y, sample_weight=sample_weight)
+
+
+def test_unshuffled_folds_give_each_module_its_rows_weights():
+    # A regressor's default cv (unshuffled KFold) keeps its folds as runs of
+    # rows; a module's sample weights are still those of its training rows.
+    X_rows = np.c_[np.arange(len(Y), dtype=float), X[:, :2]]
+    WeightRecordingRegressor.received = []
+    ens = SparseAttentionRegressor([("ridge", WeightRecordingRegressor())], cv=4)
+    ens.fit(X_rows, X[:, 0], sample_weight=WEIGHTS)
+    sizes = sorted(len(rows) for rows, _ in WeightRecordingRegressor.received)
+    assert sizes == [90] * 4 + [120]  # four folds, then the refit
+    for rows, weights in WeightRecordingRegressor.received:
+        np.testing.assert_array_equal(weights, WEIGHTS[rows.astype(int)])
+
+
 def test_dask_cluster_gives_the_same_fit_as_sequential():
     distributed = pytest.importorskip("distributed")
     reference = SparseAttentionClassifier(_modules(), random_state=0).fit(X, Y)
