@@ -22,8 +22,6 @@ cores) or, tiny, ``python bench/speed.py --quick``. ``--part NAME``
   ``StackingClassifier`` with the same real modules and the same cv;
   alternating runs, the median and spread of the per-round ratios, at
   n_jobs=1 and n_jobs=2, including ``normaliser='sparsemax'``, which prunes.
-* ``solvers``: ``learn_attention`` with the deprecated ``solver='adam'``
-  (full batch and batch_size=10000, max_iter=50) against ``'lbfgs'``.
 * ``weights``: the weight-learning step alone against n, M and K, and
   against the LogisticRegression meta-step of StackingClassifier.
 * ``memory``: peak memory of the log-pooling weight step, float64 and
@@ -81,13 +79,21 @@ from skweighting import (  # noqa: E402
     SparseAttentionClassifier,
     SparseAttentionRegressor,
 )
-from skweighting._losses import (  # noqa: E402
-    POOL_FLOOR,
-    LogPoolLoss,
-    MixtureLoss,
-    clipped_log,
-)
-from skweighting._solvers import learn_attention  # noqa: E402
+from skweighting._combinations._common import clipped_log  # noqa: E402
+from skweighting._combinations.log_pool import LogPoolLoss  # noqa: E402
+from skweighting._combinations.mixture import MixtureLoss  # noqa: E402
+from skweighting._normalisers import NORMALISERS as _NORMALISER_OBJECTS  # noqa: E402
+from skweighting._objective import Objective  # noqa: E402
+from skweighting._solvers import learn_attention as _learn  # noqa: E402
+
+
+def learn_attention(loss, *, temperature, alpha, normaliser="softmax", **options):
+    """The package's weight step on ``loss``, by normaliser name."""
+    objective = Objective(
+        loss, _NORMALISER_OBJECTS[normaliser], alpha=alpha, temperature=temperature
+    )
+    return _learn(objective, **options)
+
 
 ALPHA = 1e-4
 NORMALISERS = ("softmax", "sparsemax", "entmax15")
@@ -369,41 +375,43 @@ class Profiler:
     def _targets(self):
         from skweighting import (
             _base,
-            _classifier,
-            _combinations,
-            _losses,
+            _fixed,
             _modules,
-            _regressor,
+            _out_of_fold,
+            _path,
+            _tasks,
         )
+        from skweighting._combinations import _probabilities, average, log_pool, mixture
 
-        c = _combinations
         targets = [
-            (_base, "clone", "clone"),
+            (_out_of_fold, "clone", "clone"),
             (_base, "check_splits", "check_splits"),
             (_base, "seed_modules", "seed_modules"),
             (_base, "validate_data", "validate_data"),
-            (_base, "fit_predict_fold", "fit_predict_fold"),
-            (_base, "fold_data", "fold slicing"),
-            (_base, "fold_params", "fold slicing"),
-            (_base, "fit_module", "refit"),
-            (_base, "learn_attention", "learn_attention"),
+            (_out_of_fold, "fit_predict_fold", "fit_predict_fold"),
+            (_out_of_fold, "fold_data", "fold slicing"),
+            (_out_of_fold, "fold_params", "fold slicing"),
+            (_out_of_fold, "fit_module", "refit"),
+            (_fixed, "learn_attention", "learn_attention"),
+            (_path, "learn_attention", "learn_attention"),
             (_base._BaseSparseAttention, "_check_X", "check_X"),
-            (_classifier._ClassifierHooks, "_prepare_targets", "prepare_targets"),
-            (_regressor._RegressorHooks, "_prepare_targets", "prepare_targets"),
+            (_tasks.Classification, "encode", "prepare_targets"),
+            (_tasks.Regression, "encode", "prepare_targets"),
             (_modules, "fit_module", "fold fit_module"),
-            (c, "call_module", "call_module"),
-            (c, "check_probabilities", "check_probabilities"),
-            (c, "check_predictions", "check_predictions"),
-            (c, "class_columns", "class_columns"),
-            (c._ClassProbabilities, "read", "read"),
-            (c.Average, "read", "read"),
-            (c._ClassProbabilities, "module_scores", "module_scores"),
-            (c.Average, "module_scores", "module_scores"),
+            (_probabilities, "call_module", "call_module"),
+            (average, "call_module", "call_module"),
+            (_probabilities, "check_probabilities", "check_probabilities"),
+            (average, "check_predictions", "check_predictions"),
+            (_probabilities, "class_columns", "class_columns"),
+            (_probabilities.ClassProbabilities, "read", "read"),
+            (average.Average, "read", "read"),
+            (_probabilities.ClassProbabilities, "module_scores", "module_scores"),
+            (average.Average, "module_scores", "module_scores"),
         ]
-        for cls in (c.LogPooling, c.LinearMixture, c.Average):
-            for method in ("allocate", "write", "objective", "combine"):
+        for cls in (log_pool.LogPooling, mixture.LinearMixture, average.Average):
+            for method in ("allocate", "write", "loss", "combine"):
                 targets.append((cls, method, method))
-        for cls in (_losses.LogPoolLoss, _losses.MixtureLoss, _losses.QuadraticLoss):
+        for cls in (log_pool.LogPoolLoss, mixture.MixtureLoss, average.QuadraticLoss):
             targets.append((cls, "loss_grad", self._loss_label))
             targets.append((cls, "take", "take"))
         targets += [
@@ -457,7 +465,7 @@ FIT_PHASES = {
         "class_columns",
     ),
     "store writes": ("write",),
-    "combination build": ("objective",),
+    "combination build": ("loss",),
     "weight step": (
         "learn_attention",
         "loss_grad full",
@@ -754,92 +762,6 @@ def _run_predict(quick):
 
 # --------------------------------------------------------------------------
 # Adam against L-BFGS
-# --------------------------------------------------------------------------
-SOLVER_RUNS = (
-    ("lbfgs", None, 1000),
-    ("adam", None, 50),
-    ("adam", 10_000, 50),
-)
-
-
-def run_solvers(quick):
-    with threadpool_limits(1):
-        return _run_solvers(quick)
-
-
-def _run_solvers(quick):
-    sizes = (2_000,) if quick else (100_000, 1_000_000)
-    M, K = (3, 3) if quick else (10, 10)
-    rows = []
-    for n in sizes:
-        rows += _solver_rows(n, M, K, quick)
-        gc.collect()
-    return rows
-
-
-def _solver_rows(n, M, K, quick):
-    proba, y = synthetic_outputs(n, M, K)
-    proba_true = np.ascontiguousarray(proba[:, np.arange(n), y])  # (M, n)
-    log_proba = clipped_log(proba, out=proba, floor=POOL_FLOOR)
-    floor_s = floors(log_proba, proba_true.T)
-    losses = {
-        "log": lambda: LogPoolLoss(log_proba, y),
-        "linear": lambda: MixtureLoss(proba_true),
-    }
-    rows = []
-    for combination, make_loss in losses.items():
-        reference = None
-        for solver, batch_size, max_iter in SOLVER_RUNS:
-
-            def fit(make_loss=make_loss, s=solver, b=batch_size, i=max_iter):
-                return learn_attention(
-                    make_loss(),
-                    temperature=1.0,
-                    alpha=ALPHA,
-                    solver=s,
-                    max_iter=i,
-                    batch_size=b,
-                    random_state=0,
-                )
-
-            slow = solver == "adam" and n >= 1_000_000
-            seconds, result = _best_time(fit, 1 if quick or slow else 3)
-            peak = _peak(fit)
-            if reference is None:
-                reference = result
-            rows.append(
-                {
-                    "n": n,
-                    "M": M,
-                    "K": K,
-                    "combination": combination,
-                    "solver": solver,
-                    "batch_size": batch_size or "full",
-                    "max_iter": max_iter,
-                    "seconds": seconds,
-                    "floor_s": floor_s[0],
-                    "floor_passes": seconds / floor_s[0],
-                    "peak_tensors": peak / log_proba.nbytes,
-                    "objective": result.objective,
-                    "objective_gap": result.objective - reference.objective,
-                    "max_weight_gap": float(
-                        np.max(np.abs(result.weights - reference.weights))
-                    ),
-                    "n_iter": result.n_iter,
-                    "converged": bool(result.converged),
-                }
-            )
-            print(
-                f"solvers n={n} {combination} {solver} batch={batch_size}: "
-                f"{seconds:.2f}s, objective {result.objective:.6f}, "
-                f"converged {result.converged}",
-                flush=True,
-            )
-    return rows
-
-
-# --------------------------------------------------------------------------
-# End to end against StackingClassifier
 # --------------------------------------------------------------------------
 def _data(n_samples):
     return make_classification(
@@ -1608,61 +1530,6 @@ def report_end_to_end(rows):
     ]
 
 
-def report_solvers(rows):
-    table = []
-    for r in rows:
-        table.append(
-            [
-                _n(r["n"]),
-                r["combination"],
-                r["solver"],
-                r["batch_size"],
-                r["max_iter"],
-                f"{r['seconds']:.2f}",
-                f"{r['floor_passes']:.0f}",
-                f"{r['peak_tensors']:.2f}",
-                f"{r['objective']:.6f}",
-                f"{r['objective_gap']:.1e}",
-                f"{r['max_weight_gap']:.1e}",
-                r["n_iter"],
-                r["converged"],
-            ]
-        )
-    M, K = rows[0]["M"], rows[0]["K"]
-    return [
-        f"### Adam against L-BFGS in the weight step (M={M}, K={K})",
-        "",
-        "`learn_attention` on synthetic out-of-fold outputs (the log "
-        "pooling's floored log-probabilities, the linear mixture's "
-        "true-class probabilities), softmax, alpha=1e-4, T=1. Adam: "
-        "`solver='adam'` (deprecated in the estimators), max_iter=50 epochs, "
-        "full batch or batches of 10,000 rows. Time: best of 3 (one run for "
-        "Adam at n=1e6); floor passes over the n x M x K tensor; peak memory "
-        "(tracemalloc) in tensors; objective: the final value of the "
-        "penalised objective; gaps: to L-BFGS's objective and weights.",
-        "",
-        _table(
-            [
-                "n",
-                "combination",
-                "solver",
-                "batch",
-                "max_iter",
-                "time (s)",
-                "floor passes",
-                "peak (tensors)",
-                "objective",
-                "gap",
-                "max weight gap",
-                "iterations",
-                "converged",
-            ],
-            table,
-        ),
-        "",
-    ]
-
-
 def _verdict(ok):
     return "**met**" if ok else "**not met**"
 
@@ -1941,7 +1808,6 @@ def report(results, meta=None):
         "whole_fit": report_whole_fit,
         "predict": report_predict,
         "end_to_end": report_end_to_end,
-        "solvers": report_solvers,
         "weights": report_weights,
         "memory": report_memory,
         "grid": report_grid,
@@ -2043,7 +1909,7 @@ def _meta(part, load_before, package, machine):
     }
 
 
-PARTS = ("whole_fit", "predict", "end_to_end", "solvers", "weights", "memory", "grid")
+PARTS = ("whole_fit", "predict", "end_to_end", "weights", "memory", "grid")
 
 
 RUNNERS = {
@@ -2052,7 +1918,6 @@ RUNNERS = {
     "end_to_end": lambda args: run_end_to_end(
         args.quick, 1 if args.quick else args.rounds
     ),
-    "solvers": lambda args: run_solvers(args.quick),
     "weights": lambda args: run_weights(args.quick),
     "memory": lambda args: run_memory(args.quick),
     "grid": lambda args: run_grid(args.quick, 1),

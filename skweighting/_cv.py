@@ -4,110 +4,51 @@ Like `LogisticRegressionCV`, they tune what only the weight step depends on
 (the temperature, and optionally the combination and the normaliser) without
 refitting a single module: the modules' out-of-fold outputs are computed
 once; an inner split of those out-of-fold rows scores every candidate along
-a warm-started temperature path; the final weights are learned on all the
-out-of-fold rows at the chosen candidate; then only the modules with
-non-zero weight are refitted.
+a warm-started temperature path (`skweighting._path`); the final weights are
+learned on all the out-of-fold rows at the chosen candidate; then only the
+modules with non-zero weight are refitted.
 """
 
+from collections import namedtuple
 from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
-from sklearn.ensemble._base import _BaseHeterogeneousEnsemble
 from sklearn.metrics import check_scoring
-from sklearn.model_selection import KFold, StratifiedKFold, check_cv
-from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import HasMethods, Interval
+from sklearn.utils._param_validation import Interval
 
 from ._base import _BaseSparseAttention
-from ._classifier import _ClassifierHooks
 from ._docstrings import CV_ATTRIBUTES, CV_PARAMETERS
-from ._normalisers import NORMALISERS
-from ._portfolio import default_classifiers, default_regressors
-from ._regressor import _RegressorHooks
-from ._solvers import AttentionFit, learn_attention
-from ._validation import MAX_SEED
-
-# The automatic path runs from where the penalty has cost the out-of-fold
-# loss 1% of the way from the unpenalised optimum to uniform weights, to 99%.
-PATH_ENDS = (0.01, 0.99)
-# Rows used to find the ends of the path (the weights' optimum moves little
-# with more rows; finding the ends stays a few milliseconds).
-PATH_ROWS = 5000
-
-
-# The temperatures searched for the ends of the automatic path: half-decade
-# steps over a range far wider than any data set needs.
-SEARCH_TEMPERATURES = 10.0 ** np.arange(-4.0, 6.01, 0.5)
-
-
-def _temperature_range(loss, normaliser, alpha, *, max_iter, tol, seed):
-    """Temperatures where ``normaliser``'s weights leave the unpenalised
-    optimum and where they reach (nearly) uniform weights, at ``alpha``.
-
-    The data loss along the temperature path rises monotonically from its
-    unpenalised optimum to its value at uniform weights; the ends are where
-    it has covered `PATH_ENDS` of that rise, interpolated in log T along a
-    warm-started sweep of `SEARCH_TEMPERATURES`.
-    """
-    # The optimum over the simplex, whatever the normaliser: sparsemax at
-    # alpha=0 reaches it exactly.
-    optimum = learn_attention(
-        loss, temperature=1.0, alpha=0.0, normaliser="sparsemax", max_iter=max_iter
-    )
-    low_loss = loss.value(optimum.weights, optimum.extra)
-    losses, previous = [], None
-    for temperature in SEARCH_TEMPERATURES:
-        previous = learn_attention(
-            loss,
-            temperature=temperature,
-            alpha=alpha,
-            normaliser=normaliser,
-            max_iter=max_iter,
-            tol=tol,
-            random_state=seed,
-            warm_start=previous,
-        )
-        losses.append(loss.value(previous.weights, previous.extra))
-    rise = losses[-1] - low_loss
-    if not rise > 1e-9 * max(1.0, abs(low_loss)):
-        return 0.1, 10.0  # every weighting scores alike: any range will do
-    # Monotone up to the solver's tolerance; make it so for interpolating.
-    covered = np.maximum.accumulate((np.asarray(losses) - low_loss) / rise)
-    log_t = np.log10(SEARCH_TEMPERATURES)
-    low, high = (
-        10.0 ** np.interp(fraction, covered, log_t, left=log_t[0], right=log_t[-1])
-        for fraction in PATH_ENDS
-    )
-    return low, high
+from ._normalisers import NORMALISERS, resolve_normaliser
+from ._objective import Objective
+from ._path import fit_path, temperature_path
+from ._solvers import AttentionFit
+from ._tasks import CLASSIFICATION, REGRESSION
 
 
 class _StoredOutputs(BaseEstimator):
     """The combination's predictions of out-of-fold rows at given weights,
     for a scikit-learn scorer: ``X`` holds row numbers."""
 
-    def __init__(self, combination, loss, weights, extra, classes=None):
-        self.combination = combination
+    def __init__(self, loss, fit, classes=None, ravel=False):
         self.loss = loss
-        self.weights = weights
-        self.extra = extra
+        self.fit_ = fit
         self.classes = classes
+        self.ravel = ravel
 
-    def _rows(self, X):
-        return np.asarray(X)[:, 0].astype(np.intp)
+    def _output(self, X):
+        rows = np.asarray(X)[:, 0].astype(np.intp)
+        output = self.loss.predict_rows(rows, self.fit_.weights, self.fit_.extra)
+        return output.ravel() if self.ravel else output
 
     def fit(self, X, y):  # pragma: no cover - never fitted, only scored
         return self
 
     def predict_proba(self, X):
-        return self.combination.predict_rows(
-            self.loss, self._rows(X), self.weights, self.extra
-        )
+        return self._output(X)
 
     def predict(self, X):
-        output = self.combination.predict_rows(
-            self.loss, self._rows(X), self.weights, self.extra
-        )
+        output = self._output(X)
         if self.classes is None:
             return output
         return self.classes_[np.argmax(output, axis=1)]
@@ -122,24 +63,95 @@ class _StoredOutputs(BaseEstimator):
         return tags
 
 
+def single_module_fit(loss, module):
+    """Module ``module`` alone: one-hot weights, whose logits are
+    sparsemax's preimage at temperature 1 (so ``attention_weights_ ==
+    sparsemax(attention_logits_ / temperature_)`` holds with the documented
+    ``normaliser_='sparsemax'`` and ``temperature_=1``)."""
+    n_modules = loss.n_modules
+    weights = np.zeros(n_modules)
+    weights[module] = 1.0
+    extra = np.zeros(loss.n_extra)
+    objective = loss.value(weights, extra)
+    return AttentionFit(
+        logits=weights - 1.0 / n_modules,
+        weights=weights,
+        extra=extra,
+        objective=objective,
+        # One evaluation and nothing to iterate; scikit-learn's convention
+        # for n_iter_ is at least one.
+        n_iter=1,
+        loss_curve=np.array([objective]),
+        converged=True,
+        theta=None,
+    )
+
+
+_Search = namedtuple("_Search", ["temperatures", "inner", "score", "seed"])
+_Search.__doc__ = """The temperatures, the inner splits (train, test) of the out-of-fold
+rows, the scorer ``score(loss, rows, fit)`` and the solvers' seed of a CV
+fit."""
+
+
+class _Candidates:
+    """The candidates of a CV fit, row by row of ``cv_results_``: their
+    parameters, their scores on each inner split, their fit on all the
+    out-of-fold rows and the index of their combination."""
+
+    def __init__(self, n_splits):
+        self.params, self.scores, self.fits, self.combination = [], [], [], []
+        self.n_splits = n_splits
+
+    def add(self, params, scores, fit, combination):
+        self.params.append(params)
+        self.scores.append(scores)
+        self.fits.append(fit)
+        self.combination.append(combination)
+
+    def results(self, module_names):
+        """``cv_results_``: a dict of 1-D arrays (and ``params``), as
+        :class:`~sklearn.model_selection.GridSearchCV` gives, with the
+        weights of each candidate's fit one key per module."""
+        scores = np.array(self.scores)
+        mean, std = scores.mean(axis=1), scores.std(axis=1)
+        weights = np.array([fit.weights for fit in self.fits])
+        params = self.params
+        results = {
+            "params": params,
+            **{
+                f"param_{key}": np.array([p[key] for p in params], dtype=object)
+                for key in ("combine", "normaliser", "module")
+            },
+            "param_temperature": np.array(
+                [
+                    np.nan if p["temperature"] is None else p["temperature"]
+                    for p in params
+                ]
+            ),
+            **{f"split{k}_test_score": scores[:, k] for k in range(self.n_splits)},
+            "mean_test_score": mean,
+            "std_test_score": std,
+            "rank_test_score": (
+                np.argsort(np.argsort(-mean, kind="stable"), kind="stable") + 1
+            ),
+            "n_nonzero": np.count_nonzero(weights, axis=1),
+        }
+        for module, name in enumerate(module_names):
+            results[f"weight_{name}"] = weights[:, module]
+        return results
+
+
 class _BaseSparseAttentionCV(_BaseSparseAttention):
     """The temperature path and its inner cross-validation. Not public."""
 
     _parameter_constraints: dict = {
-        "estimators": [list, None],
+        **_BaseSparseAttention._parameter_constraints,
         "temperatures": [Interval(Integral, 2, None, closed="left"), "array-like"],
         "normalisers": [list, tuple],
         "alpha": [Interval(Real, 0, None, closed="neither")],
-        "cv": ["cv_object"],
         "inner_cv": [None, "cv_object"],
         "scoring": [None, str, callable],
         "single_modules": ["boolean"],
-        "max_iter": [Interval(Integral, 1, None, closed="left")],
-        "tol": [Interval(Real, 0, None, closed="left")],
-        "memory": [None, str, HasMethods(["cache"])],
-        "n_jobs": [None, Integral],
-        "verbose": ["verbose"],
-        "random_state": ["random_state"],
     }
 
     def __init__(
@@ -160,277 +172,199 @@ class _BaseSparseAttentionCV(_BaseSparseAttention):
         verbose=0,
         random_state=None,
     ):
-        _BaseHeterogeneousEnsemble.__init__(self, estimators=estimators)
-        self.single_modules = single_modules
+        super().__init__(
+            estimators,
+            alpha=alpha,
+            cv=cv,
+            max_iter=max_iter,
+            tol=tol,
+            memory=memory,
+            n_jobs=n_jobs,
+            verbose=verbose,
+            random_state=random_state,
+        )
         self.temperatures = temperatures
         self.normalisers = normalisers
-        self.alpha = alpha
-        self.cv = cv
         self.inner_cv = inner_cv
         self.scoring = scoring
-        self.max_iter = max_iter
-        self.tol = tol
-        self.memory = memory
-        self.n_jobs = n_jobs
-        self.verbose = verbose
-        self.random_state = random_state
+        self.single_modules = single_modules
 
-    # Candidates are scored on inner splits of the out-of-fold rows.
-    _keeps_rows = True
-
-    def _prune(self, loss, fit, folds):
-        # The chosen candidate is kept as scored: pruning it afterwards would
-        # give weights that no inner split has scored.
-        return fit
-
-    # A candidate can keep a module alone: the refits wait for the weights.
-    _refits_before_weights = False
-
-    @property
-    def _keeps_outputs(self):
-        # A scorer needs the combined predictions, not only the loss.
-        return self.scoring is not None
-
-    def _validate_temperature(self):
+    def _validate_weight_params(self, task):
         unknown = [n for n in self.normalisers if n not in NORMALISERS]
         if not self.normalisers or unknown:
             raise ValueError(
                 f"normalisers={self.normalisers!r}: each must be one of "
                 f"{sorted(NORMALISERS)}, and at least one is needed."
             )
-        if not isinstance(self.temperatures, Integral):
-            temperatures = np.asarray(self.temperatures, dtype=np.float64)
-            if temperatures.ndim != 1 or temperatures.size == 0:
-                raise ValueError(
-                    "temperatures must be an int (the length of an automatic "
-                    "path) or a non-empty list of temperatures."
-                )
-            if not np.all((temperatures >= 1e-10) & (temperatures <= 1e10)):
-                raise ValueError(
-                    f"temperatures={self.temperatures!r}: each must lie in "
-                    "[1e-10, 1e10] (and be > 0)."
-                )
-
-    def _inner_splits(self, targets, seed, folds):
-        n_samples = targets.shape[0]
-        if self.inner_cv is None:
-            # The outer folds: the weights are learned on the out-of-fold
-            # rows of the other folds and scored on this fold's.
-            rows = np.arange(n_samples)
-            return [(np.setdiff1d(rows, rows[fold]), rows[fold]) for fold in folds]
-        classifier = self._is_classifier_like()
-        if isinstance(self.inner_cv, Integral):
-            # Shuffled: the out-of-fold rows keep the order of the data,
-            # which may be sorted.
-            splitter = (StratifiedKFold if classifier else KFold)(
-                self.inner_cv, shuffle=True, random_state=seed
+        self._combination_names(task)  # raises for a combination not offered
+        if isinstance(self.temperatures, Integral):
+            return
+        temperatures = np.asarray(self.temperatures, dtype=np.float64)
+        if temperatures.ndim != 1 or temperatures.size == 0:
+            raise ValueError(
+                "temperatures must be an int (the length of an automatic "
+                "path) or a non-empty list of temperatures."
             )
-        else:
-            splitter = check_cv(self.inner_cv, targets, classifier=classifier)
-        return list(splitter.split(np.zeros((n_samples, 1)), targets))
+        if not np.all((temperatures >= 1e-10) & (temperatures <= 1e10)):
+            raise ValueError(
+                f"temperatures={self.temperatures!r}: each must lie in "
+                "[1e-10, 1e10] (and be > 0)."
+            )
 
-    def _temperature_path(self, losses, seed):
+    def _combination_names(self, task):
+        return list(task.combinations)
+
+    def _store_needs(self):
+        # Candidates are scored on inner splits of the out-of-fold rows; a
+        # scorer needs the combined predictions, not only the loss.
+        return {"keep_rows": True, "keep_outputs": self.scoring is not None}
+
+    def _refits_every_module(self):
+        return False  # a candidate can keep a module alone
+
+    def _learn_weights(self, problem):
+        seed = self._seed()
+        objectives = [
+            Objective(loss, resolve_normaliser(name), alpha=self.alpha, temperature=1.0)
+            for loss in problem.losses
+            for name in self.normalisers
+        ]
+        temperatures = self._temperature_path(objectives, seed)
+        inner = problem.layout.inner_splits(
+            self.inner_cv, classifier=self._fixed_task.stratify, seed=seed
+        )
+        search = _Search(temperatures, inner, self._scorer(problem), seed)
+        candidates = _Candidates(len(inner))
+        for index, objective in enumerate(objectives):
+            self._add_path(candidates, objective, index, search)
+        if self.single_modules and problem.losses[0].n_modules > 1:
+            self._add_single_modules(candidates, problem, search)
+        chosen = self._choose(candidates, len(temperatures))
+        self._set_cv_results(candidates, temperatures, chosen, problem)
+        combination = problem.combinations[candidates.combination[chosen]]
+        return combination, candidates.fits[chosen]
+
+    def _temperature_path(self, objectives, seed):
         if not isinstance(self.temperatures, Integral):
             return np.sort(np.asarray(self.temperatures, dtype=np.float64))
-        n_samples = losses[0].n_samples
-        rng = np.random.default_rng(seed)
-        rows = (
-            np.sort(rng.choice(n_samples, PATH_ROWS, replace=False))
-            if n_samples > PATH_ROWS
-            else None
-        )
-        ends = [
-            _temperature_range(
-                loss if rows is None else loss.take(rows),
-                normaliser,
-                self.alpha,
-                max_iter=self.max_iter,
-                tol=self.tol,
-                seed=seed,
-            )
-            for loss in losses
-            for normaliser in self.normalisers
-        ]
-        # One decade below where the penalty starts to cost (measured on
-        # the benchmark sets: the path's lowest temperature was chosen in 31
-        # of 45 folds), and never above the plain estimators' default of 1.
-        low = min(min(end[0] for end in ends) / 10.0, 1.0)
-        high = max(end[1] for end in ends)
-        return np.geomspace(low, max(high, 1.01 * low), self.temperatures)
-
-    def _path(self, loss, normaliser, temperatures, seed):
-        """Fits along the path, each warm-started from the previous one."""
-        fits, previous = [], None
-        for temperature in temperatures:
-            previous = learn_attention(
-                loss,
-                temperature=temperature,
-                alpha=self.alpha,
-                normaliser=normaliser,
-                max_iter=self.max_iter,
-                tol=self.tol,
-                random_state=seed,
-                warm_start=previous,
-            )
-            fits.append(previous)
-        return fits
-
-    def _score(self, scorer, combination, loss, rows, fit, scoring_targets):
-        if scorer is None:
-            # The loss the weights minimise: higher scores are better.
-            return -loss.take(rows).value(fit.weights, fit.extra)
-        predictor = _StoredOutputs(
-            combination,
-            loss,
-            fit.weights,
-            fit.extra,
-            getattr(self, "classes_", None),
-        )
-        return scorer(
-            predictor,
-            rows[:, None].astype(np.float64),
-            scoring_targets[rows],
-            sample_weight=loss.sample_weight[rows],
+        return temperature_path(
+            objectives,
+            self.temperatures,
+            max_iter=self.max_iter,
+            tol=self.tol,
+            seed=seed,
         )
 
-    def _single_module_fit(self, losses, combinations, module):
-        """Module ``module`` alone: one-hot weights in the linear mixture
-        (its own predictions), or in log pooling with a sharpness of one."""
-        c = next((i for i, comb in enumerate(combinations) if comb.name == "linear"), 0)
-        n_modules = losses[c].n_modules
-        weights = np.zeros(n_modules)
-        weights[module] = 1.0
-        extra = np.zeros(losses[c].n_extra)
-        objective = losses[c].value(weights, extra)
-        fit = AttentionFit(
-            logits=weights - 1.0 / n_modules,  # sparsemax's preimage at T=1
-            weights=weights,
-            extra=extra,
-            objective=objective,
-            # One evaluation and nothing to iterate; scikit-learn's
-            # convention for n_iter_ is at least one.
-            n_iter=1,
-            loss_curve=np.array([objective]),
-            converged=True,
-            theta=None,
-        )
-        return c, fit
-
-    def _learn(self, losses, combinations, targets, folds):
-        seed = check_random_state(self.random_state).randint(MAX_SEED)
-        scorer = None if self.scoring is None else check_scoring(self, self.scoring)
-        scoring_targets = self._scoring_targets(targets)
-        temperatures = self._temperature_path(losses, seed)
-        inner = self._inner_splits(targets, seed, folds)
-        candidates = [
-            (c, normaliser)
-            for c in range(len(combinations))
-            for normaliser in self.normalisers
-        ]
-        n_temperatures = len(temperatures)
-        n_modules = losses[0].n_modules
-        singles = n_modules if self.single_modules and n_modules > 1 else 0
-        n_rows = len(candidates) * n_temperatures + singles
-        scores = np.empty((n_rows, len(inner)))
-        # Per row of cv_results_: the fit on all out-of-fold rows, its
-        # parameters, and the index of its combination.
-        full_fits, params, row_combination = [], [], []
-        for block, (c, normaliser) in enumerate(candidates):
-            rows_of_block = slice(block * n_temperatures, (block + 1) * n_temperatures)
-            for split, (train, test) in enumerate(inner):
-                path = self._path(losses[c].take(train), normaliser, temperatures, seed)
-                scores[rows_of_block, split] = [
-                    self._score(
-                        scorer, combinations[c], losses[c], test, fit, scoring_targets
-                    )
-                    for fit in path
-                ]
-            full_fits.extend(self._path(losses[c], normaliser, temperatures, seed))
-            params.extend(
-                {
-                    "combine": combinations[c].name,
-                    "normaliser": normaliser,
-                    "temperature": float(temperature),
-                    "module": None,
-                }
-                for temperature in temperatures
+    def _scorer(self, problem):
+        """``score(loss, rows, fit)``: a candidate's score on held-out
+        ``rows`` (higher is better)."""
+        if self.scoring is None:
+            # The loss the weights minimise, negated.
+            return lambda loss, rows, fit: (
+                -loss.take(rows).value(fit.weights, fit.extra)
             )
-            row_combination.extend([c] * n_temperatures)
-        for module in range(singles):
-            c, fit = self._single_module_fit(losses, combinations, module)
-            row = len(candidates) * n_temperatures + module
-            scores[row] = [
-                self._score(
-                    scorer, combinations[c], losses[c], test, fit, scoring_targets
-                )
-                for _, test in inner
-            ]
-            full_fits.append(fit)
-            params.append(
-                {
-                    "combine": combinations[c].name,
-                    "normaliser": None,
-                    "temperature": None,
-                    "module": self.module_names_[module],
-                }
-            )
-            row_combination.append(c)
+        scorer = check_scoring(self, self.scoring)
+        targets = problem.scoring_targets
+        classes = getattr(self, "classes_", None)
 
-        mean, std = scores.mean(axis=1), scores.std(axis=1)
-        best = int(np.argmax(mean))
-        weights = np.array([fit.weights for fit in full_fits])
-        self.cv_results_ = {
-            "params": params,
-            "param_combine": np.array([p["combine"] for p in params], dtype=object),
-            "param_normaliser": np.array(
-                [p["normaliser"] for p in params], dtype=object
+        def score(loss, rows, fit):
+            ravel = classes is None and targets.ndim == 1  # a 1-D regression y
+            predictor = _StoredOutputs(loss, fit, classes, ravel=ravel)
+            return scorer(
+                predictor,
+                rows[:, None].astype(np.float64),
+                targets[rows],
+                sample_weight=loss.sample_weight[rows],
+            )
+
+        return score
+
+    def _add_path(self, candidates, objective, index, search):
+        """The candidates of one combination and normaliser along the path:
+        scored on each inner split (fitted on its training rows), then
+        fitted on all the out-of-fold rows."""
+        temperatures, inner, score = search.temperatures, search.inner, search.score
+        solve = {"max_iter": self.max_iter, "tol": self.tol, "seed": search.seed}
+        scores = np.empty((len(temperatures), len(inner)))
+        for split, (train, test) in enumerate(inner):
+            path = fit_path(objective.take(train), temperatures, **solve)
+            scores[:, split] = [score(objective.loss, test, fit) for fit in path]
+        fits = fit_path(objective, temperatures, **solve)
+        combination = index // len(self.normalisers)
+        normaliser = self.normalisers[index % len(self.normalisers)]
+        n_iter = 0
+        for temperature, row, fit in zip(temperatures, scores, fits):
+            # n_iter_: the iterations along the warm-started path up to this
+            # temperature (a warm start can converge at once).
+            n_iter += fit.n_iter
+            params = {
+                "combine": None,  # set in _set_cv_results
+                "normaliser": normaliser,
+                "temperature": float(temperature),
+                "module": None,
+            }
+            fit = fit._replace(n_iter=max(n_iter, 1))
+            candidates.add(params, row, fit, combination)
+
+    def _add_single_modules(self, candidates, problem, search):
+        """Each module alone: its own predictions (the first combination
+        whose single-module output is the module's own, else the first)."""
+        combination = next(
+            (
+                c
+                for c, comb in enumerate(problem.combinations)
+                if comb.single_module_is_own_output
             ),
-            "param_temperature": np.array(
-                [
-                    np.nan if p["temperature"] is None else p["temperature"]
-                    for p in params
-                ]
-            ),
-            "param_module": np.array([p["module"] for p in params], dtype=object),
-            **{f"split{k}_test_score": scores[:, k] for k in range(len(inner))},
-            "mean_test_score": mean,
-            "std_test_score": std,
-            "rank_test_score": (
-                np.argsort(np.argsort(-mean, kind="stable"), kind="stable") + 1
-            ),
-            "weights": weights,
-            "n_nonzero": np.count_nonzero(weights, axis=1),
-        }
-        self.best_index_ = best
+            0,
+        )
+        loss = problem.losses[combination]
+        for module, name in enumerate(self.module_names_):
+            fit = single_module_fit(loss, module)
+            scores = [search.score(loss, test, fit) for _, test in search.inner]
+            params = {
+                "combine": None,
+                "normaliser": None,
+                "temperature": None,
+                "module": name,
+            }
+            candidates.add(params, scores, fit, combination)
+
+    def _choose(self, candidates, n_temperatures):
+        """The row of ``cv_results_`` chosen: the best mean score."""
+        mean = np.mean(candidates.scores, axis=1)
+        return int(np.argmax(mean))
+
+    def _set_cv_results(self, candidates, temperatures, chosen, problem):
+        names = [c.name for c in problem.combinations]
+        for params, combination in zip(candidates.params, candidates.combination):
+            params["combine"] = names[combination]
+        self.cv_results_ = candidates.results(self.module_names_)
+        self.best_index_ = chosen
         self.temperatures_ = temperatures
         # The path shown (weights_path_) is the best combined candidate's,
         # even when one module alone wins.
-        n_path_rows = len(candidates) * n_temperatures
-        best_path = int(np.argmax(mean[:n_path_rows]))
-        block = best_path // n_temperatures
-        c, normaliser = candidates[block]
-        self.path_combine_ = combinations[c].name
-        self.path_normaliser_ = normaliser
-        self.weights_path_ = weights[
-            block * n_temperatures : (block + 1) * n_temperatures
-        ]
-        chosen = params[best]
-        self.temperature_ = chosen["temperature"]
-        self.normaliser_ = chosen["normaliser"]
-        self.single_module_ = chosen["module"]
-        fit = full_fits[best]
-        if chosen["module"] is None:
-            # n_iter_: the iterations along the warm-started path up to the
-            # chosen temperature (a warm start can converge at once).
-            start = best - best % n_temperatures
-            n_iter = sum(f.n_iter for f in full_fits[start : best + 1])
-            fit = fit._replace(n_iter=max(n_iter, 1))
-        return combinations[row_combination[best]], fit
+        n_path = len(candidates.params) - sum(
+            p["module"] is not None for p in candidates.params
+        )
+        mean = self.cv_results_["mean_test_score"]
+        block = int(np.argmax(mean[:n_path])) // len(temperatures)
+        rows = slice(block * len(temperatures), (block + 1) * len(temperatures))
+        self.weights_path_ = np.array([fit.weights for fit in candidates.fits[rows]])
+        self.path_combine_ = candidates.params[rows.start]["combine"]
+        self.path_normaliser_ = candidates.params[rows.start]["normaliser"]
+        params = candidates.params[chosen]
+        self.single_module_ = params["module"]
+        if self.single_module_ is None:
+            self.temperature_ = params["temperature"]
+            self.normaliser_ = params["normaliser"]
+        else:
+            # One-hot weights are sparsemax's at temperature 1 of the logits
+            # `single_module_fit` gives.
+            self.temperature_ = 1.0
+            self.normaliser_ = "sparsemax"
 
 
-class SparseAttentionClassifierCV(
-    ClassifierMixin, _ClassifierHooks, _BaseSparseAttentionCV
-):
+class SparseAttentionClassifierCV(ClassifierMixin, _BaseSparseAttentionCV):
     """Classifier with attention weights tuned by an inner cross-validation
     of the modules' out-of-fold outputs: no module is refitted per candidate.
 
@@ -502,6 +436,7 @@ class SparseAttentionClassifierCV(
     True
     """
 
+    _fixed_task = CLASSIFICATION
     _parameter_constraints: dict = {
         **_BaseSparseAttentionCV._parameter_constraints,
         "combines": [list, tuple],
@@ -544,28 +479,17 @@ class SparseAttentionClassifierCV(
         )
         self.combines = combines
 
-    def _default_estimators(self):
-        return default_classifiers()
-
-    def _combination_names(self):
-        unknown = [c for c in self.combines if c not in ("log", "linear")]
+    def _combination_names(self, task):
+        unknown = [c for c in self.combines if c not in task.combinations]
         if not self.combines or unknown:
             raise ValueError(
-                f"combines={self.combines!r}: each must be 'log' or 'linear', "
-                "and at least one is needed."
+                f"combines={self.combines!r}: each must be one of "
+                f"{sorted(task.combinations)}, and at least one is needed."
             )
         return list(dict.fromkeys(self.combines))
 
-    def _scoring_targets(self, codes):
-        return self.classes_[codes]
 
-    def __sklearn_tags__(self):
-        return self._classifier_tags(super().__sklearn_tags__())
-
-
-class SparseAttentionRegressorCV(
-    RegressorMixin, _RegressorHooks, _BaseSparseAttentionCV
-):
+class SparseAttentionRegressorCV(RegressorMixin, _BaseSparseAttentionCV):
     """Regressor with attention weights tuned by an inner cross-validation
     of the modules' out-of-fold outputs: no module is refitted per candidate.
 
@@ -612,6 +536,8 @@ class SparseAttentionRegressorCV(
     (3,)
     """
 
+    _fixed_task = REGRESSION
+
     def __init__(
         self,
         estimators=None,
@@ -646,15 +572,6 @@ class SparseAttentionRegressorCV(
             verbose=verbose,
             random_state=random_state,
         )
-
-    def _default_estimators(self):
-        return default_regressors()
-
-    def _scoring_targets(self, targets):
-        return targets
-
-    def __sklearn_tags__(self):
-        return self._regressor_tags(super().__sklearn_tags__())
 
 
 for _class in (SparseAttentionClassifierCV, SparseAttentionRegressorCV):

@@ -57,29 +57,16 @@ alpha : float, default=1e-4
         Prefit modules are supported through
         :class:`~sklearn.frozen.FrozenEstimator`.
 
-    solver : {'lbfgs', 'adam'}, default='lbfgs'
-        ``'lbfgs'``: SciPy's L-BFGS-B with the analytic gradient (above
-        80,000 rows it first solves on a 20,000-row subsample, then finishes
-        on all rows). With ``'sparsemax'`` and ``'entmax15'`` it solves over
-        the weights themselves (bound-constrained), which reaches the
-        optimum despite the normalisers' kinks. ``'adam'`` (NumPy Adam, full
-        batch or mini-batch with ``batch_size``; softmax only) is
-        deprecated: at 100,000 and 1,000,000 rows (docs/benchmarks.md)
-        L-BFGS reached the optimum 4 to 100 times faster than Adam ran 50
-        epochs, which did not reach it.
-
     max_iter : int, default=1000
-        Maximum number of iterations (L-BFGS) or epochs (Adam).
+        Maximum number of iterations of the solver: SciPy's L-BFGS-B with
+        the analytic gradient (above 80,000 rows it first solves on a
+        20,000-row subsample, then finishes on all rows). With
+        ``'sparsemax'`` and ``'entmax15'`` it solves over the weights
+        themselves (bound-constrained), which reaches the optimum despite
+        the normalisers' kinks.
 
     tol : float, default=1e-6
         Convergence tolerance on the largest gradient component.
-
-    learning_rate : float, default=0.05
-        Adam's initial step size; it is halved whenever the loss stalls for
-        10 epochs. Not used by L-BFGS.
-
-    batch_size : int or None, default=None
-        Adam mini-batch size; None means full batch. Not used by L-BFGS.
 
     memory : str, joblib.Memory or None, default=None
         Caches each (module, training rows) fit, as
@@ -108,8 +95,8 @@ alpha : float, default=1e-4
         (module, fold) too (2); joblib's own messages from 3.
 
     random_state : int, RandomState instance or None, default=None
-        Seeds every module whose own ``random_state`` is None, the
-        subsample used to warm-start L-BFGS and Adam's batches. Pass an int
+        Seeds every module whose own ``random_state`` is None and the
+        subsample used to warm-start L-BFGS. Pass an int
         for reproducible output across calls (and across ``n_jobs``)."""
 
 FITTED_ATTRIBUTES = """\
@@ -154,7 +141,7 @@ estimators_ : list of estimators
         ``refit_time`` (0 for pruned modules).
 
     n_iter_ : int
-        Iterations (L-BFGS, on all rows) or epochs (Adam) of the solver.
+        Iterations of the solver (L-BFGS, on all rows).
 
     loss_curve_ : ndarray of shape (`n_iter_`,)
         The objective (mean loss plus penalty) after each iteration.

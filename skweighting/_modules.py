@@ -8,11 +8,9 @@ import pickle
 from time import perf_counter
 
 import numpy as np
-from sklearn.utils import _safe_indexing
-from sklearn.utils.validation import _check_method_params
 
-# Rows per block of the output checks: a block of 8192 rows of 10 classes
-# (640 kB) stays in cache between its two reductions.
+# Rows per block of the output checks: a block stays in cache between its
+# two reductions.
 CHECK_BLOCK_ROWS = 8192
 
 
@@ -213,135 +211,12 @@ def class_columns(module_classes, name, estimator, classes):
     return columns
 
 
-class FoldRows:
-    """Rows of one side of a fold as runs of consecutive rows (``slice``
-    objects): the splits of ``KFold`` without shuffling. An index array is
-    made only if one is asked for (``np.asarray``); slicing the data needs
-    only the runs."""
-
-    __slots__ = ("runs", "dtype")
-
-    def __init__(self, runs, dtype):
-        self.runs = [run for run in runs if run.stop > run.start]
-        self.dtype = dtype
-
-    def __len__(self):
-        return sum(run.stop - run.start for run in self.runs)
-
-    def __array__(self, dtype=None, copy=None):
-        rows = [np.arange(run.start, run.stop, dtype=self.dtype) for run in self.runs]
-        rows = np.concatenate(rows) if rows else np.empty(0, self.dtype)
-        return rows if dtype is None else rows.astype(dtype, copy=False)
-
-
-def fold_data(X, y, train, test, buffers=None):
-    """The training rows (X and y) and the held-out rows of a fold: sliced
-    once per fold and shared by every module of the fold, as the refits
-    share X (copies, so a module that works in place, such as
-    ``StandardScaler(copy=False)``, cannot touch the caller's data).
-
-    ``buffers``: a `FoldBuffers` to copy NumPy rows into; the caller
-    passes the previous fold's only once its modules are done with them."""
-    train_runs = row_runs(train)  # found once for X and y
-    into = (lambda name: None) if buffers is None else buffers.taker
-    return (
-        _take_rows(X, train, train_runs, into=into("X_train")),
-        _take_rows(y, train, train_runs, into=into("y_train")),
-        _take_rows(X, test, into=into("X_test")),
-    )
-
-
-class FoldBuffers:
-    """Arrays that folds' rows are copied into, fold after fold: the first
-    touch of fresh memory costs about as much as the copy itself (at a
-    million rows of a 10-output y, the five folds' copies took 1.1 passes
-    over the outputs into fresh arrays, 0.7 into reused ones)."""
-
-    def __init__(self):
-        self.arrays = {}
-
-    def taker(self, name):
-        """A function ``n_rows, data -> array`` giving the first ``n_rows``
-        rows of the array kept as ``name``, made (or remade) to hold rows
-        of ``data``."""
-
-        def rows(n_rows, data):
-            array = self.arrays.get(name)
-            if (
-                array is None
-                or array.dtype != data.dtype
-                or array.shape[1:] != data.shape[1:]
-                or len(array) < n_rows
-            ):
-                array = np.empty((n_rows,) + data.shape[1:], dtype=data.dtype)
-                self.arrays[name] = array
-            return array[:n_rows]
-
-        return rows
-
-
-# Index arrays made of at most this many runs of consecutive rows (as KFold
-# without shuffling gives) are copied run by run.
-MAX_RUNS = 8
-
-
-def row_runs(rows):
-    """``rows`` as slices of consecutive rows if it is a `FoldRows` or a 1-D
-    integer array of at most `MAX_RUNS` such runs (an empty list if it has
-    more); None for anything else."""
-    if isinstance(rows, FoldRows):
-        return rows.runs
-    rows = np.asarray(rows)
-    if rows.dtype.kind not in "iu" or rows.ndim != 1:
-        return None
-    if rows.size == 0:
-        return []
-    breaks = np.flatnonzero(np.diff(rows) != 1)
-    if breaks.size >= MAX_RUNS:
-        return []
-    starts = np.concatenate([[0], breaks + 1])
-    stops = np.concatenate([breaks + 1, [rows.size]])
-    return [slice(rows[a], rows[b - 1] + 1) for a, b in zip(starts, stops)]
-
-
-def _take_rows(data, rows, runs=None, into=None):
-    """A copy of ``data``'s ``rows``. For a NumPy array, sorted rows in a few
-    runs (``KFold`` without shuffling: at most two) are copied run by run,
-    and others with ``np.take``: measured on a (1e6, 10) array, 15 ms with
-    ``_safe_indexing``, 10 ms with ``np.take``, 9 ms run by run. ``runs``:
-    `row_runs` of ``rows`` if already found. ``into``: for C-contiguous
-    data, a function ``n_rows, data -> array`` (`FoldBuffers.taker`) giving
-    the array to copy into."""
-    if runs is None:
-        runs = row_runs(rows)
-    if not isinstance(data, np.ndarray) or data.ndim == 0 or runs is None:
-        return _safe_indexing(data, np.asarray(rows))
-    if into is not None and not data.flags.c_contiguous:
-        into = None  # the copy keeps the layout it has always had
-    if runs and all(run.start >= 0 and run.stop <= len(data) for run in runs):
-        n_rows = sum(run.stop - run.start for run in runs)
-        out = None if into is None else into(n_rows, data)
-        return np.concatenate([data[run] for run in runs], out=out)
-    rows = np.asarray(rows)
-    in_range = rows.size and -len(data) <= rows.min() <= rows.max() < len(data)
-    if into is None or not in_range:
-        return np.take(data, rows, axis=0)  # raises for rows out of range
-    # In range, so "wrap" changes nothing but lets np.take write into the
-    # array directly ("raise" copies through a buffer).
-    return np.take(data, rows, axis=0, out=into(len(rows), data), mode="wrap")
-
-
-def fold_params(X, fit_params, train):
-    """One module's fit parameters restricted to the training rows."""
-    if not fit_params:
-        return {}
-    return _check_method_params(X, params=fit_params, indices=np.asarray(train))
-
-
-def _fit_call(estimator, name, X_train, y_train, fit_params, X_test, method):
+def _fit_call(estimator, name, fold, fit_params, method):
     """Fit one module on a fold's training rows and call ``method`` on its
-    held-out rows: the raw output, the classes the module learned (None for
-    a regressor) and the seconds spent fitting and predicting."""
+    held-out rows (``fold`` is ``(X_train, y_train, X_test)``): the raw
+    output, the classes the module learned (None for a regressor) and the
+    seconds spent fitting and predicting."""
+    X_train, y_train, X_test = fold
     start = perf_counter()
     estimator = fit_module(estimator, name, X_train, y_train, fit_params)
     fitted = perf_counter()
@@ -350,13 +225,12 @@ def _fit_call(estimator, name, X_train, y_train, fit_params, X_test, method):
     return output, classes, fitted - start, perf_counter() - fitted
 
 
-def fit_predict_fold(
-    estimator, name, X_train, y_train, fit_params, X_test, combination, memory=None
-):
-    """Fit one module on the training rows of a fold; return its outputs on
-    the held-out rows, checked by ``combination.check`` (a regressor's
-    values are checked by the store) and laid out as ``combination.read``
-    lays them out, with the seconds spent fitting and predicting.
+def fit_predict_fold(estimator, name, fold, fit_params, reader, memory=None):
+    """Fit one module on the training rows of a fold (``fold`` is
+    ``(X_train, y_train, X_test)``); return its outputs on the held-out
+    rows, checked by ``reader.check`` (a combination; a regressor's values
+    are checked by the store) and laid out as ``reader.read`` lays them
+    out, with the seconds spent fitting and predicting.
 
     A fold's module serves only its held-out outputs, so a `joblib.Memory`
     caches those (keyed by the unfitted module, the fold's rows and the fit
@@ -366,7 +240,7 @@ def fit_predict_fold(
     """
     fit_call = _fit_call if memory is None else memory.cache(_fit_call, ignore=["name"])
     output, classes, fit_seconds, predict_seconds = fit_call(
-        estimator, name, X_train, y_train, fit_params, X_test, combination.method
+        estimator, name, tuple(fold), fit_params, reader.method
     )
-    output = combination.check(output, name, estimator, classes)
+    output = reader.check(output, name, estimator, classes)
     return output, fit_seconds, predict_seconds

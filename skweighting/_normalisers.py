@@ -16,11 +16,12 @@ of length ``M`` (the number of modules); ``u`` are the scaled logits
   the simplex with its gradient, so that ``loss(w) + c * R(w)`` can be
   minimised over the simplex instead of over the logits (the logits' L2
   penalty becomes a convex function of the weights);
-* the registry `NORMALISERS` of `Normaliser` tuples, so a caller can pick one
-  by name.
+* the registry `NORMALISERS` of `Normaliser` objects, so a caller can pick
+  one by name.
 """
 
-from collections import namedtuple
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -393,43 +394,73 @@ def entmax15_root_penalty(r):
 # --------------------------------------------------------------------------
 # Registry
 # --------------------------------------------------------------------------
-# A normaliser's pieces: forward(u), backward(weights, grad_weights),
-# preimage(weights), penalty(weights) -> (value, grad) (None when there is no
-# simplex form of the logit penalty), whether forward can return exact zeros,
-# and the power p and penalty of the solver's bound-constrained form.
-Normaliser = namedtuple(
-    "Normaliser",
-    [
-        "forward",
-        "backward",
-        "preimage",
-        "penalty",
-        "sparse",
-        "simplex_power",
-        "root_penalty",
-    ],
-)
+@dataclass(frozen=True)
+class Normaliser:
+    """The pieces of one normaliser, as the objective and the solvers use
+    them.
 
+    Parameters
+    ----------
+    forward : callable
+        ``u -> weights`` on the simplex.
+    backward : callable
+        ``(weights, grad_weights) -> grad_u``.
+    preimage : callable
+        ``weights -> u``, the minimum-norm logits giving those weights.
+    penalty : callable or None
+        ``weights -> (value, grad)``: the logits' L2 penalty written on the
+        simplex, ``0.5 * ||preimage(w)||^2``. Given for the sparse
+        normalisers, which are solved over the weights themselves; None for
+        a smooth one, solved over the logits.
+    root_penalty : callable or None
+        The same penalty of ``w = r**simplex_power / sum(r**simplex_power)``
+        with its gradient in ``r`` (the solver's bound-constrained form).
+    simplex_power : int or None
+        The power ``p`` of that form.
+    """
+
+    forward: Callable
+    backward: Callable
+    preimage: Callable
+    penalty: Callable | None = None
+    root_penalty: Callable | None = None
+    simplex_power: int | None = None
+
+    @property
+    def sparse(self):
+        """Whether ``forward`` can return exact zeros (then the weights are
+        solved over the simplex, and zero-weight modules are pruned)."""
+        return self.penalty is not None
+
+
+# Normalisers by name: the estimators' ``normaliser`` and ``normalisers``
+# accept every name here, so a new one is added by registering it.
 NORMALISERS = {
-    "softmax": Normaliser(
-        softmax, softmax_backward, softmax_preimage, None, False, None, None
-    ),
+    "softmax": Normaliser(softmax, softmax_backward, softmax_preimage),
     "sparsemax": Normaliser(
         sparsemax,
         sparsemax_backward,
         sparsemax_preimage,
-        sparsemax_logit_penalty,
-        True,
-        1,
-        sparsemax_root_penalty,
+        penalty=sparsemax_logit_penalty,
+        root_penalty=sparsemax_root_penalty,
+        simplex_power=1,
     ),
     "entmax15": Normaliser(
         entmax15,
         entmax15_backward,
         entmax15_preimage,
-        entmax15_logit_penalty,
-        True,
-        2,
-        entmax15_root_penalty,
+        penalty=entmax15_logit_penalty,
+        root_penalty=entmax15_root_penalty,
+        simplex_power=2,
     ),
 }
+
+
+def resolve_normaliser(name):
+    """The registered `Normaliser` called ``name``."""
+    try:
+        return NORMALISERS[name]
+    except (KeyError, TypeError):
+        raise ValueError(
+            f"Unknown normaliser {name!r}; use one of {sorted(NORMALISERS)}."
+        ) from None

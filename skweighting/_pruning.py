@@ -13,8 +13,8 @@ loss's rise, measured across the cv folds
 The estimator then learns the remaining weights again, with the dropped
 modules held at zero.
 
-Pure NumPy, on the "loss data" objects of `skweighting._losses`
-(``fold_sums`` and ``drop``).
+Pure NumPy, on an `~skweighting._objective.Objective`: its loss's
+``fold_sums`` and ``drop``, and its ``penalty``.
 """
 
 import numpy as np
@@ -56,16 +56,21 @@ def rise_and_standard_error(candidate, optimum, fold_weight):
     return rise, float(np.sqrt(variance / (weight.size - 1)))
 
 
-def prune(loss, weights, extra, folds, tol, penalty=None):
+def prune(objective, weights, extra, folds, tol):
     """Drop modules from the smallest weight up while the objective rises by
     at most ``tol`` standard errors (of the out-of-fold loss's rise) over
     the optimum's.
 
     Parameters
     ----------
-    loss : loss data object
-        With ``fold_sums(weights, extra, folds)`` and ``drop(weights, extra,
-        module)``.
+    objective : Objective
+        Its loss gives ``fold_sums(weights, extra, folds)`` and
+        ``drop(weights, extra, module)``; its ``penalty(weights, extra)``
+        (the L2 penalty on the logits, the sharpness's) is the rest of the
+        objective, whose change is added to the loss's rise. Without it a
+        strong penalty (high temperature) would leave the weights far from
+        the loss's optimum, where dropping a module lowers the loss and
+        every drop would pass.
     weights : ndarray of shape (n_modules,)
         The optimum's weights.
     extra : ndarray
@@ -74,13 +79,6 @@ def prune(loss, weights, extra, folds, tol, penalty=None):
         The rows of each cv fold, in the loss's row order.
     tol : float
         Number of standard errors; 0 keeps the optimum's support.
-    penalty : callable or None
-        ``penalty(weights, extra)``: the rest of the objective the weights
-        minimise (the L2 penalty on the logits, the sharpness's), whose
-        change is added to the loss's rise. Without it a strong penalty
-        (high temperature) would leave the weights far from the loss's
-        optimum, where dropping a module lowers the loss and every drop
-        would pass.
 
     Returns
     -------
@@ -91,31 +89,33 @@ def prune(loss, weights, extra, folds, tol, penalty=None):
     weights = np.asarray(weights, dtype=np.float64)
     if tol <= 0:
         return weights, extra
-    if penalty is None:
-
-        def penalty(weights, extra):
-            return 0.0
-
+    loss = objective.loss
     optimum, fold_weight = loss.fold_sums(weights, extra, folds)
-    optimum_penalty = penalty(weights, extra)
-    # Negligible weights go first, untested: entmax15's optimum gives every
-    # module one, held up only by the penalty, so dropping them lowers the
-    # loss, raises the penalty by as much, and the rise, tiny as it is, is
-    # measured against a standard error as tiny.
-    support = np.flatnonzero(weights)
-    negligible = support[weights[support] < NEGLIGIBLE_WEIGHT]
-    if negligible.size == support.size:  # keep the largest of them
-        negligible = np.delete(negligible, np.argmax(weights[negligible]))
-    for module in negligible:
-        weights, extra = loss.drop(weights, extra, module)
+    optimum_penalty = objective.penalty(weights, extra)
+    weights, extra = drop_negligible(loss, weights, extra)
     while np.count_nonzero(weights) > 1:
         support = np.flatnonzero(weights)
         smallest = support[np.argmin(weights[support])]
         candidate_weights, candidate_extra = loss.drop(weights, extra, smallest)
         candidate, _ = loss.fold_sums(candidate_weights, candidate_extra, folds)
         rise, standard_error = rise_and_standard_error(candidate, optimum, fold_weight)
-        rise += penalty(candidate_weights, candidate_extra) - optimum_penalty
+        rise += objective.penalty(candidate_weights, candidate_extra) - optimum_penalty
         if not rise <= tol * standard_error:
             break
         weights, extra = candidate_weights, candidate_extra
+    return weights, extra
+
+
+def drop_negligible(loss, weights, extra):
+    """``weights`` without those below `NEGLIGIBLE_WEIGHT` (the largest kept
+    if all are), untested: entmax15's optimum gives every module one, held
+    up only by the penalty, so dropping them lowers the loss, raises the
+    penalty by as much, and the rise, tiny as it is, would be measured
+    against a standard error as tiny."""
+    support = np.flatnonzero(weights)
+    negligible = support[weights[support] < NEGLIGIBLE_WEIGHT]
+    if negligible.size == support.size:  # keep the largest of them
+        negligible = np.delete(negligible, np.argmax(weights[negligible]))
+    for module in negligible:
+        weights, extra = loss.drop(weights, extra, module)
     return weights, extra

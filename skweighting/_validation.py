@@ -5,13 +5,12 @@ Each check raises an error that says what was wrong and what to do.
 
 import numpy as np
 from sklearn.base import clone
-from sklearn.model_selection import KFold, check_cv
 from sklearn.utils import check_random_state
 from sklearn.utils._tags import get_tags
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import _num_samples, check_array, column_or_1d
+from sklearn.utils.validation import check_array, column_or_1d
 
-from ._modules import FoldRows, describe, row_runs
+from ._modules import describe
 
 MAX_SEED = np.iinfo(np.int32).max
 
@@ -20,11 +19,10 @@ def is_drop(module):
     return isinstance(module, str) and module == "drop"
 
 
-def validate_estimators(owner, estimators, check_module):
+def validate_estimators(owner, estimators):
     """Names and active (not ``'drop'``) modules of an estimator list.
 
-    ``owner`` is the ensemble (for `_validate_names` and messages);
-    ``check_module(name, module)`` is its kind-specific check of one module.
+    ``owner`` is the ensemble (for `_validate_names`).
     """
     if (
         not isinstance(estimators, (list, tuple))
@@ -59,8 +57,6 @@ def validate_estimators(owner, estimators, check_module):
                 f"Module {name!r} is {module!r}, not an estimator; use an "
                 "estimator instance (e.g. LogisticRegression()) or 'drop'."
             )
-    for name, module in active:
-        check_module(name, module)
     return list(names), active
 
 
@@ -156,112 +152,6 @@ def check_sample_weight_sum(sample_weight):
         raise ValueError(
             "sample_weight sums to zero; give some samples positive weight."
         )
-
-
-def _compact(indices, dtype):
-    """``indices`` as ``dtype`` if they are integers that it holds (anything
-    else is returned as given, for the checks to judge)."""
-    indices = np.asarray(indices)
-    if indices.dtype.kind in "iu" and (
-        indices.size == 0
-        or (indices.min() >= 0 and indices.max() <= np.iinfo(dtype).max)
-    ):
-        return indices.astype(dtype, copy=False)
-    return indices
-
-
-def _consecutive_folds(n_samples, n_splits, dtype):
-    """``KFold(n_splits).split`` (no shuffling) as `FoldRows` of ``dtype``
-    indices: the first ``n_samples % n_splits`` folds hold one sample
-    more."""
-    sizes = np.full(n_splits, n_samples // n_splits)
-    sizes[: n_samples % n_splits] += 1
-    stops = np.cumsum(sizes)
-    return [
-        (
-            FoldRows([slice(0, stop - size), slice(stop, n_samples)], dtype),
-            FoldRows([slice(stop - size, stop)], dtype),
-        )
-        for size, stop in zip(sizes.tolist(), stops.tolist())
-    ]
-
-
-def stored_order(splits):
-    """The rows in the order the folds hold them out (fold after fold), or
-    None if that is their own order (``KFold`` without shuffling)."""
-    runs = [run for _, test in splits for run in row_runs(test) or [None]]
-    if (
-        None not in runs
-        and all(run.start == previous.stop for previous, run in zip(runs, runs[1:]))
-        and runs[0].start == 0
-    ):
-        return None
-    order = np.concatenate([np.asarray(test) for _, test in splits])
-    return None if np.array_equal(order, np.arange(len(order))) else order
-
-
-def check_splits(cv, X, y, *, classifier, groups=None):
-    """The (train, test) splits of ``cv``, each sample held out exactly once."""
-    cv = check_cv(cv, y, classifier=classifier)
-    n_samples = _num_samples(X)
-    try:
-        n_splits = cv.get_n_splits(X, y, groups)
-    except ValueError as exc:
-        raise ValueError(f"cv could not split the data: {exc}") from exc
-    if n_samples < n_splits:
-        raise ValueError(
-            f"Cannot learn out-of-fold weights from n_samples={n_samples} "
-            f"with cv={n_splits} folds: each fold needs held-out samples. "
-            "Pass more samples or a smaller cv (at least 2)."
-        )
-    # Indices as int32 where they fit: with cv=5 the training indices alone
-    # are four times the rows, half the size of a one-output regression's
-    # outputs in int64. One fold's arrays from the splitter are alive at a
-    # time.
-    index_dtype = np.int32 if n_samples <= np.iinfo(np.int32).max else np.intp
-    if type(cv) is KFold and not cv.shuffle:
-        # A regressor's default (cv=5): consecutive folds, which need no
-        # checks. Made here as two ranges each instead of through KFold's
-        # boolean masks: at 1,000,000 rows the splitter and the checks cost
-        # as much as a one-output regression's whole weight step.
-        return _consecutive_folds(n_samples, n_splits, index_dtype)
-    try:
-        splits = [
-            (_compact(train, index_dtype), _compact(test, index_dtype))
-            for train, test in cv.split(X, y, groups)
-        ]
-    except ValueError as exc:
-        if groups is None and "groups" in str(exc):
-            raise ValueError(
-                f"cv={cv!r} splits by groups, but no groups were given: pass "
-                "them to fit, e.g. fit(X, y, groups=groups)."
-            ) from exc
-        raise ValueError(
-            f"cv could not split the data: {exc} Pass a smaller cv or more "
-            "samples per class."
-        ) from exc
-    held_out = []
-    for train, test in splits:
-        train, test = np.asarray(train), np.asarray(test)
-        if (train.size and not 0 <= train.min() <= train.max() < n_samples) or (
-            test.size and not 0 <= test.min() <= test.max() < n_samples
-        ):
-            raise ValueError(
-                f"cv gave indices outside the {n_samples} training rows: a list "
-                "of precomputed splits only fits the data it was computed for. "
-                "Inside GridSearchCV or cross_validate the ensemble sees a "
-                "subset of the rows; pass a splitter (e.g. GroupKFold(5), with "
-                "groups routed to fit) instead of a list."
-            )
-        held_out.append(test)
-    counts = np.bincount(np.concatenate(held_out), minlength=n_samples)
-    if np.any(counts != 1):
-        raise ValueError(
-            "cv must put every sample in exactly one test fold (as KFold "
-            f"does); {np.sum(counts == 0)} samples are never held out and "
-            f"{np.sum(counts > 1)} more than once. Use a K-fold splitter."
-        )
-    return splits
 
 
 def seed_modules(modules, random_state):

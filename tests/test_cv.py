@@ -18,11 +18,18 @@ from skweighting import (
     SparseAttentionRegressor,
     SparseAttentionRegressorCV,
 )
+from skweighting._normalisers import NORMALISERS
 
 X, Y = make_classification(
     n_samples=300, n_features=8, n_informative=4, flip_y=0.1, random_state=0
 )
 X_REG, Y_REG = make_regression(n_samples=200, n_features=5, noise=20.0, random_state=0)
+
+
+def _weights(results, module_names):
+    """The candidates' weights, (n_candidates, n_modules), from the one key
+    per module of ``cv_results_``."""
+    return np.column_stack([results[f"weight_{name}"] for name in module_names])
 
 
 def _classifiers():
@@ -64,11 +71,13 @@ def test_cv_results_has_one_row_per_candidate(fitted):
         "param_module",
     ):
         assert len(results[key]) == n_rows, key
-    assert results["weights"].shape == (n_rows, 3)
+    assert _weights(results, fitted.module_names_).shape == (n_rows, 3)
+    assert all(np.ndim(value) == 1 for key, value in results.items())
     assert len(results["params"]) == n_rows
     assert {p["combine"] for p in results["params"]} == {"log", "linear"}
     np.testing.assert_array_equal(
-        results["n_nonzero"], np.count_nonzero(results["weights"], axis=1)
+        results["n_nonzero"],
+        np.count_nonzero(_weights(results, fitted.module_names_), axis=1),
     )
     assert results["rank_test_score"][fitted.best_index_] == 1
     np.testing.assert_allclose(
@@ -88,7 +97,9 @@ def test_the_chosen_candidate_is_the_best_and_its_weights_are_used(fitted):
         "module": fitted.single_module_,
     }
     assert fitted.single_module_ is None  # a combination wins on this data
-    np.testing.assert_array_equal(fitted.attention_weights_, results["weights"][best])
+    np.testing.assert_array_equal(
+        fitted.attention_weights_, _weights(results, fitted.module_names_)[best]
+    )
     # The weights on all out-of-fold rows at the chosen candidate are those
     # of the plain estimator with the same settings.
     plain = SparseAttentionClassifier(
@@ -113,7 +124,8 @@ def test_weights_path_runs_from_the_optimum_to_uniform(fitted):
     block = (fitted.cv_results_["param_combine"] == fitted.combine_) & (
         fitted.cv_results_["param_normaliser"] == fitted.normaliser_
     )
-    np.testing.assert_array_equal(path, fitted.cv_results_["weights"][block])
+    weights = _weights(fitted.cv_results_, fitted.module_names_)
+    np.testing.assert_array_equal(path, weights[block])
     # From (close to) the unpenalised optimum to (close to) uniform weights:
     # the ends of the automatic path are found from the data.
     optimum = SparseAttentionClassifier(
@@ -272,8 +284,13 @@ def test_a_module_alone_wins_where_no_combination_beats_it():
     results = est.cv_results_
     assert est.single_module_ == "lr"
     assert results["param_module"][est.best_index_] == "lr"
-    assert est.temperature_ is None and est.normaliser_ is None
+    # Documented values that describe the one-hot weights exactly.
+    assert est.temperature_ == 1.0 and est.normaliser_ == "sparsemax"
     assert est.combine_ == "linear"
+    np.testing.assert_array_equal(
+        NORMALISERS["sparsemax"].forward(est.attention_logits_ / est.temperature_),
+        est.attention_weights_,
+    )
     np.testing.assert_array_equal(est.attention_weights_, [1.0, 0.0, 0.0])
     assert est.n_nonzero_ == 1 and len(est.estimators_) == 1
     np.testing.assert_allclose(

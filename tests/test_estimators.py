@@ -27,7 +27,8 @@ from skweighting import (
     SparseAttentionRegressor,
 )
 from skweighting._combinations import LogPooling
-from skweighting._modules import fit_predict_fold, fold_data
+from skweighting._folds import fold_data
+from skweighting._modules import fit_predict_fold
 
 
 @pytest.fixture(scope="module")
@@ -88,29 +89,6 @@ def test_out_of_fold_weights_do_not_reward_an_overfitted_tree():
     tree_weight, lr_weight = ens.attention_weights_
     assert lr_weight > tree_weight
     assert ens.oof_scores_[1] > ens.oof_scores_[0]
-
-
-@pytest.mark.parametrize("combine", ["log", "linear"])
-def test_deprecated_adam_warns_and_agrees_with_lbfgs(cancer, combine):
-    X_train, _, y_train, _ = cancer
-    params = dict(combine=combine, max_iter=5000, alpha=1e-3)
-    lbfgs = SparseAttentionClassifier(_three_classifiers(), **params)
-    adam = SparseAttentionClassifier(_three_classifiers(), solver="adam", **params)
-    with pytest.warns(FutureWarning, match="solver='adam' is deprecated"):
-        adam.fit(X_train, y_train)
-    lbfgs.fit(X_train, y_train)
-    np.testing.assert_allclose(
-        adam.attention_weights_, lbfgs.attention_weights_, atol=2e-3
-    )
-
-
-def test_adam_with_a_sparse_normaliser_is_an_error(cancer):
-    X_train, _, y_train, _ = cancer
-    ens = SparseAttentionClassifier(
-        _three_classifiers(), solver="adam", normaliser="sparsemax"
-    )
-    with pytest.warns(FutureWarning), pytest.raises(ValueError, match="lbfgs"):
-        ens.fit(X_train, y_train)
 
 
 def test_log_pooling_fitted_attributes(cancer):
@@ -281,10 +259,8 @@ def test_fold_without_a_class_is_aligned_by_label():
     output, _, _ = fit_predict_fold(
         KNeighborsClassifier(n_neighbors=1),
         "knn",
-        X_train,
-        y_train,
+        (X_train, y_train, X_test),
         {},
-        X_test,
         LogPooling(classes),
     )
     assert output.shape == (10, 3)
@@ -416,8 +392,12 @@ def test_sample_weight_reaches_the_modules(cancer):
     ens = SparseAttentionClassifier(_three_classifiers()).fit(
         X_train, y_train, sample_weight=weights
     )
+    # Every step that accepts the weights gets them, as repeated rows would.
     direct = make_pipeline(StandardScaler(), LogisticRegression()).fit(
-        X_train, y_train, logisticregression__sample_weight=weights
+        X_train,
+        y_train,
+        standardscaler__sample_weight=weights,
+        logisticregression__sample_weight=weights,
     )
     np.testing.assert_allclose(
         ens.named_estimators_["lr"][-1].coef_, direct[-1].coef_, rtol=1e-6
@@ -489,7 +469,6 @@ X_SMALL, Y_SMALL = load_iris(return_X_y=True)
         ({"temperature": -1.0}, InvalidParameterError, r"range \(0.0, inf\)"),
         ({"alpha": -1e-3}, InvalidParameterError, r"'alpha' parameter"),
         ({"estimators": []}, ValueError, r"non-empty list of \(name, estimator\)"),
-        ({"solver": "sgd"}, InvalidParameterError, r"'solver' parameter"),
         (
             {"estimators": [("a", GaussianNB()), ("a", LogisticRegression())]},
             ValueError,

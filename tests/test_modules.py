@@ -6,15 +6,12 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
 from sklearn.utils import _safe_indexing
 
+from skweighting._folds import FoldBuffers, FoldRows, _take_rows, fold_data
 from skweighting._modules import (
-    FoldBuffers,
-    FoldRows,
-    _take_rows,
     call_module,
     check_predictions,
     check_probabilities,
     fit_module,
-    fold_data,
 )
 
 GOOD = np.array([[0.2, 0.8], [1.0, 0.0], [0.5, 0.5]])

@@ -14,6 +14,7 @@ Example counts are kept small: the whole file runs in a few seconds.
 
 import numpy as np
 import pytest
+from _helpers import solve
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sklearn.datasets import make_blobs, make_classification, make_regression
@@ -30,8 +31,10 @@ from skweighting import (
     SparseAttentionEnsemble,
     SparseAttentionRegressor,
 )
-from skweighting._losses import LogPoolLoss, MixtureLoss, QuadraticLoss, clipped_log
-from skweighting._solvers import learn_attention
+from skweighting._combinations._common import clipped_log
+from skweighting._combinations.average import QuadraticLoss
+from skweighting._combinations.log_pool import LogPoolLoss
+from skweighting._combinations.mixture import MixtureLoss
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -120,7 +123,7 @@ def test_permuting_modules_permutes_learned_weights(
     # A tight tolerance so that both runs land on the optimum itself and not
     # on two different points of a flat valley around it.
     fits = [
-        learn_attention(
+        solve(
             _combination(kind, p, y),
             normaliser=normaliser,
             temperature=temperature,

@@ -4,7 +4,7 @@ held at zero, and what the estimators do with it."""
 
 import numpy as np
 import pytest
-from _helpers import module_errors, module_probas
+from _helpers import module_errors, module_probas, solve
 from sklearn.datasets import load_breast_cancer, make_regression
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.naive_bayes import GaussianNB
@@ -14,16 +14,12 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
 from skweighting import SparseAttentionClassifier, SparseAttentionRegressor
-from skweighting._losses import (
-    LogPoolLoss,
-    MixtureLoss,
-    QuadraticLoss,
-    clipped_log,
-    log_pool,
-)
+from skweighting._combinations._common import clipped_log
+from skweighting._combinations.average import QuadraticLoss
+from skweighting._combinations.log_pool import LogPoolLoss, log_pool
+from skweighting._combinations.mixture import MixtureLoss
 from skweighting._normalisers import NORMALISERS
 from skweighting._pruning import prune, rise_and_standard_error
-from skweighting._solvers import learn_attention
 
 N_SAMPLES = 300
 FOLDS = [slice(0, 100), slice(100, 200), slice(200, 300)]
@@ -131,8 +127,20 @@ def test_rise_and_standard_error_leaves_out_folds_without_weight():
     assert standard_error == np.inf
 
 
+class _Penalised:
+    """What `prune` asks of an objective: its loss, and a penalty (none by
+    default)."""
+
+    def __init__(self, loss, penalty=None):
+        self.loss = loss
+        self._penalty = penalty
+
+    def penalty(self, weights, extra):
+        return 0.0 if self._penalty is None else self._penalty(weights, extra)
+
+
 def _optimum(loss):
-    fit = learn_attention(loss, temperature=1.0, alpha=0.0, normaliser="sparsemax")
+    fit = solve(loss, temperature=1.0, alpha=0.0, normaliser="sparsemax")
     return fit.weights, fit.extra
 
 
@@ -143,7 +151,7 @@ def test_prune_stops_at_the_first_drop_beyond_tol_standard_errors(name, tol):
     loss = _losses(rng)[name]
     weights, extra = _optimum(loss)
     optimum, fold_weight = loss.fold_sums(weights, extra, FOLDS)
-    pruned, pruned_extra = prune(loss, weights, extra, FOLDS, tol)
+    pruned, pruned_extra = prune(_Penalised(loss), weights, extra, FOLDS, tol)
     kept = pruned > 0
     assert np.all(kept <= (weights > 0))  # only modules of the optimum stay
     assert pruned.sum() == pytest.approx(1.0)
@@ -178,10 +186,12 @@ def test_prune_drops_a_module_whose_gain_is_noise_and_keeps_the_signal():
     loss = _small_gain_loss()
     weights, extra = _optimum(loss)
     assert np.all(weights > 0) and weights[2] < 0.05
-    pruned, _ = prune(loss, weights, extra, FOLDS, 1.0)
+    pruned, _ = prune(_Penalised(loss), weights, extra, FOLDS, 1.0)
     assert pruned[2] == 0 and np.all(pruned[:2] > 0.25)
     # With a tolerance far below one standard error the module stays.
-    np.testing.assert_array_equal(prune(loss, weights, extra, FOLDS, 1e-3)[0], weights)
+    np.testing.assert_array_equal(
+        prune(_Penalised(loss), weights, extra, FOLDS, 1e-3)[0], weights
+    )
 
 
 def test_the_penalty_counts_in_the_rise():
@@ -189,14 +199,8 @@ def test_the_penalty_counts_in_the_rise():
     # objective than the loss's noise.
     loss = _small_gain_loss()
     weights, extra = _optimum(loss)
-    kept, _ = prune(
-        loss,
-        weights,
-        extra,
-        FOLDS,
-        1.0,
-        lambda w, e: 1e3 * np.sum((w - weights) ** 2),
-    )
+    penalised = _Penalised(loss, lambda w, e: 1e3 * np.sum((w - weights) ** 2))
+    kept, _ = prune(penalised, weights, extra, FOLDS, 1.0)
     np.testing.assert_array_equal(kept, weights)
 
 
@@ -216,21 +220,19 @@ def test_negligible_weights_are_dropped_untested():
 
     loss.fold_sums = counting
     weights = np.array([0.6, 0.4 - 6e-9, 1e-9, 2e-9, 3e-9])
-    pruned, _ = prune(
-        loss,
-        weights,
-        np.zeros(0),
-        FOLDS,
-        1.0,
-        lambda w, e: 1e3 * np.sum((w - weights) ** 2),
-    )
+    penalised = _Penalised(loss, lambda w, e: 1e3 * np.sum((w - weights) ** 2))
+    pruned, _ = prune(penalised, weights, np.zeros(0), FOLDS, 1.0)
     assert evaluated == [5, 1]  # the optimum, then the first real candidate
     np.testing.assert_allclose(pruned, [0.6, 0.4, 0, 0, 0], atol=1e-8)
     assert np.all(pruned[2:] == 0)
     # All negligible: the largest is kept.
     tiny = np.array([1e-7, 3e-7, 2e-7])
     only, _ = prune(
-        MixtureLoss(proba[:3, np.arange(N_SAMPLES), y]), tiny, None, FOLDS, 1.0
+        _Penalised(MixtureLoss(proba[:3, np.arange(N_SAMPLES), y])),
+        tiny,
+        None,
+        FOLDS,
+        1.0,
     )
     np.testing.assert_array_equal(only > 0, [False, True, False])
 
@@ -238,7 +240,9 @@ def test_negligible_weights_are_dropped_untested():
 def test_prune_with_zero_tol_keeps_the_optimum():
     loss = _losses(np.random.default_rng(6))["linear"]
     weights, extra = _optimum(loss)
-    np.testing.assert_array_equal(prune(loss, weights, extra, FOLDS, 0.0)[0], weights)
+    np.testing.assert_array_equal(
+        prune(_Penalised(loss), weights, extra, FOLDS, 0.0)[0], weights
+    )
 
 
 # --------------------------------------------------------------------------
@@ -252,7 +256,7 @@ def test_fixed_zero_reaches_the_optimum_of_the_other_modules(name, normaliser):
     rng = np.random.default_rng(7)
     loss = _losses(rng)[name]
     fixed = np.array([False, True, False, True])
-    fit = learn_attention(
+    fit = solve(
         loss, temperature=1.0, alpha=0.0, normaliser=normaliser, fixed_zero=fixed
     )
     assert np.all(fit.weights[fixed] == 0.0)
@@ -261,7 +265,7 @@ def test_fixed_zero_reaches_the_optimum_of_the_other_modules(name, normaliser):
         "linear": lambda: MixtureLoss(loss.proba_true[~fixed]),
         "regression": lambda: QuadraticLoss(loss.errors[~fixed]),
     }[name]()
-    reference = learn_attention(pair, temperature=1.0, alpha=0.0, normaliser=normaliser)
+    reference = solve(pair, temperature=1.0, alpha=0.0, normaliser=normaliser)
     assert fit.objective == pytest.approx(reference.objective, rel=1e-6)
     # The logits map onto the weights, zeros included.
     forward = NORMALISERS[normaliser].forward
@@ -271,7 +275,7 @@ def test_fixed_zero_reaches_the_optimum_of_the_other_modules(name, normaliser):
 def test_fixed_zero_needs_a_sparse_normaliser():
     loss = _losses(np.random.default_rng(8))["linear"]
     with pytest.raises(ValueError, match="Only a sparse normaliser"):
-        learn_attention(
+        solve(
             loss,
             temperature=1.0,
             alpha=1e-4,

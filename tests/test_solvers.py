@@ -3,29 +3,18 @@ of the sparse normalisers, and what temperature does to the support."""
 
 import numpy as np
 import pytest
-from _helpers import module_errors, module_probas, relative_gradient_error
+from _helpers import (
+    COMBINATIONS,
+    NORMALISER_NAMES,
+    combination_loss,
+    module_errors,
+    solve,
+)
 from scipy.optimize import minimize, minimize_scalar
 
 from skweighting import _solvers
-from skweighting._losses import LogPoolLoss, MixtureLoss, QuadraticLoss, clipped_log
+from skweighting._combinations.average import QuadraticLoss
 from skweighting._normalisers import NORMALISERS
-from skweighting._solvers import learn_attention, make_objective
-
-NORMALISER_NAMES = ["softmax", "sparsemax", "entmax15"]
-COMBINATIONS = ["log", "linear", "regression"]
-
-
-def _loss(name, rng, n_samples=200, n_modules=4):
-    proba, y = module_probas(rng, n_modules=n_modules, n_samples=n_samples)
-    if name == "log":
-        return LogPoolLoss(clipped_log(proba.copy()), y)
-    if name == "linear":
-        return MixtureLoss(proba[:, np.arange(n_samples), y])
-    errors = module_errors(rng, n_samples, n_modules=n_modules)
-    # The last module repeats the first one's mistakes and adds its own: the
-    # optimum gives it no weight.
-    errors[-1] = errors[0] + rng.normal(size=errors.shape[1:])
-    return QuadraticLoss(errors)
 
 
 def _penalised(loss, normaliser, temperature, alpha):
@@ -40,51 +29,13 @@ def _penalised(loss, normaliser, temperature, alpha):
     return objective
 
 
-# --------------------------------------------------------------------------
-# Gradients of both forms of the objective
-# --------------------------------------------------------------------------
-@pytest.mark.parametrize("normaliser", NORMALISER_NAMES)
-@pytest.mark.parametrize("name", COMBINATIONS)
-@pytest.mark.parametrize("temperature", [0.3, 1.0, 5.0])
-def test_objective_gradient_matches_finite_differences(normaliser, name, temperature):
-    rng = np.random.default_rng(6)
-    loss = _loss(name, rng)
-    objective = make_objective(
-        loss, normaliser=normaliser, temperature=temperature, alpha=0.01
-    )
-    theta = objective.initial_theta(temperature)
-    # A point away from the start and, for the bounded form, inside r > 0.
-    theta[: loss.n_modules] *= rng.uniform(0.5, 1.5, loss.n_modules)
-    theta[loss.n_modules :] += 0.2
-    assert relative_gradient_error(objective, theta) < 1e-5
-
-
-@pytest.mark.parametrize("name", COMBINATIONS)
-def test_softmax_penalty_is_alpha_half_squared_logits(name):
-    rng = np.random.default_rng(7)
-    loss = _loss(name, rng)
-    temperature, alpha = 2.5, 0.3
-    theta = rng.normal(size=loss.n_modules + loss.n_extra)
-    with_penalty = make_objective(
-        loss, normaliser="softmax", temperature=temperature, alpha=alpha
-    )
-    without = make_objective(
-        loss, normaliser="softmax", temperature=temperature, alpha=0.0
-    )
-    logits = temperature * theta[: loss.n_modules]
-    expected = 0.5 * alpha * logits @ logits
-    assert with_penalty(theta)[0] - without(theta)[0] == pytest.approx(expected)
-
-
 @pytest.mark.parametrize("normaliser", NORMALISER_NAMES)
 @pytest.mark.parametrize("name", COMBINATIONS)
 def test_fit_reports_logits_weights_and_objective_consistently(normaliser, name):
     rng = np.random.default_rng(8)
-    loss = _loss(name, rng)
+    loss = combination_loss(name, rng)
     temperature, alpha = 0.7, 0.05
-    fit = learn_attention(
-        loss, normaliser=normaliser, temperature=temperature, alpha=alpha
-    )
+    fit = solve(loss, normaliser=normaliser, temperature=temperature, alpha=alpha)
     assert fit.converged
     forward = NORMALISERS[normaliser].forward
     np.testing.assert_allclose(
@@ -145,8 +96,8 @@ def _reference_minimum(loss, penalty=None):
 @pytest.mark.parametrize("name", COMBINATIONS)
 def test_sparsemax_reaches_the_simplex_optimum_without_penalty(name):
     rng = np.random.default_rng(9)
-    loss = _loss(name, rng, n_samples=150, n_modules=5)
-    fit = learn_attention(loss, normaliser="sparsemax", temperature=1.0, alpha=0.0)
+    loss = combination_loss(name, rng, n_samples=150, n_modules=5)
+    fit = solve(loss, normaliser="sparsemax", temperature=1.0, alpha=0.0)
     reference = _reference_minimum(loss)
     assert fit.converged
     assert fit.objective <= reference + 1e-6 * abs(reference)
@@ -159,13 +110,11 @@ def test_sparsemax_reaches_the_simplex_optimum_without_penalty(name):
 @pytest.mark.parametrize("name", COMBINATIONS)
 def test_sparse_normalisers_reach_the_penalised_optimum(normaliser, name):
     rng = np.random.default_rng(10)
-    loss = _loss(name, rng, n_samples=150, n_modules=5)
+    loss = combination_loss(name, rng, n_samples=150, n_modules=5)
     temperature, alpha = 2.0, 0.02
     strength = alpha * temperature**2
     preimage = NORMALISERS[normaliser].preimage
-    fit = learn_attention(
-        loss, normaliser=normaliser, temperature=temperature, alpha=alpha
-    )
+    fit = solve(loss, normaliser=normaliser, temperature=temperature, alpha=alpha)
     reference = _reference_minimum(
         loss, lambda w: 0.5 * strength * np.sum(preimage(w) ** 2)
     )
@@ -178,7 +127,7 @@ def test_the_logit_form_gets_stuck_where_the_simplex_form_does_not():
     # outside the support gets no gradient. Start plain L-BFGS on the logits
     # with a useful module just outside the support: it never comes back.
     rng = np.random.default_rng(11)
-    loss = _loss("linear", rng, n_samples=150, n_modules=4)
+    loss = combination_loss("linear", rng, n_samples=150, n_modules=4)
     normaliser = NORMALISERS["sparsemax"]
 
     def on_logits(u):
@@ -188,7 +137,7 @@ def test_the_logit_form_gets_stuck_where_the_simplex_form_does_not():
 
     start = np.array([0.0, 0.0, 0.0, 5.0])  # only the weakest module in use
     stuck = minimize(on_logits, start, jac=True, method="L-BFGS-B").fun
-    fit = learn_attention(loss, normaliser="sparsemax", temperature=1.0, alpha=0.0)
+    fit = solve(loss, normaliser="sparsemax", temperature=1.0, alpha=0.0)
     assert fit.objective < stuck - 1e-3
 
 
@@ -197,14 +146,13 @@ def test_the_logit_form_gets_stuck_where_the_simplex_form_does_not():
 # --------------------------------------------------------------------------
 def _support_path(loss, normaliser, temperatures, alpha=1e-4):
     return [
-        learn_attention(loss, normaliser=normaliser, temperature=t, alpha=alpha).weights
-        > 0
+        solve(loss, normaliser=normaliser, temperature=t, alpha=alpha).weights > 0
         for t in temperatures
     ]
 
 
 def _sparse_loss(name):
-    loss = _loss(name, np.random.default_rng(12), n_samples=300, n_modules=6)
+    loss = combination_loss(name, np.random.default_rng(12), n_samples=300, n_modules=6)
     if name == "regression":
         # Three modules make the best one's mistakes, larger: the optimum
         # gives them no weight.
@@ -225,7 +173,7 @@ def test_sparsemax_support_grows_with_temperature(name):
     counts = [support.sum() for support in supports]
     assert np.all(np.diff(counts) >= 0), counts
     # Low temperatures: the support of the out-of-fold optimum (alpha=0).
-    optimum = learn_attention(loss, normaliser="sparsemax", temperature=1.0, alpha=0.0)
+    optimum = solve(loss, normaliser="sparsemax", temperature=1.0, alpha=0.0)
     np.testing.assert_array_equal(supports[0], optimum.weights > 0)
     assert counts[0] < loss.n_modules
     # Very high temperatures: every module.
@@ -242,39 +190,16 @@ def test_entmax15_support_grows_with_temperature(name):
     supports = _support_path(loss, "entmax15", TEMPERATURES)
     counts = [support.sum() for support in supports]
     assert np.all(np.diff(counts) >= 0), counts
-    optimum = learn_attention(loss, normaliser="entmax15", temperature=1.0, alpha=0.0)
+    optimum = solve(loss, normaliser="entmax15", temperature=1.0, alpha=0.0)
     assert np.all(supports[0][optimum.weights > 0])
     assert counts[-1] == loss.n_modules
-    fit = learn_attention(loss, normaliser="entmax15", temperature=0.01, alpha=1e-4)
+    fit = solve(loss, normaliser="entmax15", temperature=0.01, alpha=1e-4)
     assert np.all(fit.weights[optimum.weights == 0] < 1e-6)
 
 
-# --------------------------------------------------------------------------
-# Solvers
-# --------------------------------------------------------------------------
-@pytest.mark.parametrize("name", COMBINATIONS)
-def test_lbfgs_and_adam_reach_the_same_weights(name):
-    rng = np.random.default_rng(13)
-    loss = _loss(name, rng)
-    fits = [
-        learn_attention(loss, temperature=1.0, alpha=1e-3, solver=solver, max_iter=5000)
-        for solver in ("lbfgs", "adam")
-    ]
-    assert all(fit.converged for fit in fits)
-    np.testing.assert_allclose(fits[0].weights, fits[1].weights, atol=2e-3)
-
-
-def test_adam_refuses_the_sparse_normalisers():
-    loss = _loss("linear", np.random.default_rng(14))
-    with pytest.raises(ValueError, match="solver='lbfgs'"):
-        learn_attention(
-            loss, normaliser="sparsemax", temperature=1.0, alpha=1e-4, solver="adam"
-        )
-
-
 def test_exhausted_iteration_budget_is_reported_as_not_converged():
-    loss = _loss("log", np.random.default_rng(15))
-    fit = learn_attention(loss, temperature=1.0, alpha=1e-4, max_iter=1)
+    loss = combination_loss("log", np.random.default_rng(15))
+    fit = solve(loss, temperature=1.0, alpha=1e-4, max_iter=1)
     assert not fit.converged
     assert fit.n_iter == 1
     assert len(fit.loss_curve) == 1
@@ -282,8 +207,8 @@ def test_exhausted_iteration_budget_is_reported_as_not_converged():
 
 @pytest.mark.parametrize("normaliser", NORMALISER_NAMES)
 def test_loss_curve_ends_below_the_start(normaliser):
-    loss = _loss("log", np.random.default_rng(16))
-    fit = learn_attention(loss, normaliser=normaliser, temperature=1.0, alpha=1e-4)
+    loss = combination_loss("log", np.random.default_rng(16))
+    fit = solve(loss, normaliser=normaliser, temperature=1.0, alpha=1e-4)
     start = _penalised(loss, normaliser, 1.0, 1e-4)(np.ones(4), np.zeros(1))
     assert fit.objective < start
     assert fit.loss_curve[-1] == pytest.approx(min(fit.loss_curve))
@@ -294,10 +219,10 @@ def test_loss_curve_ends_below_the_start(normaliser):
 def test_warm_start_on_a_subsample_reaches_the_full_optimum(
     monkeypatch, normaliser, name
 ):
-    loss = _loss(name, np.random.default_rng(17), n_samples=3000)
-    cold = learn_attention(loss, normaliser=normaliser, temperature=1.0, alpha=1e-4)
+    loss = combination_loss(name, np.random.default_rng(17), n_samples=3000)
+    cold = solve(loss, normaliser=normaliser, temperature=1.0, alpha=1e-4)
     monkeypatch.setattr(_solvers, "WARM_START_ROWS", 500)
-    warm = learn_attention(
+    warm = solve(
         loss, normaliser=normaliser, temperature=1.0, alpha=1e-4, random_state=0
     )
     np.testing.assert_allclose(cold.weights, warm.weights, atol=1e-4)
@@ -305,21 +230,21 @@ def test_warm_start_on_a_subsample_reaches_the_full_optimum(
 
 
 def test_warm_start_from_a_previous_fit_gives_the_same_optimum():
-    loss = _loss("log", np.random.default_rng(18))
-    first = learn_attention(loss, normaliser="sparsemax", temperature=1.0, alpha=1e-3)
-    cold = learn_attention(loss, normaliser="sparsemax", temperature=3.0, alpha=1e-3)
-    warm = learn_attention(
-        loss, normaliser="sparsemax", temperature=3.0, alpha=1e-3, theta0=first.theta
+    loss = combination_loss("log", np.random.default_rng(18))
+    first = solve(loss, normaliser="sparsemax", temperature=1.0, alpha=1e-3)
+    cold = solve(loss, normaliser="sparsemax", temperature=3.0, alpha=1e-3)
+    warm = solve(
+        loss, normaliser="sparsemax", temperature=3.0, alpha=1e-3, warm_start=first
     )
     np.testing.assert_allclose(warm.weights, cold.weights, atol=1e-5)
 
 
 @pytest.mark.parametrize("alpha", [1e-4, 1e-2, 1.0])
 def test_higher_temperature_means_more_uniform_softmax_weights(alpha):
-    loss = _loss("log", np.random.default_rng(19))
+    loss = combination_loss("log", np.random.default_rng(19))
 
     def entropy(temperature):
-        w = learn_attention(loss, temperature=temperature, alpha=alpha).weights
+        w = solve(loss, temperature=temperature, alpha=alpha).weights
         return -np.sum(w * np.log(np.maximum(w, 1e-300)))
 
     entropies = [entropy(t) for t in (0.1, 1.0, 10.0, 100.0)]
@@ -340,24 +265,7 @@ def test_gram_only_quadratic_loss_needs_no_rows(normaliser):
     gram_only = QuadraticLoss(None, np.ones(n_rows), fold_grams=full.gram[None])
     assert gram_only.n_samples == n_rows
     fits = [
-        learn_attention(loss, temperature=1.0, alpha=1e-4, normaliser=normaliser)
+        solve(loss, temperature=1.0, alpha=1e-4, normaliser=normaliser)
         for loss in (gram_only, full)
     ]
     np.testing.assert_allclose(fits[0].weights, fits[1].weights, atol=1e-10)
-
-
-def test_one_blas_thread_limits_blas_inside_and_restores_it_after():
-    # The controller is found once and reused: each use still limits BLAS.
-    from threadpoolctl import threadpool_info, threadpool_limits
-
-    def blas_threads():
-        return {p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"}
-
-    if not blas_threads():
-        pytest.skip("no BLAS thread pool found")
-    with threadpool_limits(limits=2, user_api="blas"):
-        outside = blas_threads()
-        for _ in range(2):
-            with _solvers.one_blas_thread():
-                assert blas_threads() == {1}
-            assert blas_threads() == outside

@@ -7,12 +7,11 @@ from sklearn.model_selection import GroupKFold, KFold
 from sklearn.tree import DecisionTreeClassifier
 
 from skweighting import SparseAttentionClassifier
+from skweighting._folds import check_splits, stored_order
 from skweighting._validation import (
     check_classification_y,
     check_regression_y,
-    check_splits,
     seed_modules,
-    stored_order,
     validate_estimators,
 )
 
@@ -74,21 +73,18 @@ def test_seeds_are_drawn_for_unseeded_modules_only():
 def test_estimator_list_errors():
     owner = SparseAttentionClassifier()
 
-    def check(name, module):
-        return None
-
     with pytest.raises(ValueError, match="non-empty list"):
-        validate_estimators(owner, [], check)
+        validate_estimators(owner, [])
     with pytest.raises(ValueError, match="All estimators are dropped"):
-        validate_estimators(owner, [("a", "drop")], check)
+        validate_estimators(owner, [("a", "drop")])
     with pytest.raises(TypeError, match="Expected an estimator instance"):
-        validate_estimators(owner, [("a", LogisticRegression)], check)
+        validate_estimators(owner, [("a", LogisticRegression)])
     with pytest.raises(ValueError, match="unique"):
         validate_estimators(
-            owner, [("a", LogisticRegression()), ("a", LogisticRegression())], check
+            owner, [("a", LogisticRegression()), ("a", LogisticRegression())]
         )
     names, active = validate_estimators(
-        owner, [("a", LogisticRegression()), ("b", "drop")], check
+        owner, [("a", LogisticRegression()), ("b", "drop")]
     )
     assert names == ["a", "b"] and [n for n, _ in active] == ["a"]
 

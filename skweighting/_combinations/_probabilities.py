@@ -1,0 +1,106 @@
+"""What the combinations of classifiers share: reading a module's class
+probabilities into the columns of the ensemble's ``classes_``, and each
+module's own out-of-fold log-likelihood."""
+
+import numpy as np
+
+from .._modules import (
+    ProbabilityCheck,
+    call_module,
+    check_probabilities,
+    check_probability_shape,
+    class_columns,
+)
+from ._common import clipped_log, normalised_weights
+
+
+def _same_labels(module_classes, classes):
+    """Whether a module learned exactly ``classes``, in their order."""
+    return len(module_classes) == len(classes) and np.array_equal(
+        module_classes, classes
+    )
+
+
+class ClassProbabilities:
+    """Base of the combinations of classifiers' probabilities.
+
+    Parameters
+    ----------
+    classes : ndarray of shape (n_classes,)
+        The ensemble's sorted class labels.
+    """
+
+    method = "predict_proba"
+    score_name = "out-of-fold log-likelihood"
+
+    def __init__(self, classes):
+        self.classes = np.asarray(classes)
+        self.n_columns = len(self.classes)
+
+    def read(self, estimator, name, X, deferred=False):
+        """The module's checked outputs on ``X``, in the columns of
+        ``classes``.
+
+        ``deferred=True`` gives ``(output, check)`` instead, the values not
+        yet checked: `combine` runs the `ProbabilityCheck` on each block of
+        rows as it folds them in, so that predict reads each output from
+        memory once."""
+        output = call_module(estimator, name, X, self.method)
+        if not deferred:
+            return self.check(output, name, estimator, estimator.classes_)
+        output = self._aligned(output, name, estimator, estimator.classes_)
+        return output, ProbabilityCheck(name, estimator, self.n_columns)
+
+    def check(self, output, name, estimator, module_classes):
+        """``read`` for an output already computed by a fitted module that
+        learned ``module_classes`` (``estimator`` names it in errors)."""
+        columns = class_columns(module_classes, name, estimator, self.classes)
+        if check_probabilities(output, name, estimator, len(columns)):
+            output = np.maximum(output, 0.0)  # rounding below zero only
+        return self._aligned(output, name, estimator, module_classes, columns)
+
+    def _aligned(self, output, name, estimator, module_classes, columns=None):
+        """``output`` (of a module that learned ``module_classes``) in the
+        columns of ``classes``: zeros for the classes it never saw. Only
+        the shape is checked here."""
+        if columns is None:
+            if _same_labels(module_classes, self.classes):
+                # The usual case, found without `class_columns`' search:
+                # predict calls this for every block of rows of every module.
+                check_probability_shape(output, name, estimator, len(self.classes))
+                return output
+            columns = class_columns(module_classes, name, estimator, self.classes)
+            check_probability_shape(output, name, estimator, len(columns))
+        if len(columns) == len(self.classes) and np.all(np.diff(columns) > 0):
+            return output  # already in the order of classes_
+        aligned = np.zeros((output.shape[0], len(self.classes)))
+        aligned[:, columns] = output
+        return aligned
+
+    def output_names(self, prefix, module_name):
+        return [f"{prefix}_{module_name}_{label}" for label in self.classes]
+
+    def _allocate_scores(self, modules, codes, sample_weight):
+        return dict(
+            codes=np.asarray(codes, dtype=np.intp),
+            sample_weight=normalised_weights(sample_weight, len(codes)),
+            scores=np.zeros(len(modules)),
+        )
+
+    @staticmethod
+    def _true_class_proba(store, rows, output):
+        # A gather through flat indices: one index array, not a pair.
+        flat = np.arange(0, output.size, output.shape[1])
+        flat += store.codes[rows]
+        return np.take(output.ravel(), flat)
+
+    @staticmethod
+    def _add_score(store, module, rows, proba_true):
+        # Mean log-likelihood of the true class, accumulated fold by fold
+        # from the slice being written.
+        store.scores[module] += store.sample_weight[rows] @ clipped_log(
+            proba_true.copy()
+        )
+
+    def module_scores(self, store):
+        return store.scores.copy()

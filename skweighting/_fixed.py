@@ -1,0 +1,475 @@
+"""The fixed-temperature estimators: SparseAttentionClassifier,
+SparseAttentionRegressor and SparseAttentionEnsemble.
+
+Their weight step learns the weights of one combination at the set
+temperature, then (with a sparse normaliser) prunes the modules whose gain
+in out-of-fold loss is within its noise and learns the others again.
+"""
+
+from numbers import Real
+
+import numpy as np
+from sklearn.base import ClassifierMixin, RegressorMixin
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
+
+from ._base import _BaseSparseAttention
+from ._docstrings import FITTED_ATTRIBUTES, OTHER_PARAMETERS, TEMPERATURE_PARAMETERS
+from ._normalisers import NORMALISERS, resolve_normaliser
+from ._objective import Objective
+from ._pruning import prune
+from ._solvers import learn_attention
+from ._tasks import CLASSIFICATION, REGRESSION, task_of
+from ._validation import check_temperature
+
+
+class _BaseFixedTemperature(_BaseSparseAttention):
+    """The weight step at one temperature, with pruning. Not public."""
+
+    _parameter_constraints: dict = {
+        **_BaseSparseAttention._parameter_constraints,
+        "temperature": [Interval(Real, 0, None, closed="neither")],
+        # The live registry: a normaliser registered later is accepted.
+        "normaliser": [StrOptions(NORMALISERS.keys())],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "prune_tol": [Interval(Real, 0, None, closed="left")],
+    }
+
+    def __init__(
+        self,
+        estimators,
+        *,
+        temperature=1.0,
+        normaliser="softmax",
+        alpha=1e-4,
+        prune_tol=1.0,
+        cv=5,
+        max_iter=1000,
+        tol=1e-6,
+        memory=None,
+        n_jobs=None,
+        verbose=0,
+        random_state=None,
+    ):
+        super().__init__(
+            estimators,
+            alpha=alpha,
+            cv=cv,
+            max_iter=max_iter,
+            tol=tol,
+            memory=memory,
+            n_jobs=n_jobs,
+            verbose=verbose,
+            random_state=random_state,
+        )
+        self.temperature = temperature
+        self.normaliser = normaliser
+        self.prune_tol = prune_tol
+
+    def _validate_weight_params(self, task):
+        check_temperature(self.temperature)
+        self._combination_names(task)  # raises for a combination not offered
+
+    def _combination_names(self, task):
+        name = self.combine
+        if name not in task.combinations:
+            raise ValueError(
+                f"combine={name!r} is not a combination of {task.kind}s, which "
+                f"offer {sorted(task.combinations)}."
+            )
+        return [name]
+
+    def _store_needs(self):
+        return {}
+
+    def _refits_every_module(self):
+        # A smooth normaliser's weights are never exactly zero (short of
+        # underflow): every module is refitted, so the refits need not wait
+        # for the weights.
+        return not resolve_normaliser(self.normaliser).sparse
+
+    def _learn_weights(self, problem):
+        objective = Objective(
+            problem.losses[0],
+            resolve_normaliser(self.normaliser),
+            alpha=self.alpha,
+            temperature=self.temperature,
+        )
+        fit = self._solve(objective)
+        return problem.combinations[0], self._prune(objective, fit, problem)
+
+    def _solve(self, objective, **options):
+        """`learn_attention` with the estimator's own solver settings."""
+        return learn_attention(
+            objective,
+            max_iter=self.max_iter,
+            tol=self.tol,
+            random_state=self._seed(),
+            **options,
+        )
+
+    def _prune(self, objective, fit, problem):
+        """Drop the modules whose gain in out-of-fold loss is within its
+        noise (`skweighting._pruning.prune`), then learn the other weights
+        again with those held at zero. Only sparse normalisers prune: a
+        smooth normaliser's weight is never exactly zero."""
+        if not objective.normaliser.sparse or self.prune_tol == 0:
+            return fit
+        folds = problem.layout.folds
+        weights, extra = prune(objective, fit.weights, fit.extra, folds, self.prune_tol)
+        dropped = (fit.weights > 0) & (weights == 0)
+        if not dropped.any():
+            return fit
+        if self.verbose:
+            names = [n for n, d in zip(self.module_names_, dropped) if d]
+            self._log(f"pruned {names} (prune_tol={self.prune_tol:g})", 0.0)
+        refit = self._solve(
+            objective,
+            warm_start=fit._replace(weights=weights, extra=extra),
+            fixed_zero=weights == 0,
+            close_start=True,
+        )
+        return refit._replace(
+            n_iter=fit.n_iter + refit.n_iter,
+            loss_curve=np.concatenate([fit.loss_curve, refit.loss_curve]),
+        )
+
+
+def _format_doc(cls):
+    cls.__doc__ = cls.__doc__.format(
+        temperature=TEMPERATURE_PARAMETERS,
+        other=OTHER_PARAMETERS,
+        attributes=FITTED_ATTRIBUTES,
+    )
+    return cls
+
+
+@_format_doc
+class SparseAttentionClassifier(ClassifierMixin, _BaseFixedTemperature):
+    """Classifier combining modules with learned attention weights.
+
+    Fits each module out-of-fold, learns one attention logit per module by
+    minimising the out-of-fold log-loss of the combined probabilities plus an
+    L2 penalty on the logits, then refits the modules with non-zero weight
+    on all the data (modules with zero weight are neither refitted nor
+    called).
+
+    Read more in the :ref:`User Guide <user_guide>`.
+
+    Parameters
+    ----------
+    estimators : list of (str, estimator) tuples, default=None
+        The modules: classifiers with ``predict_proba``. A module can be set
+        to ``'drop'``; nested parameters are reached as ``name__param``.
+        None means a diverse default portfolio: a scaled logistic
+        regression, a random forest, histogram gradient boosting and
+        Gaussian naive Bayes.
+
+    {temperature}
+
+    combine : {{'log', 'linear'}}, default='log'
+        ``'log'``: log-linear pooling,
+        ``log P(k|x) = beta * sum_m w[m] log p_m(k|x) - logsumexp_k(...)``
+        with a learned sharpness ``beta`` (``sharpness_``, with a small
+        fixed L2 penalty on ``log(beta)`` so it stays finite).
+        ``'linear'``: the mixture ``P(k|x) = sum_m w[m] p_m(k|x)``.
+
+    {other}
+
+    Attributes
+    ----------
+    {attributes}
+
+    classes_ : ndarray of shape (n_classes,)
+        The class labels.
+
+    sharpness_ : float
+        The learned sharpness ``beta`` (``combine='log'`` only).
+
+    combine_ : str
+        The combination used.
+
+    See Also
+    --------
+    SparseAttentionRegressor : The same for regression.
+    SparseAttentionEnsemble : Takes its kind from its modules.
+    sklearn.ensemble.VotingClassifier : Fixed, user-given weights.
+    sklearn.ensemble.StackingClassifier : A learned meta-model.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_breast_cancer
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sklearn.tree import DecisionTreeClassifier
+    >>> from skweighting import SparseAttentionClassifier
+    >>> X, y = load_breast_cancer(return_X_y=True)
+    >>> clf = SparseAttentionClassifier(
+    ...     [("lr", LogisticRegression(max_iter=5000)),
+    ...      ("tree", DecisionTreeClassifier(max_depth=3, random_state=0))],
+    ... ).fit(X, y)
+    >>> clf.attention_weights_.shape
+    (2,)
+    >>> bool(abs(clf.attention_weights_.sum() - 1) < 1e-12)
+    True
+    """
+
+    _fixed_task = CLASSIFICATION
+    _parameter_constraints: dict = {
+        **_BaseFixedTemperature._parameter_constraints,
+        "combine": [StrOptions({"log", "linear"})],
+    }
+
+    def __init__(
+        self,
+        estimators=None,
+        *,
+        temperature=1.0,
+        combine="log",
+        normaliser="softmax",
+        alpha=1e-4,
+        prune_tol=1.0,
+        cv=5,
+        max_iter=1000,
+        tol=1e-6,
+        memory=None,
+        n_jobs=None,
+        verbose=0,
+        random_state=None,
+    ):
+        super().__init__(
+            estimators,
+            temperature=temperature,
+            normaliser=normaliser,
+            alpha=alpha,
+            prune_tol=prune_tol,
+            cv=cv,
+            max_iter=max_iter,
+            tol=tol,
+            memory=memory,
+            n_jobs=n_jobs,
+            verbose=verbose,
+            random_state=random_state,
+        )
+        self.combine = combine
+
+
+@_format_doc
+class SparseAttentionRegressor(RegressorMixin, _BaseFixedTemperature):
+    """Regressor averaging modules with learned attention weights.
+
+    Fits each module out-of-fold, learns one attention logit per module by
+    minimising the out-of-fold squared error of the weighted average of the
+    modules' predictions, divided by the variance of y (so neither ``alpha``
+    nor ``temperature`` depends on the units of y), plus an L2 penalty on the
+    logits; then refits the modules with non-zero weight on all the data
+    (modules with zero weight are neither refitted nor called).
+
+    Read more in the :ref:`User Guide <user_guide>`.
+
+    Parameters
+    ----------
+    estimators : list of (str, estimator) tuples, default=None
+        The modules: regressors. A module can be set to ``'drop'``; nested
+        parameters are reached as ``name__param``. None means a diverse
+        default portfolio: a scaled ridge regression, a random forest and
+        histogram gradient boosting. Multi-output y works when every module
+        supports it.
+
+    {temperature}
+
+    {other}
+
+    Attributes
+    ----------
+    {attributes}
+
+    combine_ : str
+        Always ``'linear'``: the weighted average of the predictions.
+
+    See Also
+    --------
+    SparseAttentionClassifier : The same for classification.
+    SparseAttentionEnsemble : Takes its kind from its modules.
+    sklearn.ensemble.VotingRegressor : Fixed, user-given weights.
+    sklearn.ensemble.StackingRegressor : A learned meta-model.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_diabetes
+    >>> from sklearn.linear_model import Ridge
+    >>> from sklearn.tree import DecisionTreeRegressor
+    >>> from skweighting import SparseAttentionRegressor
+    >>> X, y = load_diabetes(return_X_y=True)
+    >>> reg = SparseAttentionRegressor(
+    ...     [("ridge", Ridge()),
+    ...      ("tree", DecisionTreeRegressor(max_depth=3, random_state=0))],
+    ... ).fit(X, y)
+    >>> reg.predict(X[:3]).shape
+    (3,)
+    """
+
+    _fixed_task = REGRESSION
+    # The one combination of regressors, not a parameter.
+    combine = "linear"
+
+    def __init__(
+        self,
+        estimators=None,
+        *,
+        temperature=1.0,
+        normaliser="softmax",
+        alpha=1e-4,
+        prune_tol=1.0,
+        cv=5,
+        max_iter=1000,
+        tol=1e-6,
+        memory=None,
+        n_jobs=None,
+        verbose=0,
+        random_state=None,
+    ):
+        super().__init__(
+            estimators,
+            temperature=temperature,
+            normaliser=normaliser,
+            alpha=alpha,
+            prune_tol=prune_tol,
+            cv=cv,
+            max_iter=max_iter,
+            tol=tol,
+            memory=memory,
+            n_jobs=n_jobs,
+            verbose=verbose,
+            random_state=random_state,
+        )
+
+
+@_format_doc
+class SparseAttentionEnsemble(_BaseFixedTemperature):
+    """Learned attention weights over modules; its kind follows theirs.
+
+    Like a :class:`~sklearn.pipeline.Pipeline` takes its kind from its last
+    step, this ensemble is a classifier when all its modules are classifiers
+    (``is_classifier`` is True; it has ``predict_proba``, ``classes_`` and an
+    accuracy ``score``) and a regressor when all are regressors (R^2
+    ``score``). A mix is an error at fit.
+
+    Read more in the :ref:`User Guide <user_guide>`.
+
+    Parameters
+    ----------
+    estimators : list of (str, estimator) tuples
+        The modules. A module can be set to ``'drop'``; nested parameters are
+        reached as ``name__param``.
+
+    {temperature}
+
+    combine : {{'auto', 'log', 'linear'}}, default='auto'
+        Classifiers: ``'log'`` (log-linear pooling with a learned sharpness,
+        what ``'auto'`` means) or ``'linear'`` (the probability mixture).
+        Regressors are always averaged linearly (``'auto'`` or
+        ``'linear'``); ``'log'`` with regressors is an error.
+
+    {other}
+
+    Attributes
+    ----------
+    {attributes}
+
+    classes_ : ndarray of shape (n_classes,)
+        The class labels (classifiers only).
+
+    sharpness_ : float
+        The learned sharpness (log pooling only).
+
+    combine_ : str
+        The combination used: ``'log'`` or ``'linear'``.
+
+    See Also
+    --------
+    SparseAttentionClassifier : Always a classifier, with a default portfolio.
+    SparseAttentionRegressor : Always a regressor, with a default portfolio.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from sklearn.base import is_classifier
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sklearn.naive_bayes import GaussianNB
+    >>> from skweighting import SparseAttentionEnsemble
+    >>> X, y = load_iris(return_X_y=True)
+    >>> ens = SparseAttentionEnsemble(
+    ...     [("lr", LogisticRegression(max_iter=1000)), ("nb", GaussianNB())]
+    ... ).fit(X, y)
+    >>> is_classifier(ens), ens.predict_proba(X[:2]).shape
+    (True, (2, 3))
+    """
+
+    _parameter_constraints: dict = {
+        **_BaseFixedTemperature._parameter_constraints,
+        "estimators": [list],
+        "combine": [StrOptions({"auto", "log", "linear"})],
+    }
+
+    def __init__(
+        self,
+        estimators,
+        *,
+        temperature=1.0,
+        combine="auto",
+        normaliser="softmax",
+        alpha=1e-4,
+        prune_tol=1.0,
+        cv=5,
+        max_iter=1000,
+        tol=1e-6,
+        memory=None,
+        n_jobs=None,
+        verbose=0,
+        random_state=None,
+    ):
+        super().__init__(
+            estimators,
+            temperature=temperature,
+            normaliser=normaliser,
+            alpha=alpha,
+            prune_tol=prune_tol,
+            cv=cv,
+            max_iter=max_iter,
+            tol=tol,
+            memory=memory,
+            n_jobs=n_jobs,
+            verbose=verbose,
+            random_state=random_state,
+        )
+        self.combine = combine
+
+    def _task(self):
+        return task_of(self.estimators)
+
+    def _combination_names(self, task):
+        if self.combine == "auto":  # the task's default: its first
+            return [next(iter(task.combinations))]
+        return super()._combination_names(task)
+
+    def score(self, X, y, sample_weight=None):
+        """Accuracy (classifier modules) or R^2 (regressor modules).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Test samples.
+
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            True labels or values.
+
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights.
+
+        Returns
+        -------
+        score : float
+            Mean accuracy or R^2 of ``self.predict(X)``.
+        """
+        check_is_fitted(self)
+        return self._fitted_task.score(y, self.predict(X), sample_weight)

@@ -1,0 +1,182 @@
+"""The module fits: every (module, fold) fit in one joblib call, each fold's
+output written into the combinations' stores as it arrives; then the refits
+of the modules in use on all rows, in a second call (or, when no weight can
+be zero, at the head of the first).
+
+Running everything through joblib means ``n_jobs`` (or a dask / ray
+backend, ``joblib.parallel_config``) sees all the fits at once.
+"""
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.base import clone
+from sklearn.utils.parallel import Parallel, delayed
+
+from ._folds import FoldBuffers, fold_data, fold_params
+from ._modules import fit_module, fit_predict_fold
+
+
+@dataclass
+class ModuleFits:
+    """What every fit of a module reads: the data, the modules (seeded
+    clones, not yet fitted), the fit parameters of each, and the cache."""
+
+    X: object
+    y: object
+    names: list
+    modules: list
+    params: list
+    memory: object = None
+
+    def refit(self, module):
+        """A delayed task: module ``module`` fitted on all rows, timed."""
+        return delayed(_timed)(
+            fit_module,
+            clone(self.modules[module]),
+            self.names[module],
+            self.X,
+            self.y,
+            self.params[module],
+            self.memory,
+        )
+
+
+def _timed(function, *args):
+    start = time.perf_counter()
+    result = function(*args)
+    return result, time.perf_counter() - start
+
+
+def _stream(tasks, n_jobs, verbose):
+    """Run the tasks ``tasks()`` yields through joblib, yielding results in
+    order as they finish, so each can be stored and freed at once; backends
+    that cannot stream (e.g. Ray's) return a list instead.
+
+    One task per batch: each is a module's fit, far longer than joblib's
+    dispatch, and joblib's automatic batching would pack a slow fit together
+    with the fast ones after it on one worker."""
+    try:
+        return Parallel(
+            n_jobs=n_jobs, verbose=verbose, batch_size=1, return_as="generator"
+        )(tasks())
+    except ValueError as exc:
+        if "return_as" not in str(exc):
+            raise
+        return Parallel(n_jobs=n_jobs, verbose=verbose, batch_size=1)(tasks())
+
+
+class OutOfFoldRun:
+    """One run of every (module, fold) fit.
+
+    Parameters
+    ----------
+    fits : ModuleFits
+    layout : OutOfFoldLayout
+        The splits and where each fold's rows go in the stores.
+    n_jobs, verbose : as the estimator's
+    log : callable
+        ``log(message, seconds)``, for ``verbose``.
+    """
+
+    def __init__(self, fits, layout, *, n_jobs, verbose, log):
+        self.fits = fits
+        self.layout = layout
+        self.n_jobs = n_jobs
+        self.verbose = verbose
+        self.log = log
+        n_modules = len(fits.names)
+        # Fit and predict seconds of each module, summed over the folds.
+        self.times = np.zeros((n_modules, 2))
+        # (fold, module) of each task in the order it is yielded (fold None
+        # for a refit): joblib returns the results in that order.
+        self.keys = []
+        self.done = [0] * len(layout.splits)  # results taken so far, per fold
+
+    def run(self, combinations, stores, refit_first=False):
+        """Fit every (module, fold) pair and write each output into every
+        combination's store; returns the refits (``{module: (estimator,
+        seconds)}``) if ``refit_first``, else None.
+
+        ``refit_first``: no weight can be exactly zero, so the refits on all
+        rows go first in the same call: the workers then never wait at the
+        barrier between the folds and the refits, and the largest tasks
+        start first."""
+        n_modules = len(self.fits.names)
+        results = iter(
+            _stream(
+                lambda: self._tasks(combinations[0], refit_first),
+                self.n_jobs,
+                max(self.verbose - 2, 0),
+            )
+        )
+        refits = None
+        if refit_first:
+            refits = {m: next(results) for m in range(n_modules)}
+        for index, (output, fit_seconds, predict_seconds) in enumerate(
+            results, start=n_modules if refit_first else 0
+        ):
+            fold, module = self.keys[index]
+            for combination, store in zip(combinations, stores):
+                combination.write(store, module, self.layout.folds[fold], output)
+            self.done[fold] += 1
+            self.times[module] += fit_seconds, predict_seconds
+            if self.verbose >= 2:
+                self.log(
+                    f"(fold {fold + 1} of {len(self.done)}) {self.fits.names[module]}",
+                    fit_seconds + predict_seconds,
+                )
+        return refits
+
+    def _tasks(self, reader, refit_first):
+        fits = self.fits
+        if refit_first:
+            for module in range(len(fits.names)):
+                self.keys.append((None, module))
+                yield fits.refit(module)
+        # Fold after fold, so each fold's rows are sliced once for all the
+        # modules; joblib draws tasks as it dispatches them, so only a fold
+        # or two of slices is alive at a time.
+        buffers = FoldBuffers()
+        for fold, (train, test) in enumerate(self.layout.splits):
+            if fold and self.done[fold - 1] < len(fits.names):
+                # The previous fold's modules may still be reading its rows
+                # (n_jobs > 1): copy into new arrays.
+                buffers = FoldBuffers()
+            data = fold_data(fits.X, fits.y, train, test, buffers)
+            # Within a fold, the modules that took longest on the folds
+            # already done go first: with n_jobs > 1 a long fit dispatched
+            # last would keep one worker busy while the others wait for it
+            # (longest-processing-time-first).
+            for module in np.argsort(-self.times.sum(axis=1), kind="stable"):
+                self.keys.append((fold, module))
+                yield delayed(fit_predict_fold)(
+                    clone(fits.modules[module]),
+                    fits.names[module],
+                    data,
+                    fold_params(fits.X, fits.params[module], train),
+                    reader,
+                    fits.memory,
+                )
+
+    def log_module_scores(self, scores, score_name):
+        """One line per module: its folds, out-of-fold score and time."""
+        names = self.fits.names
+        for module, name in enumerate(names):
+            self.log(
+                f"(module {module + 1} of {len(names)}) {name}: "
+                f"{len(self.done)} folds, {score_name}={scores[module]:.4g}",
+                self.times[module].sum(),
+            )
+
+
+def refit_modules(fits, kept, fold_times, *, n_jobs, verbose):
+    """Fit the modules ``kept`` on all rows: ``{module: (estimator,
+    seconds)}``. Longest first (by the module's fit time on the folds), so
+    that with n_jobs > 1 no worker is left with a long refit at the end."""
+    order = kept[np.argsort(-fold_times[kept], kind="stable")]
+    done = Parallel(n_jobs=n_jobs, verbose=max(verbose - 2, 0))(
+        fits.refit(module) for module in order
+    )
+    return dict(zip(order.tolist(), done))

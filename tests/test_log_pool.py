@@ -1,0 +1,165 @@
+"""LogPooling and its loss: the log-linear pool, its gradient, its store
+and its prediction."""
+
+import numpy as np
+import pytest
+from _helpers import (
+    FOLDS,
+    _write_all,
+    module_probas,
+    relative_gradient_error,
+    solve,
+)
+
+from skweighting._combinations import LogPooling
+from skweighting._combinations._common import clipped_log
+from skweighting._combinations.log_pool import (
+    POOL_FLOOR,
+    SHARPNESS_PENALTY,
+    LogPoolLoss,
+    _FlooredLog,
+    log_pool,
+    log_pool_loss,
+)
+
+
+def test_log_pool_gradient_matches_finite_differences():
+    rng = np.random.default_rng(1)
+    proba, y = module_probas(rng)
+    log_proba = clipped_log(proba.copy())
+    sample_weight = rng.uniform(0.1, 2.0, size=y.shape[0])
+    sample_weight /= sample_weight.sum()
+
+    def fun(params):
+        loss, grad_w, grad_s = log_pool_loss(
+            params[:4], params[4], log_proba, y, sample_weight
+        )
+        return loss, np.append(grad_w, grad_s)
+
+    params = np.append(rng.dirichlet(np.ones(4)), 0.3)
+    assert relative_gradient_error(fun, params) < 1e-5
+
+
+def test_log_pool_equals_explicit_formula():
+    rng = np.random.default_rng(2)
+    proba, y = module_probas(rng, n_samples=30)
+    weights = rng.dirichlet(np.ones(4))
+    beta = 1.7
+    pooled = beta * np.einsum("m,mik->ik", weights, np.log(proba))
+    log_p = pooled - np.log(np.exp(pooled).sum(axis=1, keepdims=True))
+    expected = -np.mean(log_p[np.arange(30), y])
+    log_proba = clipped_log(proba.copy())
+    loss, _, _ = log_pool_loss(weights, np.log(beta), log_proba, y, np.full(30, 1 / 30))
+    assert loss == pytest.approx(expected)
+    _, unnormalised, norm, _ = log_pool(weights, np.log(beta), log_proba)
+    np.testing.assert_allclose(unnormalised / norm[:, None], np.exp(log_p))
+
+
+def test_log_pool_rows_far_below_the_maximum_are_not_lost_to_underflow():
+    # One row's scores sit 2000 below the other's: a single global shift
+    # would underflow its row sum to zero.
+    log_proba = np.log(np.array([[[0.5, 0.5], [0.7, 0.3]]]))
+    log_proba[0, 1] -= 2000.0
+    _, unnormalised, norm, log_norm = log_pool(np.ones(1), 0.0, log_proba)
+    np.testing.assert_allclose(unnormalised[1] / norm[1], [0.7, 0.3])
+    assert log_norm[1] == pytest.approx(-2000.0)
+
+
+def test_log_pool_float32_tensor_is_not_upcast():
+    rng = np.random.default_rng(3)
+    proba, y = module_probas(rng, n_samples=50)
+    log32 = clipped_log(proba.astype(np.float32))
+    weights = rng.dirichlet(np.ones(4))
+    sw = np.full(50, 1 / 50)
+    loss32, grad32, _ = log_pool_loss(weights, 0.0, log32, y, sw)
+    loss64, grad64, _ = log_pool_loss(weights, 0.0, log32.astype(np.float64), y, sw)
+    assert loss32 == pytest.approx(loss64, rel=1e-5)
+    np.testing.assert_allclose(grad32, grad64, rtol=1e-4)
+
+
+def test_log_pool_loss_data_adds_the_sharpness_penalty():
+    rng = np.random.default_rng(4)
+    proba, y = module_probas(rng, n_samples=40)
+    data = LogPoolLoss(clipped_log(proba.copy()), y)
+    weights = rng.dirichlet(np.ones(4))
+    plain = log_pool_loss(weights, 0.8, data.log_proba, y, data.sample_weight)[0]
+    loss, _, _ = data.loss_grad(weights, np.array([0.8]))
+    assert loss - plain == pytest.approx(0.5 * SHARPNESS_PENALTY * 0.8**2)
+
+
+def test_log_pooling_store_is_the_floored_log_tensor():
+    rng = np.random.default_rng(1)
+    proba, y = module_probas(rng)
+    combination = LogPooling(np.arange(3))
+    loss = combination.loss(_write_all(combination, proba, y, FOLDS))
+    np.testing.assert_allclose(loss.log_proba, np.log(np.maximum(proba, POOL_FLOOR)))
+    np.testing.assert_array_equal(loss.y, y)
+
+
+def test_floored_log_transform_is_clipped_log_for_any_block():
+    rng = np.random.default_rng(6)
+    transform, narrow = _FlooredLog(np.float64), _FlooredLog(np.float32)
+    for shape in [(5, 3), (9, 3), (4, 3), (7, 2)]:
+        block = rng.dirichlet(np.ones(shape[1]) * 0.2, size=shape[0])
+        block[0, 0] = 0.0
+        expected = clipped_log(block.copy(), floor=POOL_FLOOR)
+        np.testing.assert_array_equal(transform(block, np.empty(shape)), expected)
+        # In float32: float32's log of the floored block rounded to float32.
+        floored = np.maximum(block, POOL_FLOOR).astype(np.float32)
+        logs = narrow(block, np.empty(shape, np.float32))
+        assert logs.dtype == np.float32
+        np.testing.assert_array_equal(logs, np.log(floored))
+
+
+def test_combine_never_overwrites_a_modules_output():
+    rng = np.random.default_rng(4)
+    proba, _ = module_probas(rng)
+    outputs = [p.copy() for p in proba]
+    LogPooling(np.arange(3)).combine(iter(outputs), np.full(4, 0.25), np.zeros(1))
+    np.testing.assert_array_equal(np.stack(outputs), proba)
+
+
+def test_large_log_pooling_store_is_float32_and_gives_the_same_weights(monkeypatch):
+
+    rng = np.random.default_rng(6)
+    proba, y = module_probas(rng, n_samples=3000)
+    weights = {}
+    for rows in (10**9, 1000):  # float64, then float32 above 1000 rows
+        monkeypatch.setattr(LogPooling, "FLOAT32_ROWS", rows)
+        combination = LogPooling(np.arange(3))
+        store = _write_all(combination, proba, y, [slice(0, 1500), slice(1500, 3000)])
+        loss = combination.loss(store)
+        weights[loss.log_proba.dtype] = solve(
+            loss, temperature=1.0, alpha=1e-4, tol=1e-10
+        ).weights
+    assert set(weights) == {np.dtype(np.float64), np.dtype(np.float32)}
+    np.testing.assert_allclose(*weights.values(), atol=2e-5)
+
+
+def test_a_log_pool_fitted_on_float32_logs_pools_float32_logs(monkeypatch):
+    # What the weights were learned on, to float32's rounding of the logs;
+    # the probabilities stay float64 and are normalised in float64.
+    rng = np.random.default_rng(8)
+    proba, y = module_probas(rng, n_samples=3000)
+    weights = rng.dirichlet(np.ones(len(proba)))
+    extra = np.array([0.4])
+    monkeypatch.setattr(LogPooling, "FLOAT32_ROWS", 1000)
+    combination = LogPooling(np.arange(3))
+    assert combination.log_dtype == np.float64  # before a fit
+    _write_all(combination, proba, y, [slice(0, 1500), slice(1500, 3000)])
+    assert combination.log_dtype == np.float32
+    pooled = np.exp(0.4) * np.einsum(
+        "m,mik->ik", weights, clipped_log(proba.copy(), floor=POOL_FLOOR)
+    )
+    expected = np.exp(pooled - pooled.max(axis=1, keepdims=True))
+    expected /= expected.sum(axis=1, keepdims=True)
+    combined = combination.combine(iter(list(proba)), weights, extra)
+    assert combined.dtype == np.float64
+    np.testing.assert_allclose(combined.sum(axis=1), 1.0, rtol=1e-12)
+    np.testing.assert_allclose(combined, expected, rtol=2e-6)
+    assert np.abs(combined - expected).max() > 1e-12  # not float64's pooling
+    # Row by row: any subset of rows gives those rows' values, into ``out``.
+    out = np.empty((1000, 3))
+    part = combination.combine(iter(list(proba[:, 500:1500])), weights, extra, out)
+    assert part is out
+    np.testing.assert_allclose(part, combined[500:1500], rtol=1e-14)
