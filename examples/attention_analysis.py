@@ -1,7 +1,7 @@
 """
-========================================
-Reading and tuning the attention weights
-========================================
+==================================================
+What the temperature does, and a grid search on it
+==================================================
 
 After fitting, the weights are plain attributes:
 

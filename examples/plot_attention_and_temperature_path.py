@@ -129,10 +129,10 @@ attention = AttentionDisplay.from_estimator(ens)
 # The weights along the temperature path
 # --------------------------------------
 #
-# :class:`~skweighting.TemperaturePathDisplay` takes a fitted CV estimator:
-# the weights along ``temperatures_`` (log scale), the mean inner-CV score of
-# the chosen combination and normaliser with a band of one standard
-# deviation, and the chosen temperature as a dashed line.
+# :class:`~skweighting.TemperaturePathDisplay` takes a fitted CV estimator
+# and draws the weights along ``temperatures_`` (``weights_path_``), the
+# mean inner-CV score of the chosen combination and normaliser, and the
+# chosen temperature.
 temperature_path = TemperaturePathDisplay.from_estimator(ens)
 plt.show()
 

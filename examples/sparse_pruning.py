@@ -126,8 +126,7 @@ for label, model in [
 # --------
 #
 # :class:`~skweighting.AttentionDisplay` draws each module's weight beside
-# its own out-of-fold score. A pruned module has an empty bar and the word
-# "pruned".
+# its own out-of-fold score, and marks the pruned modules.
 display = AttentionDisplay.from_estimator(sparse)
 display.figure_.suptitle('normaliser="sparsemax"')
 plt.show()
