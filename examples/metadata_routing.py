@@ -90,8 +90,9 @@ def report(label, model):
 # Random folds against group folds
 # --------------------------------
 #
-# With a shuffled ``KFold``, the out-of-fold score of ``knn_1`` is flattered
-# by the other rows of each subject, and it gets a large weight. With
+# With a shuffled ``KFold``, the out-of-fold scores of ``knn_1`` and of the
+# forest are flattered by the other rows of each subject, and they get most
+# of the weight. With
 # ``GroupKFold`` every subject's rows are held out together: the out-of-fold
 # predictions are made on unseen subjects, as the test predictions are.
 # ``groups`` passed to ``fit`` reaches the ``cv`` splitter, whether metadata
@@ -107,11 +108,14 @@ group_folds = SparseAttentionClassifier(
 report("GroupKFold(3)", group_folds)
 
 # %%
+# The weights learned from group folds do better on the new subjects.
+
+# %%
 # Sample weights, with metadata routing
 # -------------------------------------
 #
-# Some subjects have ten times as many rows as others. Weighting each row by
-# one over its subject's number of rows makes every subject count equally.
+# The subjects have 2 to 19 rows each. Weighting each row by one over its
+# subject's number of rows makes every subject count equally.
 # ``sample_weight`` always weights the objective the attention weights
 # minimise and ``oof_scores_``. With metadata routing on, each module's
 # ``fit`` gets exactly the metadata it requests: ``set_fit_request`` says so
