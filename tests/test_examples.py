@@ -10,6 +10,7 @@ whole file takes about two minutes on two cores.
 
 import importlib.util
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -52,6 +53,19 @@ print("open figures:", len(pyplot.get_fignums()) if pyplot else 0)
 """
 
 
+# Optional dependencies: an example that imports one is skipped without it
+# (the docs build, with the "docs" extra, runs every example anyway).
+OPTIONAL = ("matplotlib", "pandas")
+
+
+def _optional_imports(script):
+    text = script.read_text()
+    found = [m for m in OPTIONAL if re.search(rf"^(import|from) {m}\b", text, re.M)]
+    if "as_frame=True" in text and "pandas" not in found:  # a bundled DataFrame
+        found.append("pandas")
+    return found
+
+
 def test_examples_are_found():
     # Every script has its expected words, so a new one cannot skip the check,
     # and a place in the gallery's order (docs/_gallery.py).
@@ -66,6 +80,8 @@ def test_examples_are_found():
 
 @pytest.mark.parametrize("script", EXAMPLES, ids=[path.name for path in EXAMPLES])
 def test_example_runs(script, tmp_path):
+    for module in _optional_imports(script):
+        pytest.importorskip(module)
     env = dict(os.environ)
     # Run against this checkout even when the package is not installed.
     env["PYTHONPATH"] = os.pathsep.join(
