@@ -95,7 +95,7 @@ intersphinx_timeout = 5
 # -- sphinx-gallery ----------------------------------------------------------
 # Every script in examples/ is run (in the order of _gallery.ORDER), and its
 # output and figures are shown. The examples use small bundled data sets:
-# the whole gallery runs in about two minutes on two cores.
+# the whole gallery runs in about a minute and a half on two cores.
 sys.path.insert(0, str(DOCS))  # _gallery.py
 sphinx_gallery_conf = {
     "examples_dirs": "../examples",
