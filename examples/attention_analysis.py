@@ -1,7 +1,7 @@
 """
-=========================================
-Reading and tuning the attention weights
-=========================================
+==================================================
+What the temperature does, and a grid search on it
+==================================================
 
 After fitting, the weights are plain attributes:
 
@@ -19,7 +19,7 @@ mean out-of-fold log-loss plus ``(alpha / 2) * ||logits||^2``; with
 ``u = logits / temperature`` that penalty is
 ``(alpha * temperature**2 / 2) * ||u||^2``, so a low temperature lets the
 weights reach the unpenalised optimum (few modules) and a high one pulls them
-towards uniform. The script, on the digits data bundled with scikit-learn,
+towards uniform. This example, on the digits data bundled with scikit-learn,
 compares temperatures 0.1 to 10, and 100 to show the limit (weights, their
 entropy and the effective number of modules ``exp(entropy)``, held-out
 log-loss), shows that without the penalty (``alpha=0``) the temperature has
@@ -27,12 +27,18 @@ no effect, and finally tunes the temperature with
 :class:`~sklearn.model_selection.GridSearchCV` and reads
 ``best_estimator_.attention_weights_``.
 
-Runs in well under a minute on two cores (about twenty seconds on an idle machine).
+Every fit below shares one ``memory``: each (module, training rows) fit is
+computed once and then loaded, whatever the temperature.
 """
 
+# %%
+# The data, the modules and the cache
+# -----------------------------------
+import tempfile
 import warnings
 
 import numpy as np
+from joblib import Memory
 from sklearn.datasets import load_digits
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.exceptions import ConvergenceWarning
@@ -48,7 +54,7 @@ from sklearn.tree import DecisionTreeClassifier
 from skweighting import SparseAttentionClassifier
 
 X, y = load_digits(return_X_y=True)
-# A third of the rows for training keeps the many refits below quick.
+# A third of the rows for training keeps the many fits below quick.
 X_train, X_test, y_train, y_test = train_test_split(
     X, y, train_size=600, stratify=y, random_state=0
 )
@@ -66,6 +72,12 @@ modules = [
 names = [name for name, _ in modules]
 cv = StratifiedKFold(n_splits=5, shuffle=True, random_state=0)
 
+# The cache lives in a temporary directory, removed at the end: nothing else
+# removes a cache. With a fixed random_state the cached fits are the fits a
+# new fit would make.
+cache = tempfile.TemporaryDirectory()
+memory = Memory(cache.name, verbose=0)
+
 
 def entropy(weights):
     """Shannon entropy of the weights, in nats (0: one module, log M: uniform)."""
@@ -73,11 +85,16 @@ def entropy(weights):
     return float(-(positive * np.log(positive)).sum())
 
 
-# ---------------------------------------------------------------------------
+# %%
 # 1. Reading the weights of one fitted ensemble
-# ---------------------------------------------------------------------------
-ens = SparseAttentionClassifier(modules, cv=cv, n_jobs=2, random_state=0)
-ens.fit(X_train, y_train)
+# ---------------------------------------------
+#
+# ``attention_logits_ / temperature`` through the normaliser gives
+# ``attention_weights_``; the module table ``modules_`` has each module's
+# weight and its own out-of-fold score.
+ens = SparseAttentionClassifier(
+    modules, cv=cv, memory=memory, n_jobs=2, random_state=0
+).fit(X_train, y_train)
 
 print("1. One fitted ensemble (temperature=1)")
 print()
@@ -93,11 +110,15 @@ print(
     f"sharpness_ = {ens.sharpness_:.3f}; n_iter_ = {ens.n_iter_}; "
     f"objective {ens.loss_curve_[0]:.4f} -> {ens.loss_curve_[-1]:.4f}"
 )
-print()
 
-# ---------------------------------------------------------------------------
+# %%
 # 2. What the temperature does
-# ---------------------------------------------------------------------------
+# ----------------------------
+#
+# The same modules and folds at six temperatures. Thanks to ``memory``, no
+# module is fitted again: only the weights are learned anew. The entropy of
+# the weights rises towards that of uniform weights as the temperature
+# grows.
 print("2. Temperature: weights, entropy, held-out log-loss")
 print(
     f"   (uniform weights over {len(modules)} modules: entropy "
@@ -116,7 +137,12 @@ for temperature in [0.1, 0.3, 1, 3, 10, 100]:
         model = ens  # fitted above
     else:
         model = SparseAttentionClassifier(
-            modules, temperature=temperature, cv=cv, n_jobs=2, random_state=0
+            modules,
+            temperature=temperature,
+            cv=cv,
+            memory=memory,
+            n_jobs=2,
+            random_state=0,
         ).fit(X_train, y_train)
     weights = model.attention_weights_
     proba = model.predict_proba(X_test)
@@ -127,8 +153,8 @@ for temperature in [0.1, 0.3, 1, 3, 10, 100]:
         + f" {log_loss(y_test, proba):>8.4f}"
         + f" {accuracy_score(y_test, model.predict(X_test)):>6.3f}"
     )
-print()
 
+# %%
 # Without the penalty the temperature only rescales the logits: the optimum
 # over the weights is the same at every temperature, and it is what a low
 # temperature reaches with the penalty on (compare with the T=0.1 row).
@@ -144,6 +170,7 @@ for temperature in [0.3, 3]:
             alpha=0.0,
             tol=1e-9,
             cv=cv,
+            memory=memory,
             n_jobs=2,
             random_state=0,
         ).fit(X_train, y_train)
@@ -151,15 +178,19 @@ for temperature in [0.3, 3]:
         f"   T={temperature:<4g}"
         + " ".join(f"{w:>9.3f}" for w in model.attention_weights_)
     )
-print()
 
-# ---------------------------------------------------------------------------
+# %%
 # 3. Tuning the temperature by grid search
-# ---------------------------------------------------------------------------
-# Each candidate refits every module out-of-fold inside each outer fold, so
-# keep the grid, the modules or the folds small.
+# ----------------------------------------
+#
+# Each candidate of the grid is a full fit inside each fold of the search;
+# with ``memory`` the candidates of a fold share their module fits, so each
+# module is fitted once per set of training rows, not once per candidate.
+# :class:`~skweighting.SparseAttentionClassifierCV` tunes the temperature
+# without any of these refits (see its example); a grid search is the way
+# to tune what it does not, ``alpha`` or the modules' own parameters.
 search = GridSearchCV(
-    SparseAttentionClassifier(modules, cv=3, random_state=0),
+    SparseAttentionClassifier(modules, cv=3, memory=memory, random_state=0),
     {"temperature": [0.3, 1, 3, 10]},
     scoring="neg_log_loss",
     cv=3,
@@ -183,3 +214,7 @@ print(
     f"   held-out log-loss {log_loss(y_test, best.predict_proba(X_test)):.4f}, "
     f"accuracy {best.score(X_test, y_test):.3f}"
 )
+
+# %%
+# Delete the cache when done.
+cache.cleanup()

@@ -9,23 +9,22 @@ naive Bayes -- are fitted on the breast-cancer data bundled with
 scikit-learn. :class:`~skweighting.SparseAttentionClassifier` learns one
 attention weight per model from their out-of-fold predictions.
 
-The script prints
-
-* each module's own out-of-fold log-loss next to the weight it received:
-  weights follow out-of-fold quality *and* complementarity, so a good module
-  that repeats another one can get less weight than a weaker but different
-  one, and the deep tree (perfect on its training rows, poor out-of-fold)
-  gets almost none;
-* the held-out log-loss and accuracy of the ensemble (log pooling, the
-  default, and the linear mixture) next to a soft
-  :class:`~sklearn.ensemble.VotingClassifier` (uniform weights) and a
-  :class:`~sklearn.ensemble.StackingClassifier` (logistic-regression
-  meta-model) built from the very same modules and folds.
-
-Runs in well under a minute on two cores (about ten seconds on an idle machine).
+This example reads what a plain fit learned -- ``attention_weights_`` and the
+module table ``modules_`` -- and compares the held-out log-loss and accuracy
+of the ensemble (log pooling, the default, and the linear mixture) with a
+soft :class:`~sklearn.ensemble.VotingClassifier` (uniform weights) and a
+:class:`~sklearn.ensemble.StackingClassifier` (logistic-regression
+meta-model) built from the very same modules and folds.
 """
 
+# %%
+# The data and the modules
+# ------------------------
+#
+# Any scikit-learn classifier can be a module, Pipelines included. The deep
+# tree is fully grown: perfect on its training rows, poor on new ones.
 import numpy as np
+import pandas as pd
 from sklearn.datasets import load_breast_cancer
 from sklearn.ensemble import (
     HistGradientBoostingClassifier,
@@ -60,71 +59,96 @@ modules = [
 ]
 # The same folds for every method that learns from out-of-fold predictions.
 cv = StratifiedKFold(n_splits=5, shuffle=True, random_state=0)
-
-candidates = {
-    "attention (log pooling)": SparseAttentionClassifier(
-        modules, cv=cv, n_jobs=2, random_state=0
-    ),
-    "attention (linear mixture)": SparseAttentionClassifier(
-        modules, combine="linear", cv=cv, n_jobs=2, random_state=0
-    ),
-    "VotingClassifier (soft)": VotingClassifier(modules, voting="soft", n_jobs=2),
-    "StackingClassifier": StackingClassifier(modules, cv=cv, n_jobs=2),
-}
-
-results = {}
-for name, model in candidates.items():
-    model.fit(X_train, y_train)
-    proba = model.predict_proba(X_test)
-    results[name] = (
-        log_loss(y_test, proba),
-        accuracy_score(y_test, model.predict(X_test)),
-    )
-
-attention = candidates["attention (log pooling)"]
-linear = candidates["attention (linear mixture)"]
-
 print(f"Breast cancer: {X_train.shape[0]} training rows, {X_test.shape[0]} held out")
-print()
-print("Each module's own quality next to the weight it received")
-print("(from the module table modules_: out-of-fold log-loss is -oof_score;")
-print(" held-out: the refitted module)")
-print()
-header = (
-    f"{'module':<12} {'OOF log-loss':>12} {'test log-loss':>13} "
-    f"{'weight (log)':>12} {'weight (linear)':>15}"
-)
-print(header)
-print("-" * len(header))
-table, linear_table = attention.modules_, linear.modules_
-for row, name in enumerate(table["module"]):
-    fitted = attention.named_estimators_[name]
-    test_loss = log_loss(y_test, fitted.predict_proba(X_test))
-    print(
-        f"{name:<12} {-table['oof_score'][row]:>12.4f} {test_loss:>13.4f} "
-        f"{table['weight'][row]:>12.3f} {linear_table['weight'][row]:>15.3f}"
-    )
-print()
+
+# %%
+# A plain fit
+# -----------
+#
+# ``fit`` fits every module on each fold of ``cv``, learns the weights from
+# the predictions each module made on its held-out rows, then refits the
+# modules on all the training rows. ``attention_weights_`` holds one weight
+# per module, in the order of ``module_names_``: non-negative, summing to
+# one.
+attention = SparseAttentionClassifier(modules, cv=cv, n_jobs=2, random_state=0)
+attention.fit(X_train, y_train)
+
+for name, weight in zip(attention.module_names_, attention.attention_weights_):
+    print(f"{name:<12} weight {weight:.3f}  " + "#" * int(round(40 * weight)))
+print(f"sum of the weights: {attention.attention_weights_.sum():.6f}")
 print(f"learned output sharpness (sharpness_): {attention.sharpness_:.3f}")
 print(f"L-BFGS iterations (n_iter_):              {attention.n_iter_}")
-print()
 
-header = f"{'method':<28} {'log-loss':>9} {'accuracy':>9}"
-print("Held-out comparison, same modules, same folds")
-print()
-print(header)
-print("-" * len(header))
+# %%
+# The module table
+# ----------------
+#
+# ``modules_`` gathers what the ensemble knows about each module -- its
+# weight, its own out-of-fold score (the negative log-loss, for classifiers),
+# whether it was pruned, and the seconds spent fitting it on the folds and
+# refitting it -- as a dict of columns, which :class:`pandas.DataFrame`
+# turns into a table. The times vary from run to run.
+table = pd.DataFrame(attention.modules_)
+print(table.round(4).to_string(index=False))
+
+# %%
+# Read ``weight`` against ``oof_score``: the weights follow out-of-fold
+# quality *and* complementarity, so a good module that repeats another one
+# can get less weight than a weaker but different one, and the deep tree,
+# poor out-of-fold, gets almost none. The held-out log-loss of each refitted
+# module (``named_estimators_`` maps each name to it) is shown beside them,
+# with the weights the linear mixture (``combine="linear"``) learns from the
+# same out-of-fold predictions.
+linear = SparseAttentionClassifier(
+    modules, combine="linear", cv=cv, n_jobs=2, random_state=0
+).fit(X_train, y_train)
+
+table = pd.DataFrame(
+    {
+        "module": attention.modules_["module"],
+        "OOF log-loss": -attention.modules_["oof_score"],
+        "test log-loss": [
+            log_loss(y_test, attention.named_estimators_[name].predict_proba(X_test))
+            for name in attention.modules_["module"]
+        ],
+        "weight (log)": attention.modules_["weight"],
+        "weight (linear)": linear.modules_["weight"],
+    }
+)
+print(table.round(4).to_string(index=False))
+
+# %%
+# Held-out comparison
+# -------------------
+#
+# The same modules and folds in a soft ``VotingClassifier`` and a
+# ``StackingClassifier``, against the two attention ensembles fitted above.
+voting = VotingClassifier(modules, voting="soft", n_jobs=2).fit(X_train, y_train)
+stacking = StackingClassifier(modules, cv=cv, n_jobs=2).fit(X_train, y_train)
+candidates = {
+    "attention (log pooling)": attention,
+    "attention (linear mixture)": linear,
+    "VotingClassifier (soft)": voting,
+    "StackingClassifier": stacking,
+}
+results = {
+    name: (
+        log_loss(y_test, model.predict_proba(X_test)),
+        accuracy_score(y_test, model.predict(X_test)),
+    )
+    for name, model in candidates.items()
+}
+
+print(f"{'method':<28} {'log-loss':>9} {'accuracy':>9}")
 for name, (loss, accuracy) in sorted(results.items(), key=lambda r: r[1]):
     print(f"{name:<28} {loss:>9.4f} {accuracy:>9.3f}")
 
+# %%
 # The stacking meta-model's coefficients, for comparison: signed, unbounded,
 # one per (module, class column) -- harder to read than attention weights.
-meta = candidates["StackingClassifier"].final_estimator_
-print()
-print("StackingClassifier meta-model coefficients, for comparison:")
+meta = stacking.final_estimator_
 print(
-    "  "
-    + ", ".join(
+    ", ".join(
         f"{name}={coef:+.2f}" for (name, _), coef in zip(modules, np.ravel(meta.coef_))
     )
 )

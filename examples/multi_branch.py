@@ -24,14 +24,19 @@ DataFrame) but sees them differently:
   partial view of each digit.
 
 :class:`~skweighting.SparseAttentionClassifier` learns one weight per branch
-from out-of-fold predictions. The script prints each branch's own
+from out-of-fold predictions. The example prints each branch's own
 out-of-fold log-loss next to its weight, at the default temperature and at a
 higher one (flatter weights), and the held-out scores of the combination and
 of each branch on its own.
-
-Runs in well under a minute on two cores.
 """
 
+# %%
+# The branches
+# ------------
+#
+# The digits as a pandas DataFrame, with one column per pixel, named
+# ``pixel_<row>_<col>``: the two half-image branches select their columns by
+# name.
 import numpy as np
 from sklearn.compose import ColumnTransformer
 from sklearn.datasets import load_digits
@@ -104,6 +109,12 @@ branches = [
     ("bottom_half", half_image(bottom_rows)),
 ]
 
+# %%
+# Two temperatures
+# ----------------
+#
+# The default temperature, and a higher one that pulls the weights towards
+# uniform.
 sharp = SparseAttentionClassifier(branches, n_jobs=2, random_state=0)
 sharp.fit(X_train, y_train)
 # Only the temperature changes: the out-of-fold predictions are the same, so
@@ -111,6 +122,9 @@ sharp.fit(X_train, y_train)
 flat = SparseAttentionClassifier(branches, temperature=10, n_jobs=2, random_state=0)
 flat.fit(X_train, y_train)
 
+# %%
+# Each branch alone, and the combinations
+# ---------------------------------------
 print(f"Digits: {X_train.shape[0]} training rows, {X_test.shape[0]} held out")
 print()
 header = (
@@ -138,16 +152,14 @@ for label, model in [("attention T=1", sharp), ("attention T=10", flat)]:
         f"{accuracy_score(y_test, model.predict(X_test)):>8.3f}"
     )
 
-print()
+# %%
+# The weights are not a ranking of the branches' own scores: they are the
+# best *combination*. The forest's averaged votes are under-confident (a
+# mediocre log-loss) yet its errors differ from the linear branches', and the
+# log pool's learned sharpness undoes the under-confidence; branches that
+# repeat a better one (``scaled_linear`` next to ``pca_poly``) get little
+# weight.
 names = [name for name, _ in branches]
 order = np.argsort(sharp.attention_weights_)[::-1]
 print("Branches by weight at T=1: " + " > ".join(names[m] for m in order))
 print(f"Output sharpness at T=1 (sharpness_): {sharp.sharpness_:.2f}")
-print()
-print(
-    "The weights are not a ranking of the branches' own scores: they are the\n"
-    "best *combination*. The forest's averaged votes are under-confident (a\n"
-    "mediocre log-loss) yet its errors differ from the linear branches', and the\n"
-    "log pool's learned sharpness undoes the under-confidence; branches that\n"
-    "repeat a better one (scaled_linear next to pca_poly) get little weight."
-)

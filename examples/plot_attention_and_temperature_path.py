@@ -1,32 +1,34 @@
 """
-=============================================================
+===============================================================
 Tuning the temperature without refitting modules, and the plots
-=============================================================
+===============================================================
 
 :class:`~skweighting.SparseAttentionClassifierCV` fits every module
 out-of-fold once, then scores a path of temperatures (and here two
 combinations and two normalisers) on those out-of-fold outputs: no module
-is refitted per candidate. The script, on the digits data bundled with
-scikit-learn:
-
-* prints the module table ``modules_`` (weight, out-of-fold score, whether
-  the module is pruned, fit and predict times) and the chosen candidate;
-* prints the best rows of ``cv_results_``;
-* draws each module's weight beside its out-of-fold score
-  (:class:`~skweighting.AttentionDisplay`) and the weights along the
-  temperature path with the inner-CV score
-  (:class:`~skweighting.TemperaturePathDisplay`), and saves both figures.
-
-Figures need matplotlib (``pip install "skweighting[plot]"``); without it
-the script prints the tables only. ``--output-dir DIR`` says where the PNG
-files go (default: the current directory). Runs in about half a minute on
-two cores.
+is refitted per candidate. This example, on the digits data bundled with
+scikit-learn, reads the chosen candidate (``temperature_``, ``combine_``,
+``normaliser_``), the module table ``modules_`` and the candidates' scores
+``cv_results_``, then draws each module's weight beside its out-of-fold
+score (:class:`~skweighting.AttentionDisplay`) and the weights along the
+temperature path with the inner-CV score
+(:class:`~skweighting.TemperaturePathDisplay`).
 """
 
+# %%
+# Fitting the CV estimator
+# ------------------------
+#
+# ``temperatures=10`` (the default) builds a path of ten temperatures from
+# the data: from below where the weights leave their unpenalised out-of-fold
+# optimum to where they are nearly uniform. Every (combination, normaliser,
+# temperature) candidate is scored by an inner cross-validation of the
+# out-of-fold outputs; the best one is refitted.
 import argparse
 from pathlib import Path
 
-import numpy as np
+import matplotlib.pyplot as plt
+import pandas as pd
 from sklearn.datasets import load_digits
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
@@ -42,10 +44,6 @@ from skweighting import (
     SparseAttentionClassifierCV,
     TemperaturePathDisplay,
 )
-
-parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[1])
-parser.add_argument("--output-dir", type=Path, default=Path("."))
-args = parser.parse_args()
 
 X, y = load_digits(return_X_y=True)
 X_train, X_test, y_train, y_test = train_test_split(
@@ -65,63 +63,90 @@ ens = SparseAttentionClassifierCV(
     random_state=0,
 ).fit(X_train, y_train)
 
-
-def print_table(table, columns, formats):
-    """A dict of columns as a plain-text table (pandas.DataFrame(table) does
-    the same, when pandas is installed)."""
-    widths = [max(12, len(c) + 2) for c in columns]
-    print("".join(f"{c:>{w}}" for c, w in zip(columns, widths)))
-    for row in range(len(table[columns[0]])):
-        print(
-            "".join(
-                f"{format(table[c][row], f):>{w}}"
-                for c, f, w in zip(columns, formats, widths)
-            )
-        )
-
-
-print("The module table, modules_ (times in seconds, summed over the folds):")
-print_table(
-    ens.modules_,
-    ["module", "weight", "oof_score", "pruned", "fold_fit_time", "refit_time"],
-    ["", ".3f", ".4f", "", ".2f", ".2f"],
-)
 print(
-    f"\nChosen: combine={ens.combine_!r}, normaliser={ens.normaliser_!r}, "
+    f"Chosen: combine={ens.combine_!r}, normaliser={ens.normaliser_!r}, "
     f"temperature={ens.temperature_:.3g} "
     f"(path {ens.temperatures_[0]:.3g} to {ens.temperatures_[-1]:.3g}); "
     f"{ens.n_nonzero_} of {len(ens.module_names_)} modules in use."
 )
 print(f"Held-out accuracy: {ens.score(X_test, y_test):.4f}")
 
-results = ens.cv_results_
-print("\nThe five best candidates of cv_results_ (inner-CV score: -log-loss):")
-best = np.argsort(results["rank_test_score"])[:5]
-print_table(
-    {key: np.asarray(results[key])[best] for key in results if key != "params"},
-    [
-        "param_combine",
-        "param_normaliser",
-        "param_temperature",
-        "mean_test_score",
-        "n_nonzero",
-    ],
-    ["", "", ".3g", ".4f", "d"],
+# %%
+# The module table
+# ----------------
+#
+# ``modules_`` holds each module's weight (for the chosen candidate), its
+# own out-of-fold score, whether it is pruned, and the seconds spent on it
+# (summed over the folds; they vary from run to run).
+columns = ["module", "weight", "oof_score", "pruned", "fold_fit_time", "refit_time"]
+print("modules_:")
+print(pd.DataFrame(ens.modules_)[columns].round(4).to_string(index=False))
+
+# %%
+# The candidates' scores
+# ----------------------
+#
+# ``cv_results_`` has one row per candidate, as ``GridSearchCV``'s does. The
+# default ``scoring=None`` scores a candidate by the negated log-loss its
+# weights minimise, so the two combinations are compared on one scale. When
+# the best rows differ by less than their ``std_test_score``, the choice
+# among them is not sharp.
+columns = [
+    "param_combine",
+    "param_normaliser",
+    "param_temperature",
+    "mean_test_score",
+    "std_test_score",
+    "n_nonzero",
+    "rank_test_score",
+]
+results = pd.DataFrame({key: ens.cv_results_[key] for key in columns})
+print("The five best candidates of cv_results_:")
+best = results.sort_values("rank_test_score").head()
+print(best.round(4).to_string(index=False))
+
+# %%
+# ``weights_path_`` holds the weights along the path for the chosen
+# combination and normaliser: one row per temperature of ``temperatures_``,
+# one column per module.
+path = pd.DataFrame(
+    ens.weights_path_, index=ens.temperatures_.round(3), columns=ens.module_names_
 )
+path.index.name = "temperature"
+print(path.round(3))
 
-try:
-    import matplotlib
+# %%
+# The weights beside the out-of-fold scores
+# -----------------------------------------
+#
+# :class:`~skweighting.AttentionDisplay` takes any fitted ensemble. A module
+# can earn a large weight with a mediocre score of its own when its errors
+# differ from the others', and a good module can get little weight when
+# another one already says the same.
+attention = AttentionDisplay.from_estimator(ens)
 
-    matplotlib.use("Agg")
-except ImportError:
-    print('\nmatplotlib is not installed: pip install "skweighting[plot]" to plot.')
-else:
+# %%
+# The weights along the temperature path
+# --------------------------------------
+#
+# :class:`~skweighting.TemperaturePathDisplay` takes a fitted CV estimator
+# and draws the weights along ``temperatures_`` (``weights_path_``), the
+# mean inner-CV score of the chosen combination and normaliser, and the
+# chosen temperature.
+temperature_path = TemperaturePathDisplay.from_estimator(ens)
+plt.show()
+
+# %%
+# Saving the figures
+# ------------------
+#
+# Run the script with ``--output-dir DIR`` to save both figures as PNG files
+# in ``DIR``.
+parser = argparse.ArgumentParser(description="Save the figures of this example.")
+parser.add_argument("--output-dir", type=Path, default=None)
+args = parser.parse_args()
+if args.output_dir is not None:
     args.output_dir.mkdir(parents=True, exist_ok=True)
-    attention = AttentionDisplay.from_estimator(ens)
     attention.figure_.savefig(args.output_dir / "attention.png", dpi=100)
-    path = TemperaturePathDisplay.from_estimator(ens)
-    path.figure_.savefig(args.output_dir / "temperature_path.png", dpi=100)
-    print(
-        f"\nSaved attention.png and temperature_path.png in {args.output_dir}: "
-        f"{len(path.lines_)} weight lines along the path."
-    )
+    temperature_path.figure_.savefig(args.output_dir / "temperature_path.png", dpi=100)
+    print(f"Saved attention.png and temperature_path.png in {args.output_dir}")
