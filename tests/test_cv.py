@@ -3,7 +3,7 @@ inner cross-validation of the out-of-fold rows, and what is chosen."""
 
 import numpy as np
 import pytest
-from sklearn.base import clone
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.datasets import make_classification, make_regression
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.model_selection import KFold
@@ -314,3 +314,91 @@ def test_single_modules_off():
     ).fit(X, Y)
     assert len(est.cv_results_["mean_test_score"]) == 2 * 3
     assert all(m is None for m in est.cv_results_["param_module"])
+
+
+class FixedProba(ClassifierMixin, BaseEstimator):
+    """A module whose probabilities are a fixed table indexed by X's first
+    column, whatever it was fitted on (it accepts sample weights and
+    ignores them): its out-of-fold outputs are known in advance."""
+
+    def __init__(self, table=None):
+        self.table = table
+
+    def fit(self, X, y, sample_weight=None):
+        self.classes_ = np.unique(y)
+        return self
+
+    def predict_proba(self, X):
+        return self.table[np.asarray(X)[:, 0].astype(int)]
+
+
+def test_inner_scores_are_the_sample_weighted_held_out_loss():
+    # Each module alone is scored with one-hot weights (nothing learned), so
+    # its score on each inner split is computable by hand: the negated
+    # sample-weighted log-loss of its own probabilities on that split's rows.
+    rng = np.random.default_rng(3)
+    n = 120
+    y = np.repeat([0, 1], n // 2)
+    rows = np.arange(n, dtype=float)[:, None]
+    tables = [rng.dirichlet([2.0, 2.0], size=n) for _ in range(2)]
+    weights = rng.uniform(0.2, 3.0, n)
+    cv = KFold(3, shuffle=True, random_state=0)
+    est = SparseAttentionClassifierCV(
+        [("a", FixedProba(tables[0])), ("b", FixedProba(tables[1]))],
+        temperatures=[1.0],
+        combines=("linear",),
+        cv=cv,
+        random_state=0,
+    ).fit(rows, y, sample_weight=weights)
+    results = est.cv_results_
+    for module, name in enumerate("ab"):
+        row = list(results["param_module"]).index(name)
+        for k, (_, test) in enumerate(cv.split(rows, y)):
+            proba_true = tables[module][test, y[test]]
+            expected = np.average(np.log(proba_true), weights=weights[test])
+            assert results[f"split{k}_test_score"][row] == pytest.approx(
+                expected, rel=1e-12
+            )
+
+
+def test_inner_training_and_scoring_rows_are_disjoint(monkeypatch):
+    # Every candidate is learned on an inner split's training rows and scored
+    # on its held-out rows, never on rows it was learned from.
+    from skweighting import _cv
+    from skweighting._objective import Objective
+
+    take, fit_path = Objective.take, _cv.fit_path
+    learned_on, scored = [], []
+
+    def recording_take(self, rows):
+        taken = take(self, rows)
+        taken.rows = np.asarray(rows).copy()
+        return taken
+
+    def recording_fit_path(objective, temperatures, **options):
+        learned_on.append(getattr(objective, "rows", None))  # None: all rows
+        return fit_path(objective, temperatures, **options)
+
+    def scorer(estimator, X, y, sample_weight=None):
+        scored.append(np.asarray(X)[:, 0].astype(int))
+        return 0.0
+
+    monkeypatch.setattr(Objective, "take", recording_take)
+    monkeypatch.setattr(_cv, "fit_path", recording_fit_path)
+    est = SparseAttentionClassifierCV(
+        _classifiers()[:2],
+        temperatures=[1.0, 10.0],
+        combines=("linear",),
+        scoring=scorer,
+        single_modules=False,
+        random_state=0,
+    ).fit(X, Y)
+    n_splits = len([k for k in est.cv_results_ if k.startswith("split")])
+    # One path per inner split, then one on all the out-of-fold rows; each
+    # inner path's two temperatures are scored on that split's held-out rows.
+    assert len(learned_on) == n_splits + 1 and learned_on[-1] is None
+    assert len(scored) == 2 * n_splits
+    for k, train in enumerate(learned_on[:-1]):
+        for test in scored[2 * k : 2 * k + 2]:
+            assert np.intersect1d(train, test).size == 0
+            assert np.union1d(train, test).size == len(Y)

@@ -753,12 +753,21 @@ def test_string_y_to_a_regressor(Estimator):
         Estimator([("ridge", Ridge())]).fit(X, Y_STR)
 
 
+class NeverFitted(RegressorMixin, BaseEstimator):
+    """A regressor whose fit must not be reached."""
+
+    def fit(self, X, y):
+        raise AssertionError("a module was fitted on a y the ensemble refuses")
+
+
 @pytest.mark.parametrize("bad", [np.nan, np.inf])
 def test_non_finite_y_to_a_regressor(bad):
+    # The ensemble's own error, naming y, before any module sees y.
     y = Y_REG.copy()
     y[3] = bad
-    with pytest.raises(ValueError, match="y contains (NaN|infinity)"):
-        _regressor().fit(X_REG, y)
+    with pytest.raises(ValueError, match="^Input y contains (NaN|infinity)") as info:
+        SparseAttentionRegressor([("spy", NeverFitted())]).fit(X_REG, y)
+    assert "module" not in str(info.value)
 
 
 def test_log_combine_with_regressor_modules():

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 from _helpers import (
     FOLDS,
+    _modules,
     _write_all,
     module_probas,
     relative_gradient_error,
@@ -163,3 +164,30 @@ def test_a_log_pool_fitted_on_float32_logs_pools_float32_logs(monkeypatch):
     part = combination.combine(iter(list(proba[:, 500:1500])), weights, extra, out)
     assert part is out
     np.testing.assert_allclose(part, combined[500:1500], rtol=1e-14)
+
+
+@pytest.mark.parametrize(
+    "n_rows, dtype", [(199_999, np.float64), (200_000, np.float32)]
+)
+def test_the_store_is_float32_from_200_000_rows(n_rows, dtype):
+    combination = LogPooling(np.arange(2))
+    codes = np.zeros(n_rows, dtype=np.intp)
+    store = combination.allocate(_modules(["a"]), codes, None)
+    assert store.proba.dtype == dtype
+    assert combination.log_dtype == dtype
+
+
+def test_a_rows_probabilities_do_not_depend_on_its_batch(monkeypatch):
+    # Element-wise pooling in float64: the same row gives the same values
+    # whatever rows it is predicted with, float32 logs included.
+    monkeypatch.setattr(LogPooling, "FLOAT32_ROWS", 1000)
+    rng = np.random.default_rng(9)
+    proba, y = module_probas(rng, n_samples=3000)
+    weights = rng.dirichlet(np.ones(len(proba)))
+    extra = np.array([0.4])
+    combination = LogPooling(np.arange(3))
+    _write_all(combination, proba, y, [slice(0, 1500), slice(1500, 3000)])
+    whole = combination.combine(iter(list(proba)), weights, extra)
+    for rows in (slice(0, 1), slice(7, 8), slice(1001, 1014), slice(2990, 3000)):
+        part = combination.combine(iter(list(proba[:, rows])), weights, extra)
+        np.testing.assert_allclose(part, whole[rows], rtol=1e-15, atol=0)

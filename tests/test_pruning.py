@@ -374,3 +374,16 @@ def test_nan_is_rejected_even_when_only_nan_tolerant_modules_are_left():
     assert list(ens.support_) == [False, True]
     with pytest.raises(ValueError, match="NaN"):
         ens.predict(np.array([[np.nan, 1.0]]))
+
+
+def test_only_weights_below_a_millionth_go_untested():
+    # Just below the threshold: dropped without an evaluation. Just above:
+    # tested, and kept here because a penalty makes every tested drop fail.
+    rng = np.random.default_rng(8)
+    proba, y = module_probas(rng, n_modules=4, n_samples=N_SAMPLES)
+    loss = MixtureLoss(proba[:, np.arange(N_SAMPLES), y])
+    weights = np.array([0.6, 0.4 - 2.5e-6, 2e-6, 5e-7])
+    penalised = _Penalised(loss, lambda w, e: 1e3 * np.abs(w - weights).sum())
+    pruned, _ = prune(penalised, weights, np.zeros(0), FOLDS, 1.0)
+    assert pruned[3] == 0.0
+    assert pruned[2] > 0.0
