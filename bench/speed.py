@@ -379,6 +379,7 @@ class Profiler:
             _modules,
             _out_of_fold,
             _path,
+            _prediction,
             _tasks,
         )
         from skweighting._combinations import _probabilities, average, log_pool, mixture
@@ -394,7 +395,7 @@ class Profiler:
             (_out_of_fold, "fit_module", "refit"),
             (_fixed, "learn_attention", "learn_attention"),
             (_path, "learn_attention", "learn_attention"),
-            (_base._BaseSparseAttention, "_check_X", "check_X"),
+            (_prediction._Prediction, "_check_X", "check_X"),
             (_tasks.Classification, "encode", "prepare_targets"),
             (_tasks.Regression, "encode", "prepare_targets"),
             (_modules, "fit_module", "fold fit_module"),

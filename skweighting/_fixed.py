@@ -216,7 +216,8 @@ class SparseAttentionClassifier(ClassifierMixin, _BaseFixedTemperature):
     _fixed_task = CLASSIFICATION
     _parameter_constraints: dict = {
         **_BaseFixedTemperature._parameter_constraints,
-        "combine": [StrOptions({"log", "linear"})],
+        # The live registry: a combination registered later is accepted.
+        "combine": [StrOptions(CLASSIFICATION.combinations.keys())],
     }
 
     def __init__(
@@ -408,7 +409,8 @@ class SparseAttentionEnsemble(_BaseFixedTemperature):
     _parameter_constraints: dict = {
         **_BaseFixedTemperature._parameter_constraints,
         "estimators": [list],
-        "combine": [StrOptions({"auto", "log", "linear"})],
+        # 'auto' or a combination of the modules' task (checked at fit).
+        "combine": [str],
     }
 
     def __init__(

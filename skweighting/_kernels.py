@@ -31,6 +31,15 @@ def one_blas_thread():
     return _controller.limit(limits=1, user_api="blas")
 
 
+def one_thread():
+    """A context in which BLAS and OpenMP run on one thread each (the
+    default portfolio's modules, see `skweighting._portfolio`)."""
+    global _controller
+    if _controller is None:
+        _controller = ThreadpoolController()
+    return _controller.limit(limits=1)
+
+
 class Workspace:
     """Work arrays reused from one evaluation of a loss to the next: at a
     million rows a fresh (n, K) array per evaluation is a fresh set of pages

@@ -1,7 +1,11 @@
 """Default, diverse module portfolios for ``estimators=None``.
 
-Every member accepts ``sample_weight`` (directly, or in the last step of its
-pipeline), so the defaults honour sample weights end to end.
+Every member accepts ``sample_weight`` (directly, or in every step of its
+pipeline, the scaler included), so integer weights mean repeated rows for
+every member but the random forest, whose bootstrap draws rows at random.
+
+Every member runs on one BLAS and one OpenMP thread (`_PortfolioPipeline`);
+the ensemble's ``n_jobs`` uses more cores.
 
 Every member also accepts sparse X. The linear models are standardised:
 centred and scaled for dense X, only scaled for sparse X (centring would make
@@ -21,9 +25,12 @@ from sklearn.ensemble import (
 )
 from sklearn.linear_model import LogisticRegression, RidgeCV
 from sklearn.naive_bayes import GaussianNB
-from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.pipeline import Pipeline, _final_estimator_has
 from sklearn.preprocessing import StandardScaler
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
+
+from ._kernels import one_thread
 
 
 class _Standardize(TransformerMixin, BaseEstimator):
@@ -74,12 +81,31 @@ class _ToDense(TransformerMixin, BaseEstimator):
         return tags
 
 
-class _DenseInputPipeline(Pipeline):
-    """A `Pipeline` whose first step, `_ToDense`, densifies sparse X.
+class _PortfolioPipeline(Pipeline):
+    """A `Pipeline` of the default portfolio: its steps run on one BLAS and
+    one OpenMP thread, and it accepts sparse X (its first step, `_Standardize`
+    or `_ToDense`, takes it).
 
-    It accepts sparse X although its estimator does not; a plain Pipeline's
-    tags would say it cannot, from its last step's.
+    One thread: on a machine whose cores are busy with other work (another
+    process, or the ensemble's own ``n_jobs`` workers), a multi-threaded BLAS
+    or OpenMP pool spins while its threads wait for each other, and a small
+    fit (a logistic regression's solver steps, a boosting round) can take
+    many times longer than on one thread. The ensemble uses more cores
+    through ``n_jobs``, which runs folds and modules side by side.
     """
+
+    def fit(self, X, y=None, **params):
+        with one_thread():
+            return super().fit(X, y, **params)
+
+    def predict(self, X, **params):
+        with one_thread():
+            return super().predict(X, **params)
+
+    @available_if(_final_estimator_has("predict_proba"))
+    def predict_proba(self, X, **params):
+        with one_thread():
+            return super().predict_proba(X, **params)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -87,8 +113,17 @@ class _DenseInputPipeline(Pipeline):
         return tags
 
 
+def _standardized(estimator):
+    return _PortfolioPipeline(
+        [
+            ("_standardize", _Standardize()),
+            (type(estimator).__name__.lower(), estimator),
+        ]
+    )
+
+
 def _dense_input(estimator):
-    return _DenseInputPipeline(
+    return _PortfolioPipeline(
         [("todense", _ToDense()), (type(estimator).__name__.lower(), estimator)]
     )
 
@@ -98,7 +133,7 @@ def default_classifiers():
     return [
         (
             "logistic",
-            make_pipeline(_Standardize(), LogisticRegression(max_iter=1000)),
+            _standardized(LogisticRegression(max_iter=1000)),
         ),
         ("random_forest", RandomForestClassifier(n_estimators=100)),
         ("gradient_boosting", _dense_input(HistGradientBoostingClassifier())),
@@ -109,7 +144,7 @@ def default_classifiers():
 def default_regressors():
     """A scaled ridge, bagged trees and boosted trees."""
     return [
-        ("ridge", make_pipeline(_Standardize(), RidgeCV())),
+        ("ridge", _standardized(RidgeCV())),
         ("random_forest", RandomForestRegressor(n_estimators=100)),
         ("gradient_boosting", _dense_input(HistGradientBoostingRegressor())),
     ]

@@ -29,6 +29,8 @@ class Classification:
     probabilities."""
 
     kind = "classifier"
+    # Whether the combined output is class probabilities (predict_proba).
+    probabilistic = True
     stratify = True
     # The combinations offered, by name; the first is the default.
     combinations = {"log": LogPooling, "linear": LinearMixture}
@@ -90,6 +92,7 @@ class Regression:
     can); the combination averages the predictions."""
 
     kind = "regressor"
+    probabilistic = False
     stratify = False
     combinations = {"linear": Average}
     default_estimators = staticmethod(default_regressors)

@@ -1,0 +1,172 @@
+"""Prediction: only the modules with non-zero weight are called, on blocks
+of rows, and their outputs are folded into the combination as they come."""
+
+import numpy as np
+from sklearn.utils import _safe_indexing
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.validation import (
+    _check_feature_names_in,
+    _num_samples,
+    check_array,
+    check_is_fitted,
+    validate_data,
+)
+
+from ._kernels import one_blas_thread
+from ._validation import reject_1d
+
+# Predict calls the modules on blocks of rows whose (rows, K) output takes
+# about this many bytes (at least PREDICT_MIN_BLOCK_ROWS rows, so that each
+# module's per-call overhead stays small against its work): a block's
+# outputs, and the total they are folded into, stay in cache (the
+# ``predict`` rows of bench/speed.py).
+PREDICT_BLOCK_BYTES = 4 * 2**20
+PREDICT_MIN_BLOCK_ROWS = 4096
+
+
+class _Prediction:
+    """The methods of a fitted sparse-attention ensemble that use its
+    modules: `predict`, `predict_proba`, `transform`. Not public.
+
+    They read the fitted state `fit` leaves: ``estimators_`` (the modules in
+    use), ``support_``, ``attention_weights_``, the combination and its
+    extra parameters, the task, and whether X must be checked for NaN.
+    """
+
+    def _check_X(self, X):
+        check_is_fitted(self)
+        reject_1d(X)
+        validate_data(self, X, reset=False, skip_check_array=True)
+        if self._rejects_nan:
+            # The modules left after pruning would pass NaN through, but the
+            # ensemble's tags (and so its behaviour) cannot depend on which
+            # modules its weights happened to keep.
+            check_array(X, accept_sparse=True, dtype=None, ensure_all_finite=True)
+        return X
+
+    def _outputs_in_use(self, X, deferred=False):
+        """Outputs of the modules with non-zero weight (the only ones kept),
+        one at a time (``deferred``: for the combination's ``combine``,
+        which checks them as it folds them in)."""
+        names = [n for n, kept in zip(self.module_names_, self.support_) if kept]
+        return (
+            self._combination.read(estimator, name, X, deferred=deferred)
+            for name, estimator in zip(names, self.estimators_)
+        )
+
+    def _combined(self, X):
+        """The combination's prediction: probabilities or values.
+
+        Above `PREDICT_BLOCK_BYTES` of one module's output, the modules are
+        called on blocks of rows and each block is combined on its own: a
+        block's outputs, and the total they are folded into, then stay in
+        cache instead of streaming the whole (n, K) total through memory
+        once per module; and no more than a block of one module's output is
+        alive at a time."""
+        X = self._check_X(X)
+        weights = self.attention_weights_[self.support_]
+        n_samples = _num_samples(X)
+        block_rows = max(
+            PREDICT_MIN_BLOCK_ROWS,
+            PREDICT_BLOCK_BYTES // (8 * self._combination.n_columns),
+        )
+        if n_samples <= block_rows:
+            with one_blas_thread():
+                outputs = self._outputs_in_use(X, deferred=True)
+                return self._combination.combine(outputs, weights, self._extra)
+        combined = np.empty((n_samples, self._combination.n_columns))
+        for start in range(0, n_samples, block_rows):
+            rows = slice(start, min(start + block_rows, n_samples))
+            outputs = self._outputs_in_use(_safe_indexing(X, rows), deferred=True)
+            with one_blas_thread():
+                block = self._combination.combine(
+                    outputs, weights, self._extra, out=combined[rows]
+                )
+        # The combination's own shape (a 1-D y gives 1-D predictions).
+        return combined.reshape(-1, *block.shape[1:])
+
+    def predict(self, X):
+        """Predicted class labels or values of the combination.
+
+        Only the modules with non-zero weight are called.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
+            Input samples.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            The class with the highest combined probability (classifiers),
+            or the weighted average of the modules' predictions
+            (regressors).
+        """
+        combined = self._combined(X)
+        return self._fitted_task.predict(combined, getattr(self, "classes_", None))
+
+    def _is_classifier(self):
+        task = self._task()
+        return task is not None and task.probabilistic
+
+    @available_if(_is_classifier)
+    def predict_proba(self, X):
+        """Combined class probabilities (classifiers only).
+
+        Only the modules with non-zero weight are called.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
+            Input samples.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Columns in the order of ``classes_``; rows sum to one.
+        """
+        return self._combined(X)
+
+    def transform(self, X):
+        """Stack the outputs of the modules in use, as `VotingClassifier` does.
+
+        Modules with zero weight are neither refitted nor called: like
+        ``'drop'`` modules they have no columns.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input samples.
+
+        Returns
+        -------
+        outputs : ndarray of shape (n_samples, n_nonzero_ * n_columns)
+            For classifiers, each module's class probabilities (columns
+            aligned to ``classes_``); for regressors, each module's
+            predictions. Modules are in the order of ``estimators_``.
+        """
+        return np.hstack(list(self._outputs_in_use(self._check_X(X))))
+
+    def get_feature_names_out(self, input_features=None):
+        """Names of the columns of `transform`.
+
+        Parameters
+        ----------
+        input_features : array-like of str or None, default=None
+            Only checked against ``feature_names_in_``; not used otherwise.
+
+        Returns
+        -------
+        feature_names_out : ndarray of str objects
+            ``"<class>_<module>_<label>"`` for classifiers,
+            ``"<class>_<module>"`` (one output) or ``"<class>_<module><j>"``
+            (several) for regressors; modules with zero weight have none.
+        """
+        check_is_fitted(self)
+        _check_feature_names_in(self, input_features, generate_names=False)
+        prefix = type(self).__name__.lower()
+        names = []
+        for name, kept in zip(self.module_names_, self.support_):
+            if kept:
+                names.extend(self._combination.output_names(prefix, name))
+        return np.asarray(names, dtype=object)

@@ -1,0 +1,128 @@
+"""The candidates of a CV estimator and how they are scored and chosen.
+
+A candidate is a combination, a normaliser and a temperature (or one module
+alone); each is scored on the held-out rows of inner splits of the
+out-of-fold rows. `Candidates` collects them into ``cv_results_``.
+"""
+
+from collections import namedtuple
+
+import numpy as np
+from sklearn.base import BaseEstimator
+
+from ._solvers import AttentionFit
+
+
+class StoredOutputs(BaseEstimator):
+    """The combination's predictions of out-of-fold rows at given weights,
+    for a scikit-learn scorer: ``X`` holds row numbers."""
+
+    def __init__(self, loss, fit, classes=None, ravel=False):
+        self.loss = loss
+        self.fit_ = fit
+        self.classes = classes
+        self.ravel = ravel
+
+    def _output(self, X):
+        rows = np.asarray(X)[:, 0].astype(np.intp)
+        output = self.loss.predict_rows(rows, self.fit_.weights, self.fit_.extra)
+        return output.ravel() if self.ravel else output
+
+    def fit(self, X, y):  # pragma: no cover - never fitted, only scored
+        return self
+
+    def predict_proba(self, X):
+        return self._output(X)
+
+    def predict(self, X):
+        output = self._output(X)
+        if self.classes is None:
+            return output
+        return self.classes_[np.argmax(output, axis=1)]
+
+    @property
+    def classes_(self):
+        return self.classes
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.estimator_type = "regressor" if self.classes is None else "classifier"
+        return tags
+
+
+def single_module_fit(loss, module):
+    """Module ``module`` alone: one-hot weights, whose logits are
+    sparsemax's preimage at temperature 1 (so ``attention_weights_ ==
+    sparsemax(attention_logits_ / temperature_)`` holds with the documented
+    ``normaliser_='sparsemax'`` and ``temperature_=1``)."""
+    n_modules = loss.n_modules
+    weights = np.zeros(n_modules)
+    weights[module] = 1.0
+    extra = np.zeros(loss.n_extra)
+    objective = loss.value(weights, extra)
+    return AttentionFit(
+        logits=weights - 1.0 / n_modules,
+        weights=weights,
+        extra=extra,
+        objective=objective,
+        # One evaluation and nothing to iterate; scikit-learn's convention
+        # for n_iter_ is at least one.
+        n_iter=1,
+        loss_curve=np.array([objective]),
+        converged=True,
+        theta=None,
+    )
+
+
+Search = namedtuple("Search", ["temperatures", "inner", "score", "seed"])
+Search.__doc__ = """The temperatures, the inner splits (train, test) of the out-of-fold
+rows, the scorer ``score(loss, rows, fit)`` and the solvers' seed of a CV
+fit."""
+
+
+class Candidates:
+    """The candidates of a CV fit, row by row of ``cv_results_``: their
+    parameters, their scores on each inner split, their fit on all the
+    out-of-fold rows and the index of their combination."""
+
+    def __init__(self, n_splits):
+        self.params, self.scores, self.fits, self.combination = [], [], [], []
+        self.n_splits = n_splits
+
+    def add(self, params, scores, fit, combination):
+        self.params.append(params)
+        self.scores.append(scores)
+        self.fits.append(fit)
+        self.combination.append(combination)
+
+    def results(self, module_names):
+        """``cv_results_``: a dict of 1-D arrays (and ``params``), as
+        :class:`~sklearn.model_selection.GridSearchCV` gives, with the
+        weights of each candidate's fit one key per module."""
+        scores = np.array(self.scores)
+        mean, std = scores.mean(axis=1), scores.std(axis=1)
+        weights = np.array([fit.weights for fit in self.fits])
+        params = self.params
+        results = {
+            "params": params,
+            **{
+                f"param_{key}": np.array([p[key] for p in params], dtype=object)
+                for key in ("combine", "normaliser", "module")
+            },
+            "param_temperature": np.array(
+                [
+                    np.nan if p["temperature"] is None else p["temperature"]
+                    for p in params
+                ]
+            ),
+            **{f"split{k}_test_score": scores[:, k] for k in range(self.n_splits)},
+            "mean_test_score": mean,
+            "std_test_score": std,
+            "rank_test_score": (
+                np.argsort(np.argsort(-mean, kind="stable"), kind="stable") + 1
+            ),
+            "n_nonzero": np.count_nonzero(weights, axis=1),
+        }
+        for module, name in enumerate(module_names):
+            results[f"weight_{name}"] = weights[:, module]
+        return results
