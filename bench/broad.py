@@ -44,7 +44,7 @@ DEFAULT = "attention"  # the plain estimator at its defaults
 CV = "attention_cv"
 REFERENCE = "best_single"
 TIE = 0.005  # relative difference of mean held-out losses counted as a tie
-MAX_TRAIN = 4000
+MAX_TRAIN = 2000
 OUTER_FOLDS = 3  # the partition; --folds runs its first folds
 INNER_FOLDS = 5
 METRIC_LABEL = {"classification": "log-loss", "regression": "RMSE"}
@@ -420,12 +420,16 @@ def main(argv=None):
     meta = {}
     if meta_path.exists() and args.out.exists() and not args.fresh:
         meta = json.loads(meta_path.read_text())
-        if meta.get("settings") != _settings(args):
+        stored = dict(meta.get("settings", {}))
+        folds = max(stored.pop("folds", 0), args.folds)
+        if stored != _settings(args):
             parser.error(
                 f"{args.out} was run with {meta.get('settings')}; resume with "
                 "the same settings or pass --fresh"
             )
-    meta["settings"] = _settings(args)
+    else:
+        folds = args.folds
+    meta["settings"] = {"folds": folds, **_settings(args)}
     meta.setdefault("labels", {}).update({m: v.label for m, v in variants.items()})
     meta.setdefault("runs", [])
     jobs = _pending(args, methods)
@@ -457,8 +461,8 @@ def main(argv=None):
 
 
 def _settings(args):
+    """What the rows depend on: a resumed run must keep it."""
     return {
-        "folds": args.folds,
         "max_train": args.max_train,
         "inner": 3 if args.quick else INNER_FOLDS,
         "quick": args.quick,
