@@ -39,7 +39,10 @@ best_single, every module for voting and stacking) out of ``n_modules``,
 and ``predict_time``, the fastest of three predict calls on the test fold.
 
 Module fits on identical rows are shared through a cache (see
-bench/_common.py); fit times are charged as if nothing were cached.
+bench/_common.py); fit times are charged as if nothing were cached. The
+methods come from the registry in bench/_methods.py, the folds are run by
+bench/_runner.py, as for bench/broad.py; what is left here is this
+benchmark's report.
 Writes bench/results/quality.csv, quality.json (wall time, commit, machine)
 and the quality section of docs/benchmarks.md.
 """
