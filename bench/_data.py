@@ -213,6 +213,26 @@ def load(name):
     return X, y, {"categorical": categorical, "numeric": numeric}
 
 
+MIN_CLASS_ROWS = 15  # 10 in an outer training fold of 3: 2 per inner fold of 5
+
+
+def degenerate(name):
+    """Why the loaded data set cannot be benchmarked as it is (None if it
+    can): it fails to load, a class is too small for the folds, or the
+    target is (nearly) constant."""
+    try:
+        _, y, _ = load(name)
+    except Exception as exc:  # the reason goes into the report
+        return f"fails to load: {type(exc).__name__}: {exc}"
+    if DATASETS[name].task == "classification":
+        counts = np.unique(y, return_counts=True)[1]
+        if counts.min() < MIN_CLASS_ROWS:
+            return f"a class has {counts.min()} rows, fewer than {MIN_CLASS_ROWS}"
+    elif len(np.unique(y)) < 10:
+        return f"the target takes {len(np.unique(y))} values"
+    return None
+
+
 def _is_numeric(column):
     return column.dtype.kind in "iuf"
 

@@ -35,7 +35,7 @@ from threadpoolctl import threadpool_limits  # noqa: E402
 
 from bench import _report  # noqa: E402
 from bench._common import DOCS, RESULTS, _git_commit, machine, make_modules  # noqa: E402
-from bench._data import DATASETS, EXCLUDED, outer_folds  # noqa: E402
+from bench._data import DATASETS, EXCLUDED, degenerate, outer_folds  # noqa: E402
 from bench._methods import METHODS, parse_variant  # noqa: E402
 from bench._runner import LOSS, inner_splitter, read_rows, run_fold, run_jobs  # noqa: E402
 
@@ -203,13 +203,13 @@ def report(rows, meta):
         _report.table(["method", "what"], [[f"`{m}`", labels[m]] for m in methods]),
         "",
     ]
-    parts += _data_parts(summary)
+    parts += _data_parts(summary, meta.get("left_out", {}))
     for task, s in summary.items():
         parts += _task_parts(task, s)
     return "\n".join(parts), summary
 
 
-def _data_parts(summary):
+def _data_parts(summary, left_out):
     sets = [n for s in summary.values() for n in s["datasets"] + s["incomplete"]]
     specs = [DATASETS[n] for n in sets]
     cls = [d for d in specs if d.task == "classification"]
@@ -256,7 +256,7 @@ def _data_parts(summary):
         "",
         "Considered and left out:",
         "",
-        *[f"* {name}: {reason}." for name, reason in EXCLUDED.items()],
+        *[f"* {name}: {reason}." for name, reason in {**EXCLUDED, **left_out}.items()],
         "",
     ]
 
@@ -432,6 +432,11 @@ def main(argv=None):
     meta["settings"] = {"folds": folds, **_settings(args)}
     meta.setdefault("labels", {}).update({m: v.label for m, v in variants.items()})
     meta.setdefault("runs", [])
+    left_out = {n: r for n in args.datasets if (r := degenerate(n)) is not None}
+    for name, reason in left_out.items():
+        print(f"left out {name}: {reason}", flush=True)
+    meta.setdefault("left_out", {}).update(left_out)
+    args.datasets = [n for n in args.datasets if n not in left_out]
     jobs = _pending(args, methods)
     run = {
         "commit": args.commit or _git_commit(),

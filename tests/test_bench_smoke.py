@@ -181,6 +181,26 @@ def test_paired_comparison_counts_ties_and_runs_the_sign_test():
     assert mean_ranks(mean, sets, ["new", "ref"]) == {"new": 1.375, "ref": 1.625}
 
 
+def test_degenerate_data_sets_are_left_out_with_the_reason(monkeypatch):
+    import numpy as np
+
+    from bench import _data
+
+    assert _data.degenerate("iris") is None
+
+    def broken(name):
+        raise OSError("no such table")
+
+    monkeypatch.setattr(_data, "load", broken)
+    assert _data.degenerate("iris") == "fails to load: OSError: no such table"
+    tiny = np.array([0] * 100 + [1] * 3)
+    monkeypatch.setattr(_data, "load", lambda name: (None, tiny, {}))
+    assert "a class has 3 rows" in _data.degenerate("iris")
+    flat = np.repeat([1.0, 2.0], 50)
+    monkeypatch.setattr(_data, "load", lambda name: (None, flat, {}))
+    assert _data.degenerate("quakes") == "the target takes 2 values"
+
+
 def test_method_variants_from_the_command_line():
     from bench._methods import METHODS, parse_variant
 
