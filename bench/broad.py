@@ -158,12 +158,13 @@ def summarise(rows, labels):
                 for m in methods
                 if m != REFERENCE
             }
-        if DEFAULT in methods:
-            s["paired"] = {
-                m: _report.paired(mean, datasets, m, DEFAULT, TIE)
-                for m in methods
-                if m != DEFAULT
-            }
+        for key, reference in (("paired", DEFAULT), ("paired_single", REFERENCE)):
+            if reference in methods:
+                s[key] = {
+                    m: _report.paired(mean, datasets, m, reference, TIE)
+                    for m in methods
+                    if m != reference
+                }
         out[task] = s
     return out
 
@@ -271,22 +272,30 @@ def _task_parts(task, s):
         f"worst set against `{REFERENCE}`",
         f"against `{DEFAULT}`: wins / losses / ties",
         "sign test p",
+        f"against `{REFERENCE}`: wins / losses / ties",
+        "sign test p",
     ]
     body = []
     order = sorted(s["methods"], key=lambda m: s["ranks"][m])
     for m in order:
         gap, at = s.get("worst", {}).get(m, (None, None))
-        pair = s.get("paired", {}).get(m)
-        body.append(
-            [
-                f"`{m}`",
-                f"{s['ranks'][m]:.2f}",
-                f"{s['modules_used'][m]:.2f}",
-                f"{gap:+.1%} ({at})" if gap is not None else "-",
-                f"{pair['wins']} / {pair['losses']} / {pair['ties']}" if pair else "-",
-                f"{pair['p']:.3g}" if pair else "-",
-            ]
-        )
+        cells = [
+            f"`{m}`",
+            f"{s['ranks'][m]:.2f}",
+            f"{s['modules_used'][m]:.2f}",
+            f"{gap:+.1%} ({at})" if gap is not None else "-",
+        ]
+        for key in ("paired", "paired_single"):
+            pair = s.get(key, {}).get(m)
+            cells += (
+                [
+                    f"{pair['wins']} / {pair['losses']} / {pair['ties']}",
+                    f"{pair['p']:.3g}",
+                ]
+                if pair
+                else ["-", "-"]
+            )
+        body.append(cells)
     out = [
         f"### Broad benchmark: {task} ({label})",
         "",
@@ -294,8 +303,9 @@ def _task_parts(task, s):
         "best, ties share their average rank); modules used = modules called "
         "at predict time, mean over sets; worst set = the largest relative "
         f"excess of the mean {label} over `{REFERENCE}`'s; wins / losses / "
-        f"ties against `{DEFAULT}` per set, a tie within {TIE:.1%} relative "
-        "difference, with the two-sided exact sign test (ties dropped).",
+        f"ties against `{DEFAULT}` and against `{REFERENCE}` per set, a tie "
+        f"within {TIE:.1%} relative difference of the means, with the "
+        "two-sided exact sign test (ties dropped).",
         "",
         _report.table(head, body),
         "",
