@@ -39,19 +39,26 @@ def mean_ranks(mean, datasets, methods, lower_is_better=True):
     return dict(zip(methods, np.mean(per_set, axis=0)))
 
 
-def relative(mean, ds, method, reference):
-    """``method``'s mean loss on ``ds`` relative to ``reference``'s, minus 1."""
-    return mean[ds, method] / mean[ds, reference] - 1
+def relative(mean, ds, method, reference, floor=0.0):
+    """``method``'s mean loss on ``ds`` minus ``reference``'s, divided by
+    ``reference``'s, or by ``floor`` if that is larger: a loss near zero
+    (a set a module solves) would otherwise turn negligible differences into
+    huge or infinite ratios."""
+    ours, theirs = mean[ds, method], mean[ds, reference]
+    scale = max(theirs, floor)
+    if scale == 0:
+        return 0.0 if ours == theirs else np.inf
+    return (ours - theirs) / scale
 
 
-def paired(mean, datasets, method, reference, tie=0.005):
+def paired(mean, datasets, method, reference, tie=0.005, floor=0.0):
     """Wins, losses and ties of ``method`` against ``reference`` over
     ``datasets`` (lower loss wins; within ``tie`` relative difference of the
     mean held-out losses is a tie) and the two-sided exact sign test's
     p-value, ties dropped."""
     from scipy.stats import binomtest
 
-    diffs = [relative(mean, ds, method, reference) for ds in datasets]
+    diffs = [relative(mean, ds, method, reference, floor) for ds in datasets]
     wins = sum(d < -tie for d in diffs)
     losses = sum(d > tie for d in diffs)
     ties = len(diffs) - wins - losses

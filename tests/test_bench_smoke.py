@@ -181,6 +181,17 @@ def test_paired_comparison_counts_ties_and_runs_the_sign_test():
     assert mean_ranks(mean, sets, ["new", "ref"]) == {"new": 1.375, "ref": 1.625}
 
 
+def test_relative_difference_is_floored_for_losses_near_zero():
+    from bench._report import relative
+
+    mean = {("a", "m"): 0.0005, ("a", "ref"): 0.0, ("b", "m"): 0.0, ("b", "ref"): 0.0}
+    assert relative(mean, "a", "m", "ref") == float("inf")
+    assert relative(mean, "a", "m", "ref", floor=0.01) == pytest.approx(0.05)
+    assert relative(mean, "b", "m", "ref") == 0.0
+    mean.update({("c", "m"): 0.3, ("c", "ref"): 0.2})
+    assert relative(mean, "c", "m", "ref", floor=0.01) == pytest.approx(0.5)
+
+
 def test_degenerate_data_sets_are_left_out_with_the_reason(monkeypatch):
     import numpy as np
 
