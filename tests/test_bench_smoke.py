@@ -91,6 +91,143 @@ def test_quality_smoke(tmp_path):
         assert verdict["fit_time_ratio_total"] > 0
 
 
+def _broad(tmp_path, *extra):
+    from bench import broad
+
+    return broad.main(
+        [
+            "--datasets",
+            "iris",
+            "quakes",
+            "--folds",
+            "1",
+            "--max-train",
+            "150",
+            "--quick",
+            "--n-jobs",
+            "1",
+            "--out",
+            str(tmp_path / "broad.csv"),
+            "--docs",
+            str(tmp_path / "benchmarks.md"),
+            *extra,
+        ]
+    )
+
+
+def test_broad_smoke_resumes_and_checks_its_section(tmp_path):
+    from bench import broad
+    from bench._methods import METHODS
+
+    out = _broad(tmp_path)
+    methods = {(r["task"], r["method"]) for r in out["rows"] if r["kind"] == "method"}
+    assert methods == {
+        (task, m) for task in ("classification", "regression") for m in METHODS
+    }
+    modules = [r for r in out["rows"] if r["kind"] == "module"]
+    assert {r["dataset"] for r in modules} == {"iris", "quakes"}
+    for row in out["rows"]:
+        assert 1 <= row["n_nonzero"] <= row["n_modules"], row["method"]
+        assert row["n_train"] == ("100" if row["dataset"] == "iris" else "150")
+    for task, s in out["summary"].items():
+        assert s["datasets"] == (["iris"] if task == "classification" else ["quakes"])
+        assert set(s["ranks"]) == set(METHODS)
+        assert set(s["paired"]) == set(METHODS) - {broad.DEFAULT}
+    page = (tmp_path / "benchmarks.md").read_text()
+    for heading in (
+        "### Broad benchmark: data sets",
+        "### Broad benchmark: classification (log-loss)",
+        "### Broad benchmark: regression (RMSE)",
+    ):
+        assert heading in page, heading
+    csv_text = (tmp_path / "broad.csv").read_text()
+
+    # A second run finds every job done and fits nothing.
+    again = _broad(tmp_path)
+    assert (tmp_path / "broad.csv").read_text() == csv_text
+    assert again["text"] == out["text"]
+
+    # A variant runs alone, appended to the same CSV, under its own name.
+    variant = "attention_cv_sparse=attention_cv(normalisers=('softmax', 'sparsemax'))"
+    grown = _broad(tmp_path, "--variant", variant, "--methods", "attention_cv_sparse")
+    added = [r for r in grown["rows"] if r["method"] == "attention_cv_sparse"]
+    assert len(added) == 2 and len(grown["rows"]) == len(out["rows"]) + 2
+    assert all("normaliser=" in r["details"] for r in added)
+    assert "| `attention_cv_sparse` |" in grown["text"]
+
+    # --check: the page agrees with the CSV; a hand edit is caught.
+    check = ["--out", str(tmp_path / "broad.csv"), "--docs", str(tmp_path / "x.md")]
+    (tmp_path / "x.md").write_text((tmp_path / "benchmarks.md").read_text())
+    broad.main([*check, "--check"])
+    (tmp_path / "x.md").write_text(page.replace("| iris |", "| iris (edited) |"))
+    with pytest.raises(SystemExit) as exit_info:
+        broad.main([*check, "--check"])
+    assert exit_info.value.code == 1
+
+
+def test_paired_comparison_counts_ties_and_runs_the_sign_test():
+    from scipy.stats import binomtest
+
+    from bench._report import mean_ranks, paired
+
+    sets = [f"s{i}" for i in range(8)]
+    ref = dict.fromkeys(((s, "ref") for s in sets), 1.0)
+    # 5 wins (-1% or better), 2 losses, 1 tie (+0.4%: within 0.5%)
+    ours = [0.99, 0.9, 0.95, 0.8, 0.98, 1.02, 1.1, 1.004]
+    mean = {**ref, **{(s, "new"): v for s, v in zip(sets, ours)}}
+    result = paired(mean, sets, "new", "ref", tie=0.005)
+    assert (result["wins"], result["losses"], result["ties"]) == (5, 2, 1)
+    assert result["p"] == pytest.approx(binomtest(5, 7, 0.5).pvalue)
+    assert mean_ranks(mean, sets, ["new", "ref"]) == {"new": 1.375, "ref": 1.625}
+
+
+def test_relative_difference_is_floored_for_losses_near_zero():
+    from bench._report import relative
+
+    mean = {("a", "m"): 0.0005, ("a", "ref"): 0.0, ("b", "m"): 0.0, ("b", "ref"): 0.0}
+    assert relative(mean, "a", "m", "ref") == float("inf")
+    assert relative(mean, "a", "m", "ref", floor=0.01) == pytest.approx(0.05)
+    assert relative(mean, "b", "m", "ref") == 0.0
+    mean.update({("c", "m"): 0.3, ("c", "ref"): 0.2})
+    assert relative(mean, "c", "m", "ref", floor=0.01) == pytest.approx(0.5)
+
+
+def test_degenerate_data_sets_are_left_out_with_the_reason(monkeypatch):
+    import numpy as np
+
+    from bench import _data
+
+    assert _data.degenerate("iris") is None
+
+    def broken(name):
+        raise OSError("no such table")
+
+    monkeypatch.setattr(_data, "load", broken)
+    assert _data.degenerate("iris") == "fails to load: OSError: no such table"
+    tiny = np.array([0] * 100 + [1] * 3)
+    monkeypatch.setattr(_data, "load", lambda name: (None, tiny, {}))
+    assert "a class has 3 rows" in _data.degenerate("iris")
+    flat = np.repeat([1.0, 2.0], 50)
+    monkeypatch.setattr(_data, "load", lambda name: (None, flat, {}))
+    assert _data.degenerate("quakes") == "the target takes 2 values"
+
+
+def test_method_variants_from_the_command_line():
+    from bench._methods import METHODS, parse_variant
+
+    name, method = parse_variant("cv_t5=attention_cv(temperatures=5, cv=3)")
+    assert name == "cv_t5" and method.params == {"temperatures": 5, "cv": 3}
+    est = method.build("regression", [], inner_cv=4)
+    assert (est.temperatures, est.cv) == (5, 3)
+    assert (
+        parse_variant("copy=attention_sparsemax")[1].params
+        == METHODS["attention_sparsemax"].params
+    )
+    for bad in ("x=nothing(a=1)", "x=attention(1)", "x=attention(a=b)", "=attention"):
+        with pytest.raises(ValueError):
+            parse_variant(bad)
+
+
 def test_caruana_selection_picks_the_better_module():
     import numpy as np
 

