@@ -21,7 +21,13 @@ from ._docstrings import CV_ATTRIBUTES, CV_PARAMETERS
 from ._normalisers import NORMALISERS, resolve_normaliser
 from ._objective import Objective
 from ._path import fit_path, temperature_path
-from ._selection import Candidates, Search, StoredOutputs, single_module_fit
+from ._selection import (
+    Candidates,
+    Search,
+    StoredOutputs,
+    choose,
+    single_module_fit,
+)
 from ._tasks import CLASSIFICATION, REGRESSION
 
 
@@ -36,6 +42,7 @@ class _BaseSparseAttentionCV(_BaseSparseAttention):
         "inner_cv": [None, "cv_object"],
         "scoring": [None, str, callable],
         "single_modules": ["boolean"],
+        "selection_tol": [Interval(Real, 0, None, closed="left")],
     }
 
     def __init__(
@@ -49,6 +56,7 @@ class _BaseSparseAttentionCV(_BaseSparseAttention):
         inner_cv=None,
         scoring=None,
         single_modules=True,
+        selection_tol=1.0,
         max_iter=1000,
         tol=1e-6,
         memory=None,
@@ -72,6 +80,7 @@ class _BaseSparseAttentionCV(_BaseSparseAttention):
         self.inner_cv = inner_cv
         self.scoring = scoring
         self.single_modules = single_modules
+        self.selection_tol = selection_tol
 
     def _validate_weight_params(self, task):
         unknown = [n for n in self.normalisers if n not in NORMALISERS]
@@ -117,13 +126,14 @@ class _BaseSparseAttentionCV(_BaseSparseAttention):
         inner = problem.layout.inner_splits(
             self.inner_cv, classifier=self._fixed_task.stratify, seed=seed
         )
-        search = Search(temperatures, inner, self._scorer(problem), seed)
+        names = [c.name for c in problem.combinations]
+        search = Search(temperatures, inner, self._scorer(problem), seed, names)
         candidates = Candidates(len(inner))
         for index, objective in enumerate(objectives):
             self._add_path(candidates, objective, index, search)
         if self.single_modules and problem.losses[0].n_modules > 1:
             self._add_single_modules(candidates, problem, search)
-        chosen = self._choose(candidates, len(temperatures))
+        chosen = self._choose(candidates, search)
         self._set_cv_results(candidates, temperatures, chosen, problem)
         combination = problem.combinations[candidates.combination[chosen]]
         return combination, candidates.fits[chosen]
@@ -131,13 +141,16 @@ class _BaseSparseAttentionCV(_BaseSparseAttention):
     def _temperature_path(self, objectives, seed):
         if not isinstance(self.temperatures, Integral):
             return np.sort(np.asarray(self.temperatures, dtype=np.float64))
-        return temperature_path(
+        path = temperature_path(
             objectives,
             self.temperatures,
             max_iter=self.max_iter,
             tol=self.tol,
             seed=seed,
         )
+        # The plain estimators' default temperature is always a candidate:
+        # the reference of the selection rule.
+        return np.union1d(path, [1.0])
 
     def _scorer(self, problem):
         """``score(loss, rows, fit)``: a candidate's score on held-out
@@ -182,7 +195,7 @@ class _BaseSparseAttentionCV(_BaseSparseAttention):
             # temperature (a warm start can converge at once).
             n_iter += fit.n_iter
             params = {
-                "combine": None,  # set in _set_cv_results
+                "combine": search.combine_names[combination],
                 "normaliser": normaliser,
                 "temperature": float(temperature),
                 "module": None,
@@ -206,32 +219,68 @@ class _BaseSparseAttentionCV(_BaseSparseAttention):
             fit = single_module_fit(loss, module)
             scores = [search.score(loss, test, fit) for _, test in search.inner]
             params = {
-                "combine": None,
+                "combine": search.combine_names[combination],
                 "normaliser": None,
                 "temperature": None,
                 "module": name,
             }
             candidates.add(params, scores, fit, combination)
 
-    def _choose(self, candidates, n_temperatures):
-        """The row of ``cv_results_`` chosen: the best mean score."""
-        mean = np.mean(candidates.scores, axis=1)
-        return int(np.argmax(mean))
+    def _choose(self, candidates, search):
+        """The row of ``cv_results_`` chosen: the simplest candidate within
+        ``selection_tol`` paired standard errors of the best (`choose`).
+
+        Simplest, in this order: the reference candidate (the first
+        combination and normaliser at temperature 1, the plain estimators'
+        default); then fewer modules in use; then a higher temperature
+        (weights closer to uniform); then the order of ``cv_results_``."""
+        reference = {
+            "combine": search.combine_names[0],
+            "normaliser": self.normalisers[0],
+            "temperature": 1.0,
+            "module": None,
+        }
+        simplicity = [
+            (
+                params != reference,
+                int(np.count_nonzero(fit.weights)),
+                -(params["temperature"] or 0.0),
+            )
+            for params, fit in zip(candidates.params, candidates.fits)
+        ]
+        chosen, best, gap, standard_error = choose(
+            np.asarray(candidates.scores), simplicity, self.selection_tol
+        )
+        order = sorted(range(len(simplicity)), key=lambda i: (simplicity[i], i))
+        rank = np.empty(len(order), dtype=np.intp)
+        rank[order] = np.arange(1, len(order) + 1)
+        candidates.selection = {
+            "gap_from_best": gap,
+            "se_gap_from_best": standard_error,
+            "simplicity_rank": rank,
+            "chosen": np.arange(len(order)) == chosen,
+        }
+        if self.verbose:
+            self._log(
+                f"best: {_describe(candidates.params[best])}; chosen: "
+                f"{_describe(candidates.params[chosen])} (the simplest within "
+                f"selection_tol={self.selection_tol:g} standard errors)",
+                0.0,
+            )
+        return chosen
 
     def _set_cv_results(self, candidates, temperatures, chosen, problem):
-        names = [c.name for c in problem.combinations]
-        for params, combination in zip(candidates.params, candidates.combination):
-            params["combine"] = names[combination]
         self.cv_results_ = candidates.results(self.module_names_)
         self.best_index_ = chosen
         self.temperatures_ = temperatures
-        # The path shown (weights_path_) is the best combined candidate's,
-        # even when one module alone wins.
+        # The path shown (weights_path_) is the chosen candidate's, or the
+        # best-scoring combined candidate's when one module alone is chosen.
         n_path = len(candidates.params) - sum(
             p["module"] is not None for p in candidates.params
         )
         mean = self.cv_results_["mean_test_score"]
-        block = int(np.argmax(mean[:n_path])) // len(temperatures)
+        on_path = chosen if chosen < n_path else int(np.argmax(mean[:n_path]))
+        block = on_path // len(temperatures)
         rows = slice(block * len(temperatures), (block + 1) * len(temperatures))
         self.weights_path_ = np.array([fit.weights for fit in candidates.fits[rows]])
         self.path_combine_ = candidates.params[rows.start]["combine"]
@@ -338,6 +387,7 @@ class SparseAttentionClassifierCV(ClassifierMixin, _BaseSparseAttentionCV):
         inner_cv=None,
         scoring=None,
         single_modules=True,
+        selection_tol=1.0,
         max_iter=1000,
         tol=1e-6,
         memory=None,
@@ -354,6 +404,7 @@ class SparseAttentionClassifierCV(ClassifierMixin, _BaseSparseAttentionCV):
             inner_cv=inner_cv,
             scoring=scoring,
             single_modules=single_modules,
+            selection_tol=selection_tol,
             max_iter=max_iter,
             tol=tol,
             memory=memory,
@@ -433,6 +484,7 @@ class SparseAttentionRegressorCV(RegressorMixin, _BaseSparseAttentionCV):
         inner_cv=None,
         scoring=None,
         single_modules=False,
+        selection_tol=1.0,
         max_iter=1000,
         tol=1e-6,
         memory=None,
@@ -449,6 +501,7 @@ class SparseAttentionRegressorCV(RegressorMixin, _BaseSparseAttentionCV):
             inner_cv=inner_cv,
             scoring=scoring,
             single_modules=single_modules,
+            selection_tol=selection_tol,
             max_iter=max_iter,
             tol=tol,
             memory=memory,
@@ -461,4 +514,14 @@ class SparseAttentionRegressorCV(RegressorMixin, _BaseSparseAttentionCV):
 for _class in (SparseAttentionClassifierCV, SparseAttentionRegressorCV):
     _class.__doc__ = _class.__doc__.format(
         cv_parameters=CV_PARAMETERS, cv_attributes=CV_ATTRIBUTES
+    )
+
+
+def _describe(params):
+    """A candidate of ``cv_results_`` in a few words."""
+    if params["module"] is not None:
+        return f"module {params['module']!r} alone"
+    return (
+        f"combine={params['combine']!r}, normaliser={params['normaliser']!r}, "
+        f"temperature={params['temperature']:.3g}"
     )

@@ -74,10 +74,12 @@ def single_module_fit(loss, module):
     )
 
 
-Search = namedtuple("Search", ["temperatures", "inner", "score", "seed"])
+Search = namedtuple(
+    "Search", ["temperatures", "inner", "score", "seed", "combine_names"]
+)
 Search.__doc__ = """The temperatures, the inner splits (train, test) of the out-of-fold
-rows, the scorer ``score(loss, rows, fit)`` and the solvers' seed of a CV
-fit."""
+rows, the scorer ``score(loss, rows, fit)``, the solvers' seed and the names
+of the candidate combinations of a CV fit."""
 
 
 class Candidates:
@@ -88,6 +90,9 @@ class Candidates:
     def __init__(self, n_splits):
         self.params, self.scores, self.fits, self.combination = [], [], [], []
         self.n_splits = n_splits
+        # Columns of the selection (gap to the best, its standard error,
+        # simplicity, the chosen row), set once every candidate is in.
+        self.selection = {}
 
     def add(self, params, scores, fit, combination):
         self.params.append(params)
@@ -123,6 +128,52 @@ class Candidates:
             ),
             "n_nonzero": np.count_nonzero(weights, axis=1),
         }
+        results.update(self.selection)
         for module, name in enumerate(module_names):
             results[f"weight_{name}"] = weights[:, module]
         return results
+
+
+def paired_standard_errors(scores, best):
+    """The standard error, across the shared inner splits, of each
+    candidate's mean score gap to candidate ``best``: the splits are the
+    same rows for every candidate, so the gaps are paired (``scores`` is
+    (n_candidates, n_splits)). Zero with a single split (no estimate of
+    the noise: only the best is within it)."""
+    n_splits = scores.shape[1]
+    if n_splits < 2:
+        return np.zeros(len(scores))
+    gaps = scores[best] - scores
+    return gaps.std(axis=1, ddof=1) / np.sqrt(n_splits)
+
+
+def choose(scores, simplicity, tol):
+    """The simplest candidate whose mean score is within ``tol`` standard
+    errors of the best's (the one-standard-error rule of ``cv.glmnet``,
+    with paired standard errors).
+
+    Parameters
+    ----------
+    scores : ndarray of shape (n_candidates, n_splits)
+        Each candidate's score (higher is better) on each inner split.
+    simplicity : list of tuples
+        One sortable key per candidate; the smallest is the simplest.
+    tol : float
+        Number of standard errors; 0 chooses the best mean score.
+
+    Returns
+    -------
+    chosen : int
+    best : int
+        The candidate of the best mean score.
+    gap, standard_error : ndarray of shape (n_candidates,)
+        Each candidate's mean score below the best's, and its paired
+        standard error.
+    """
+    mean = scores.mean(axis=1)
+    best = int(np.argmax(mean))
+    gap = mean[best] - mean
+    standard_error = paired_standard_errors(scores, best)
+    within = np.flatnonzero(gap <= tol * standard_error)
+    chosen = min(within, key=lambda index: (simplicity[index], index))
+    return int(chosen), best, gap, standard_error
