@@ -7,12 +7,13 @@ from ._fixed import (
     SparseAttentionEnsemble,
     SparseAttentionRegressor,
 )
+from ._version import __version__
+from .exceptions import InconsistentVersionWarning
 from .plotting import AttentionDisplay, TemperaturePathDisplay
-
-__version__ = "0.1.0"
 
 __all__ = [
     "AttentionDisplay",
+    "InconsistentVersionWarning",
     "SparseAttentionClassifier",
     "SparseAttentionClassifierCV",
     "SparseAttentionEnsemble",

@@ -55,6 +55,8 @@ from ._validation import (
     seed_modules,
     validate_estimators,
 )
+from ._version import __version__
+from .exceptions import InconsistentVersionWarning
 
 WeightProblem = namedtuple(
     "WeightProblem", ["combinations", "losses", "layout", "scoring_targets"]
@@ -400,4 +402,33 @@ class _BaseSparseAttention(
 
     def _sk_visual_block_(self):
         names, modules = zip(*self._estimator_list())
+        if hasattr(self, "modules_"):  # fitted: each module's weight
+            weights = dict(zip(self.modules_["module"], self.modules_["weight"]))
+            names = [
+                name
+                if name not in weights
+                else f"{name}: pruned"
+                if weights[name] == 0
+                else f"{name}: weight {weights[name]:.3g}"
+                for name in names
+            ]
         return _VisualBlock("parallel", modules, names=names)
+
+    # ---- persistence ------------------------------------------------------
+    def __getstate__(self):
+        state = super().__getstate__()
+        if hasattr(self, "modules_"):  # fitted: the version it was fitted with
+            state = {**state, "_skweighting_version": __version__}
+        return state
+
+    def __setstate__(self, state):
+        version = state.pop("_skweighting_version", None)
+        if version is not None and version != __version__:
+            warnings.warn(
+                InconsistentVersionWarning(
+                    estimator_name=type(self).__name__,
+                    current_version=__version__,
+                    original_version=version,
+                )
+            )
+        super().__setstate__(state)

@@ -229,3 +229,34 @@ def test_regressor_prunes_too():
     np.testing.assert_allclose(
         reg.predict(X_reg), reg.named_estimators_["ridge"].predict(X_reg)
     )
+
+
+def test_the_html_diagram_shows_each_modules_weight_and_the_pruned_ones(pruned):
+    from sklearn.utils import estimator_html_repr
+
+    html = estimator_html_repr(pruned)
+    for name, weight in zip(pruned.module_names_, pruned.attention_weights_):
+        label = f"{name}: pruned" if weight == 0 else f"{name}: weight {weight:.3g}"
+        assert label in html
+    assert "pruned" in html  # the fixture prunes a module
+    unfitted = estimator_html_repr(clone(pruned))
+    assert ": weight" not in unfitted and ": pruned" not in unfitted
+
+
+def test_a_fitted_ensemble_loaded_under_another_version_warns(pruned, monkeypatch):
+    import pickle
+    import warnings
+
+    from skweighting import InconsistentVersionWarning, _base
+
+    saved = pickle.dumps(pruned)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        loaded = pickle.loads(saved)  # same version: silent
+    np.testing.assert_array_equal(loaded.predict_proba(X), pruned.predict_proba(X))
+    monkeypatch.setattr(_base, "__version__", "99.0")
+    with pytest.warns(InconsistentVersionWarning) as record:
+        pickle.loads(saved)
+    assert len(record) == 1
+    assert record[0].message.original_version != "99.0"
+    assert "fitted with skweighting" in str(record[0].message)
