@@ -23,9 +23,9 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.base import TransformerMixin, _fit_context
 from sklearn.ensemble._base import _BaseHeterogeneousEnsemble
-from sklearn.exceptions import ConvergenceWarning
+from sklearn.exceptions import ConvergenceWarning, FitFailedWarning
 from sklearn.utils import Bunch, check_random_state, indexable
-from sklearn.utils._param_validation import HasMethods, Interval
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils._tags import get_tags
 from sklearn.utils.metadata_routing import _routing_enabled
 from sklearn.utils.validation import (
@@ -43,6 +43,7 @@ from sklearn.utils._user_interface import _message_with_time
 
 from ._folds import OutOfFoldLayout, check_splits
 from ._kernels import one_blas_thread
+from ._modules import ModuleFailure
 from ._out_of_fold import ModuleFits, OutOfFoldRun, refit_modules
 from ._prediction import _Prediction
 from ._routing import metadata_router, request_sample_weight, route_metadata
@@ -59,11 +60,49 @@ from ._version import __version__
 from .exceptions import InconsistentVersionWarning
 
 WeightProblem = namedtuple(
-    "WeightProblem", ["combinations", "losses", "layout", "scoring_targets"]
+    "WeightProblem",
+    ["combinations", "losses", "layout", "scoring_targets", "modules", "module_names"],
 )
 WeightProblem.__doc__ = """What a weight step learns from: the candidate
 combinations and their losses on the out-of-fold rows (in the stores'
-order, `layout`), and the targets a scorer compares predictions with."""
+order, `layout`), the targets a scorer compares predictions with, and the
+modules whose weights are learned (indices and names)."""
+
+
+def _restricted(problem, modules):
+    """``problem`` with its losses over ``modules`` (indices) alone."""
+    if len(modules) == len(problem.modules):
+        return problem
+    return problem._replace(
+        losses=[loss.keep_modules(modules) for loss in problem.losses],
+        modules=list(modules),
+        module_names=[problem.module_names[m] for m in modules],
+    )
+
+
+def _expanded(fit, modules, n_modules):
+    """A fit over ``modules`` (indices) as one over all ``n_modules``: the
+    others get weight 0 and logit -inf (zero weight under every
+    normaliser)."""
+    if len(modules) == n_modules:
+        return fit
+    weights = np.zeros(n_modules)
+    logits = np.full(n_modules, -np.inf)
+    weights[modules], logits[modules] = fit.weights, fit.logits
+    return fit._replace(weights=weights, logits=logits)
+
+
+def _failed(result):
+    return isinstance(result, ModuleFailure)
+
+
+def _warn_failures(failures, known):
+    """A `FitFailedWarning` for each module that failed and is not known."""
+    for error in (e for m, e in failures.items() if m not in known):
+        warnings.warn(
+            f"{error} It is left out of the ensemble (error_score=nan).",
+            FitFailedWarning,
+        )
 
 
 class _BaseSparseAttention(
@@ -87,6 +126,7 @@ class _BaseSparseAttention(
         "n_jobs": [None, Integral],
         "verbose": ["verbose"],
         "random_state": ["random_state"],
+        "error_score": [StrOptions({"raise"}), Real],
     }
 
     # The task of the public classes that fix theirs (None: from the modules).
@@ -105,8 +145,10 @@ class _BaseSparseAttention(
         n_jobs,
         verbose,
         random_state,
+        error_score,
     ):
         super().__init__(estimators=estimators)
+        self.error_score = error_score
         self.alpha = alpha
         self.cv = cv
         self.max_iter = max_iter
@@ -227,13 +269,7 @@ class _BaseSparseAttention(
         """
         for attribute in [a for a in vars(self) if a.endswith("_")]:
             delattr(self, attribute)  # nothing stale from a previous fit
-        all_names, modules = validate_estimators(self, self._estimator_list())
-        task = self._task()
-        if task is None:  # modules of no one task (SparseAttentionEnsemble)
-            raise mixed_modules_error(modules, type(self).__name__)
-        for name, module in modules:
-            task.check_module(name, module, type(self).__name__)
-        self._validate_weight_params(task)
+        task, all_names, modules = self._validate_modules()
         X, y, sample_weight = self._validate_data(X, y, sample_weight)
         y, targets, fitted = task.encode(y, modules, sample_weight, type(self).__name__)
         for attribute, value in fitted.items():
@@ -255,19 +291,70 @@ class _BaseSparseAttention(
             seed_modules(modules, self.random_state),
             module_params,
             None if memory.location is None else memory,
+            tolerate=self.error_score != "raise",
         )
         self.module_names_ = fits.names
         self._fitted_task = task
         losses, run, refits = self._fit_out_of_fold(fits, layout, combinations)
         problem = WeightProblem(
-            combinations, losses, layout, task.decode(layout.targets, fitted)
+            combinations,
+            losses,
+            layout,
+            task.decode(layout.targets, fitted),
+            list(range(len(fits.names))),
+            fits.names,
         )
-        start = time.perf_counter()
-        with one_blas_thread():
-            combination, fit = self._learn_weights(problem)
-        self._set_weights(combination, fit, time.perf_counter() - start)
-        self._refit(fits, run.times, all_names, refits)
+        self._weights_and_refits(problem, fits, run, refits)
+        self._set_module_table(fits.names, all_names, run)
         return self
+
+    def _validate_modules(self):
+        """The task, every module name and the active modules, checked."""
+        all_names, modules = validate_estimators(self, self._estimator_list())
+        task = self._task()
+        if task is None:  # modules of no one task (SparseAttentionEnsemble)
+            raise mixed_modules_error(modules, type(self).__name__)
+        for name, module in modules:
+            task.check_module(name, module, type(self).__name__)
+        self._validate_weight_params(task)
+        if self.error_score != "raise" and not np.isnan(self.error_score):
+            raise ValueError(
+                f"error_score={self.error_score!r}: use 'raise' (a failing "
+                "module stops the fit) or np.nan (it is left out, with a "
+                "warning)."
+            )
+        return task, all_names, modules
+
+    def _weights_and_refits(self, problem, fits, run, refits):
+        """Learn the weights over the modules that have not failed, then
+        refit the modules with non-zero weight; if a refit fails (and
+        failures are tolerated), learn the weights again without it."""
+        failures, refits = run.failures, refits or {}
+        _warn_failures(failures, {})
+        while True:
+            survivors = [m for m in problem.modules if m not in failures]
+            if not survivors:
+                raise ValueError(
+                    "Every module failed (error_score=nan); the first error: "
+                    f"{next(iter(failures.values()))}"
+                )
+            start = time.perf_counter()
+            with one_blas_thread():
+                combination, fit = self._learn_weights(_restricted(problem, survivors))
+            fit = _expanded(fit, survivors, len(problem.modules))
+            self._set_weights(combination, fit, time.perf_counter() - start)
+            kept = np.flatnonzero(fit.weights > 0)
+            missing = np.array([m for m in kept if m not in refits], dtype=np.intp)
+            new = refit_modules(
+                fits, missing, run.times[:, 0], n_jobs=self.n_jobs, verbose=self.verbose
+            )
+            refits.update({m: r for m, r in new.items() if not _failed(r)})
+            new_failures = {m: r.error for m, r in new.items() if _failed(r)}
+            _warn_failures(new_failures, failures)
+            failures.update(new_failures)
+            if not new_failures:
+                break
+        self._set_refits(fits, refits, run.times)
 
     def _validate_data(self, X, y, sample_weight):
         reject_1d(X)
@@ -345,37 +432,43 @@ class _BaseSparseAttention(
                 seconds,
             )
 
-    def _refit(self, fits, times, all_names, refits=None):
-        """Refit only the modules with non-zero weight, on all the rows
-        (unless ``refits`` already holds every module refitted)."""
+    def _set_refits(self, fits, refits, times):
+        """The refitted modules in use (``refits`` holds each of them)."""
         self.support_ = self.attention_weights_ > 0
         self.n_nonzero_ = int(np.count_nonzero(self.support_))
         kept = np.flatnonzero(self.support_)
         self._rejects_nan = not self.__sklearn_tags__().input_tags.allow_nan and all(
             get_tags(fits.modules[m]).input_tags.allow_nan for m in kept
         )
-        if refits is None:
-            refits = refit_modules(
-                fits, kept, times[:, 0], n_jobs=self.n_jobs, verbose=self.verbose
-            )
         self.estimators_ = [refits[m][0] for m in kept]
-        refit_seconds = np.zeros(len(fits.names))
+        self._refit_seconds = np.zeros(len(fits.names))
         for m in kept:
-            refit_seconds[m] = refits[m][1]
+            self._refit_seconds[m] = refits[m][1]
             if self.verbose:
-                self._log(f"refit {fits.names[m]} on all rows", refit_seconds[m])
-        fitted = dict(zip([fits.names[m] for m in kept], self.estimators_))
+                self._log(f"refit {fits.names[m]} on all rows", refits[m][1])
+
+    def _set_module_table(self, names, all_names, run):
+        """``named_estimators_`` and the module table ``modules_``."""
+        fitted = dict(
+            zip([names[m] for m in np.flatnonzero(self.support_)], self.estimators_)
+        )
         self.named_estimators_ = Bunch(
             **{name: fitted.get(name, "drop") for name in all_names}
         )
+        failed = np.array([m in run.failures for m in range(len(names))])
+        self.oof_scores_[failed] = np.nan  # scores of stand-in outputs
         self.modules_ = {
-            "module": np.asarray(fits.names, dtype=object),
+            "module": np.asarray(names, dtype=object),
             "weight": self.attention_weights_.copy(),
             "oof_score": self.oof_scores_.copy(),
-            "pruned": ~self.support_,
-            "fold_fit_time": times[:, 0],
-            "fold_predict_time": times[:, 1],
-            "refit_time": refit_seconds,
+            "pruned": ~self.support_ & ~failed,
+            "failed": failed,
+            "error": np.array(
+                [str(run.failures.get(m, "")) for m in range(len(names))], dtype=object
+            ),
+            "fold_fit_time": run.times[:, 0],
+            "fold_predict_time": run.times[:, 1],
+            "refit_time": self._refit_seconds,
         }
 
     # ---- tags and display -------------------------------------------------

@@ -63,6 +63,7 @@ class _BaseSparseAttentionCV(_BaseSparseAttention):
         n_jobs=None,
         verbose=0,
         random_state=None,
+        error_score="raise",
     ):
         super().__init__(
             estimators,
@@ -74,6 +75,7 @@ class _BaseSparseAttentionCV(_BaseSparseAttention):
             n_jobs=n_jobs,
             verbose=verbose,
             random_state=random_state,
+            error_score=error_score,
         )
         self.temperatures = temperatures
         self.normalisers = normalisers
@@ -215,7 +217,7 @@ class _BaseSparseAttentionCV(_BaseSparseAttention):
             0,
         )
         loss = problem.losses[combination]
-        for module, name in enumerate(self.module_names_):
+        for module, name in enumerate(problem.module_names):
             fit = single_module_fit(loss, module)
             scores = [search.score(loss, test, fit) for _, test in search.inner]
             params = {
@@ -270,7 +272,10 @@ class _BaseSparseAttentionCV(_BaseSparseAttention):
         return chosen
 
     def _set_cv_results(self, candidates, temperatures, chosen, problem):
-        self.cv_results_ = candidates.results(self.module_names_)
+        # Weights over every module (zero for one that failed).
+        expand = np.zeros((len(problem.modules), len(self.module_names_)))
+        expand[np.arange(len(problem.modules)), problem.modules] = 1.0
+        self.cv_results_ = candidates.results(self.module_names_, expand)
         self.best_index_ = chosen
         self.temperatures_ = temperatures
         # The path shown (weights_path_) is the chosen candidate's, or the
@@ -283,6 +288,7 @@ class _BaseSparseAttentionCV(_BaseSparseAttention):
         block = on_path // len(temperatures)
         rows = slice(block * len(temperatures), (block + 1) * len(temperatures))
         self.weights_path_ = np.array([fit.weights for fit in candidates.fits[rows]])
+        self.weights_path_ = self.weights_path_ @ expand
         self.path_combine_ = candidates.params[rows.start]["combine"]
         self.path_normaliser_ = candidates.params[rows.start]["normaliser"]
         params = candidates.params[chosen]
@@ -394,6 +400,7 @@ class SparseAttentionClassifierCV(ClassifierMixin, _BaseSparseAttentionCV):
         n_jobs=None,
         verbose=0,
         random_state=None,
+        error_score="raise",
     ):
         super().__init__(
             estimators,
@@ -411,6 +418,7 @@ class SparseAttentionClassifierCV(ClassifierMixin, _BaseSparseAttentionCV):
             n_jobs=n_jobs,
             verbose=verbose,
             random_state=random_state,
+            error_score=error_score,
         )
         self.combines = combines
 
@@ -491,6 +499,7 @@ class SparseAttentionRegressorCV(RegressorMixin, _BaseSparseAttentionCV):
         n_jobs=None,
         verbose=0,
         random_state=None,
+        error_score="raise",
     ):
         super().__init__(
             estimators,
@@ -508,6 +517,7 @@ class SparseAttentionRegressorCV(RegressorMixin, _BaseSparseAttentionCV):
             n_jobs=n_jobs,
             verbose=verbose,
             random_state=random_state,
+            error_score=error_score,
         )
 
 

@@ -97,7 +97,17 @@ alpha : float, default=1e-4
     random_state : int, RandomState instance or None, default=None
         Seeds every module whose own ``random_state`` is None and the
         subsample used to warm-start L-BFGS. Pass an int
-        for reproducible output across calls (and across ``n_jobs``)."""
+        for reproducible output across calls (and across ``n_jobs``).
+
+    error_score : 'raise' or np.nan, default='raise'
+        What a module that fails (its ``fit``, ``predict_proba`` or
+        ``predict`` raises, on a fold or on all rows) does to the fit, as in
+        scikit-learn's searches:
+        ``'raise'`` stops the fit with the module's error, which names the
+        module and the fold; ``np.nan`` leaves the module out with a
+        :class:`~sklearn.exceptions.FitFailedWarning` naming it, the fold
+        and the error, and fits on the others (it gets weight 0, ``failed``
+        and ``error`` in ``modules_``). Every module failing is an error."""
 
 FITTED_ATTRIBUTES = """\
 estimators_ : list of estimators
@@ -136,7 +146,8 @@ estimators_ : list of estimators
     modules_ : dict of ndarrays
         One table of the modules, one entry per module of
         ``module_names_`` (``pandas.DataFrame(ens.modules_)``): ``module``,
-        ``weight``, ``oof_score``, ``pruned``, ``fold_fit_time`` and
+        ``weight``, ``oof_score`` (NaN for a failed module), ``pruned``,
+        ``failed`` and ``error`` (see ``error_score``), ``fold_fit_time`` and
         ``fold_predict_time`` (seconds, summed over the folds) and
         ``refit_time`` (0 for pruned modules).
 
@@ -215,7 +226,17 @@ default=None
 
     random_state : int, RandomState instance or None, default=None
         Seeds unseeded modules, the inner split and the solvers'
-        subsamples."""
+        subsamples.
+
+    error_score : 'raise' or np.nan, default='raise'
+        What a module that fails (its ``fit``, ``predict_proba`` or
+        ``predict`` raises, on a fold or on all rows) does to the fit, as in
+        scikit-learn's searches:
+        ``'raise'`` stops the fit with the module's error, which names the
+        module and the fold; ``np.nan`` leaves the module out with a
+        :class:`~sklearn.exceptions.FitFailedWarning` naming it, the fold
+        and the error, and fits on the others (it gets weight 0, ``failed``
+        and ``error`` in ``modules_``). Every module failing is an error."""
 
 CV_ATTRIBUTES = (
     """\

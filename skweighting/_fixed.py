@@ -50,6 +50,7 @@ class _BaseFixedTemperature(_BaseSparseAttention):
         n_jobs=None,
         verbose=0,
         random_state=None,
+        error_score="raise",
     ):
         super().__init__(
             estimators,
@@ -61,6 +62,7 @@ class _BaseFixedTemperature(_BaseSparseAttention):
             n_jobs=n_jobs,
             verbose=verbose,
             random_state=random_state,
+            error_score=error_score,
         )
         self.temperature = temperature
         self.normaliser = normaliser
@@ -236,6 +238,7 @@ class SparseAttentionClassifier(ClassifierMixin, _BaseFixedTemperature):
         n_jobs=None,
         verbose=0,
         random_state=None,
+        error_score="raise",
     ):
         super().__init__(
             estimators,
@@ -250,6 +253,7 @@ class SparseAttentionClassifier(ClassifierMixin, _BaseFixedTemperature):
             n_jobs=n_jobs,
             verbose=verbose,
             random_state=random_state,
+            error_score=error_score,
         )
         self.combine = combine
 
@@ -328,6 +332,7 @@ class SparseAttentionRegressor(RegressorMixin, _BaseFixedTemperature):
         n_jobs=None,
         verbose=0,
         random_state=None,
+        error_score="raise",
     ):
         super().__init__(
             estimators,
@@ -342,6 +347,7 @@ class SparseAttentionRegressor(RegressorMixin, _BaseFixedTemperature):
             n_jobs=n_jobs,
             verbose=verbose,
             random_state=random_state,
+            error_score=error_score,
         )
 
 
@@ -429,6 +435,7 @@ class SparseAttentionEnsemble(_BaseFixedTemperature):
         n_jobs=None,
         verbose=0,
         random_state=None,
+        error_score="raise",
     ):
         super().__init__(
             estimators,
@@ -443,6 +450,7 @@ class SparseAttentionEnsemble(_BaseFixedTemperature):
             n_jobs=n_jobs,
             verbose=verbose,
             random_state=random_state,
+            error_score=error_score,
         )
         self.combine = combine
 

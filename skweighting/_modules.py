@@ -38,22 +38,25 @@ def _fit_pickled(estimator, X, y, fit_params):
     return pickle.dumps(estimator, protocol=pickle.HIGHEST_PROTOCOL)
 
 
-def fit_module(estimator, name, X, y, fit_params, memory=None):
+def fit_module(estimator, name, X, y, fit_params, memory=None, *, where=None):
     """Fit one module; returns the module itself, not what its ``fit``
     returns (a ``fit`` that forgets ``return self`` still works, as in
     ``VotingClassifier``). With a `joblib.Memory`, a module already fitted on
-    the same rows with the same parameters is loaded instead."""
+    the same rows with the same parameters is loaded instead. ``where``
+    (e.g. ``"fold 2 of 5"``) is named in the error of a failing fit."""
     try:
         if memory is None:
             estimator.fit(X, y, **fit_params)
             return estimator
         return pickle.loads(memory.cache(_fit_pickled)(estimator, X, y, fit_params))
     except Exception as exc:
-        raise named_error(exc, name, estimator, "fit") from exc
+        action = "fit" if where is None else f"fit on {where}"
+        raise named_error(exc, name, estimator, action) from exc
 
 
-def call_module(estimator, name, X, method):
-    """``estimator.<method>(X)`` as a float array; errors name the module."""
+def call_module(estimator, name, X, method, *, where=None):
+    """``estimator.<method>(X)`` as a float array; errors name the module
+    (and ``where``, e.g. ``"fold 2 of 5"``)."""
     if not hasattr(estimator, method):
         raise ValueError(
             f"{describe(name, estimator)} has no {method} after fitting, which "
@@ -69,7 +72,8 @@ def call_module(estimator, name, X, method):
     try:
         output = getattr(estimator, method)(X)
     except Exception as exc:
-        raise named_error(exc, name, estimator, method) from exc
+        action = method if where is None else f"{method} on {where}"
+        raise named_error(exc, name, estimator, action) from exc
     return np.asarray(output, dtype=np.float64)
 
 
@@ -211,26 +215,27 @@ def class_columns(module_classes, name, estimator, classes):
     return columns
 
 
-def _fit_call(estimator, name, fold, fit_params, method):
+def _fit_call(estimator, name, fold, fit_params, method, where=None):
     """Fit one module on a fold's training rows and call ``method`` on its
     held-out rows (``fold`` is ``(X_train, y_train, X_test)``): the raw
     output, the classes the module learned (None for a regressor) and the
     seconds spent fitting and predicting."""
     X_train, y_train, X_test = fold
     start = perf_counter()
-    estimator = fit_module(estimator, name, X_train, y_train, fit_params)
+    estimator = fit_module(estimator, name, X_train, y_train, fit_params, where=where)
     fitted = perf_counter()
-    output = call_module(estimator, name, X_test, method)
+    output = call_module(estimator, name, X_test, method, where=where)
     classes = getattr(estimator, "classes_", None)
     return output, classes, fitted - start, perf_counter() - fitted
 
 
-def fit_predict_fold(estimator, name, fold, fit_params, reader, memory=None):
+def fit_predict_fold(estimator, name, fold, fit_params, reader, *, memory, where):
     """Fit one module on the training rows of a fold (``fold`` is
     ``(X_train, y_train, X_test)``); return its outputs on the held-out
     rows, checked by ``reader.check`` (a combination; a regressor's values
     are checked by the store) and laid out as ``reader.read`` lays them
-    out, with the seconds spent fitting and predicting.
+    out, with the seconds spent fitting and predicting. Errors name the
+    module and ``where`` (e.g. ``"fold 2 of 5"``).
 
     A fold's module serves only its held-out outputs, so a `joblib.Memory`
     caches those (keyed by the unfitted module, the fold's rows and the fit
@@ -238,9 +243,30 @@ def fit_predict_fold(estimator, name, fold, fit_params, reader, memory=None):
     calls it. The seconds are then those measured when the fold was cached.
     The checks run on every call, cached or not.
     """
-    fit_call = _fit_call if memory is None else memory.cache(_fit_call, ignore=["name"])
+    fit_call = (
+        _fit_call
+        if memory is None
+        else memory.cache(_fit_call, ignore=["name", "where"])
+    )
     output, classes, fit_seconds, predict_seconds = fit_call(
-        estimator, name, tuple(fold), fit_params, reader.method
+        estimator, name, tuple(fold), fit_params, reader.method, where
     )
     output = reader.check(output, name, estimator, classes)
     return output, fit_seconds, predict_seconds
+
+
+class ModuleFailure:
+    """A module's failure, returned instead of raised where failures are
+    tolerated (``error_score=np.nan``): ``error`` is the exception, whose
+    message names the module and where it failed."""
+
+    def __init__(self, error):
+        self.error = error
+
+
+def tolerating(function, *args, **kwargs):
+    """``function(*args, **kwargs)``, or a `ModuleFailure` if it raises."""
+    try:
+        return function(*args, **kwargs)
+    except Exception as exc:
+        return ModuleFailure(exc)

@@ -15,7 +15,7 @@ from sklearn.base import clone
 from sklearn.utils.parallel import Parallel, delayed
 
 from ._folds import FoldBuffers, fold_data, fold_params
-from ._modules import fit_module, fit_predict_fold
+from ._modules import ModuleFailure, fit_module, fit_predict_fold, tolerating
 
 
 @dataclass
@@ -29,10 +29,20 @@ class ModuleFits:
     modules: list
     params: list
     memory: object = None
+    # Whether a module's failure is returned (a `ModuleFailure`) rather than
+    # raised: error_score=np.nan.
+    tolerate: bool = False
+
+    def task(self, function, *args, **kwargs):
+        """A delayed call of ``function``, tolerating failures if asked."""
+        if self.tolerate:
+            return delayed(tolerating)(function, *args, **kwargs)
+        return delayed(function)(*args, **kwargs)
 
     def refit(self, module):
         """A delayed task: module ``module`` fitted on all rows, timed."""
-        return delayed(_timed)(
+        return self.task(
+            _timed,
             fit_module,
             clone(self.modules[module]),
             self.names[module],
@@ -40,12 +50,13 @@ class ModuleFits:
             self.y,
             self.params[module],
             self.memory,
+            where="all rows",
         )
 
 
-def _timed(function, *args):
+def _timed(function, *args, **kwargs):
     start = time.perf_counter()
-    result = function(*args)
+    result = function(*args, **kwargs)
     return result, time.perf_counter() - start
 
 
@@ -93,6 +104,8 @@ class OutOfFoldRun:
         # for a refit): joblib returns the results in that order.
         self.keys = []
         self.done = [0] * len(layout.splits)  # results taken so far, per fold
+        # The first failure of each module that failed (error_score=np.nan).
+        self.failures = {}
 
     def run(self, combinations, stores, refit_first=False):
         """Fit every (module, fold) pair and write each output into every
@@ -113,13 +126,24 @@ class OutOfFoldRun:
         )
         refits = None
         if refit_first:
-            refits = {m: next(results) for m in range(n_modules)}
-        for index, (output, fit_seconds, predict_seconds) in enumerate(
-            results, start=n_modules if refit_first else 0
-        ):
+            refits = {}
+            for module in range(n_modules):
+                refit = next(results)
+                if isinstance(refit, ModuleFailure):
+                    self.failures.setdefault(module, refit.error)
+                else:
+                    refits[module] = refit
+        for index, result in enumerate(results, start=n_modules if refit_first else 0):
             fold, module = self.keys[index]
+            rows = self.layout.folds[fold]
+            if isinstance(result, ModuleFailure):
+                self.failures.setdefault(module, result.error)
+                # Stand-in outputs complete the stores; the module is left
+                # out of the weights.
+                result = (combinations[0].placeholder(rows.stop - rows.start), 0, 0)
+            output, fit_seconds, predict_seconds = result
             for combination, store in zip(combinations, stores):
-                combination.write(store, module, self.layout.folds[fold], output)
+                combination.write(store, module, rows, output)
             self.done[fold] += 1
             self.times[module] += fit_seconds, predict_seconds
             if self.verbose >= 2:
@@ -151,13 +175,15 @@ class OutOfFoldRun:
             # (longest-processing-time-first).
             for module in np.argsort(-self.times.sum(axis=1), kind="stable"):
                 self.keys.append((fold, module))
-                yield delayed(fit_predict_fold)(
+                yield fits.task(
+                    fit_predict_fold,
                     clone(fits.modules[module]),
                     fits.names[module],
                     data,
                     fold_params(fits.X, fits.params[module], train),
                     reader,
-                    fits.memory,
+                    memory=fits.memory,
+                    where=f"fold {fold + 1} of {len(self.done)}",
                 )
 
     def log_module_scores(self, scores, score_name):
@@ -173,8 +199,9 @@ class OutOfFoldRun:
 
 def refit_modules(fits, kept, fold_times, *, n_jobs, verbose):
     """Fit the modules ``kept`` on all rows: ``{module: (estimator,
-    seconds)}``. Longest first (by the module's fit time on the folds), so
-    that with n_jobs > 1 no worker is left with a long refit at the end."""
+    seconds)}`` (or a `ModuleFailure`, if failures are tolerated). Longest
+    first (by the module's fit time on the folds), so that with n_jobs > 1
+    no worker is left with a long refit at the end."""
     order = kept[np.argsort(-fold_times[kept], kind="stable")]
     done = Parallel(n_jobs=n_jobs, verbose=max(verbose - 2, 0))(
         fits.refit(module) for module in order

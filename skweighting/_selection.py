@@ -100,13 +100,15 @@ class Candidates:
         self.fits.append(fit)
         self.combination.append(combination)
 
-    def results(self, module_names):
+    def results(self, module_names, expand):
         """``cv_results_``: a dict of 1-D arrays (and ``params``), as
         :class:`~sklearn.model_selection.GridSearchCV` gives, with the
-        weights of each candidate's fit one key per module."""
+        weights of each candidate's fit one key per module of
+        ``module_names`` (``expand`` maps the candidates' modules onto
+        them)."""
         scores = np.array(self.scores)
         mean, std = scores.mean(axis=1), scores.std(axis=1)
-        weights = np.array([fit.weights for fit in self.fits])
+        weights = np.array([fit.weights for fit in self.fits]) @ expand
         params = self.params
         results = {
             "params": params,

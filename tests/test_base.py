@@ -240,7 +240,7 @@ def test_the_html_diagram_shows_each_modules_weight_and_the_pruned_ones(pruned):
         assert label in html
     assert "pruned" in html  # the fixture prunes a module
     unfitted = estimator_html_repr(clone(pruned))
-    for name, weight in zip(pruned.module_names_, pruned.attention_weights_):
+    for name in pruned.module_names_:
         assert f"{name}: pruned" not in unfitted
         assert f"{name}: weight" not in unfitted
 

@@ -262,6 +262,8 @@ def test_fold_without_a_class_is_aligned_by_label():
         (X_train, y_train, X_test),
         {},
         LogPooling(classes),
+        memory=None,
+        where="fold 1 of 3",
     )
     assert output.shape == (10, 3)
     np.testing.assert_array_equal(output[:, 0], 0.0)  # never seen: probability 0
@@ -507,7 +509,7 @@ X_SMALL, Y_SMALL = load_iris(return_X_y=True)
         (
             {"estimators": [("broken", _Broken()), ("nb", GaussianNB())]},
             RuntimeError,
-            r"module 'broken' \(_Broken\) failed to fit: boom",
+            r"module 'broken' \(_Broken\) failed to fit on (fold \d of 5|all rows): boom",
         ),
     ],
 )

@@ -16,8 +16,10 @@ asks which one it has:
   rows, ``predict_rows``);
 * ``loss(store)``: the loss object the solvers minimise (``loss_grad``,
   ``value``, ``extra_penalty``, ``fold_sums``, ``drop``, ``take``,
-  ``predict_rows``); ``module_scores(store)``: each module's own
-  out-of-fold score, named ``score_name``;
+  ``keep_modules``, ``predict_rows``); ``module_scores(store)``: each
+  module's own out-of-fold score, named ``score_name``;
+  ``placeholder(n_rows)``: outputs standing in for a module that failed on
+  a fold;
 * ``combine(outputs, weights, extra, out=None)``: the prediction, from the
   outputs of the modules with non-zero weight (an iterable: each is folded
   in as it comes), ``n_columns`` wide;

@@ -80,6 +80,11 @@ class ClassProbabilities:
     def output_names(self, prefix, module_name):
         return [f"{prefix}_{module_name}_{label}" for label in self.classes]
 
+    def placeholder(self, n_rows):
+        """Outputs standing in for a module that failed on a fold (it is
+        left out of the weights): uniform probabilities."""
+        return np.full((n_rows, self.n_columns), 1.0 / self.n_columns)
+
     def _allocate_scores(self, modules, codes, sample_weight):
         return dict(
             codes=np.asarray(codes, dtype=np.intp),

@@ -215,6 +215,17 @@ class QuadraticLoss:
         values = np.tensordot(weights, self._errors()[:, rows], axes=1)
         return values * self.scale + self.y[rows]
 
+    def keep_modules(self, modules):
+        """The loss of the average of ``modules`` (indices) alone."""
+        if self.errors is None:
+            grams = self.fold_grams[:, modules][:, :, modules]
+            return QuadraticLoss(
+                None, self.sample_weight, fold_grams=grams, scale=self.scale, y=self.y
+            )
+        return QuadraticLoss(
+            self.errors[modules], self.sample_weight, scale=self.scale, y=self.y
+        )
+
     def take(self, rows):
         return QuadraticLoss(
             self._errors()[:, rows],
@@ -273,6 +284,11 @@ class Average:
         is finite on its diagonal only if they are (`_check_errors`), so no
         reduction reads them again."""
         return check_prediction_shape(output, name, estimator, self.n_columns)
+
+    def placeholder(self, n_rows):
+        """Outputs standing in for a module that failed on a fold (it is
+        left out of the weights)."""
+        return np.zeros((n_rows, self.n_columns))
 
     def output_names(self, prefix, module_name):
         if self.n_columns == 1:

@@ -281,6 +281,10 @@ class LogPoolLoss:
         _, unnormalised, norm, _ = log_pool(weights, extra[0], self.log_proba[:, rows])
         return unnormalised / norm[:, None]
 
+    def keep_modules(self, modules):
+        """The loss of the pool of ``modules`` (indices) alone."""
+        return LogPoolLoss(self.log_proba[modules], self.y, self.sample_weight)
+
     def take(self, rows):
         return LogPoolLoss(
             # Fancy indexing along axis 1 returns a non-contiguous array,

@@ -106,6 +106,11 @@ class MixtureLoss:
         """The mixture's probabilities of ``rows`` (needs ``proba``)."""
         return np.tensordot(weights, self.proba[:, rows], axes=1)
 
+    def keep_modules(self, modules):
+        """The loss of the mixture of ``modules`` (indices) alone."""
+        proba = None if self.proba is None else self.proba[modules]
+        return MixtureLoss(self.proba_true[modules], self.sample_weight, proba)
+
     def take(self, rows):
         proba = None if self.proba is None else self.proba[:, rows]
         return MixtureLoss(self.proba_true[:, rows], self.sample_weight[rows], proba)
