@@ -1061,6 +1061,211 @@ def _load_module(path):
 
 
 # --------------------------------------------------------------------------
+# docs/persistence.md: the types skops asks to trust
+# --------------------------------------------------------------------------
+# What each type skops lists as untrusted is there for. A type missing here
+# stops the generator: say what it is before the page lists it.
+SKOPS_TYPES = {
+    "skweighting._fixed.SparseAttentionClassifier": "the ensemble itself",
+    "skweighting._fixed.SparseAttentionRegressor": "the ensemble itself",
+    "skweighting._fixed.SparseAttentionEnsemble": "the ensemble itself",
+    "skweighting._cv.SparseAttentionClassifierCV": "the ensemble itself",
+    "skweighting._cv.SparseAttentionRegressorCV": "the ensemble itself",
+    "skweighting._tasks.Classification": "the task (classification or "
+    "regression) the fitted ensemble predicts with",
+    "skweighting._tasks.Regression": "the task (classification or "
+    "regression) the fitted ensemble predicts with",
+    "skweighting._combinations.log_pool.LogPooling": "how the fitted ensemble "
+    "combines its modules' outputs (one of them)",
+    "skweighting._combinations.mixture.LinearMixture": "how the fitted "
+    "ensemble combines its modules' outputs (one of them)",
+    "skweighting._combinations.average.Average": "how the fitted ensemble "
+    "combines its modules' outputs (one of them)",
+    "skweighting._portfolio._Standardize": "the default portfolios' scaling "
+    "of the linear model",
+    "skweighting._portfolio._ToDense": "the default portfolios' dense "
+    "input for gradient boosting and naive Bayes",
+    "skweighting._portfolio._DenseInputPipeline": "the default portfolios' "
+    "dense input for gradient boosting and naive Bayes",
+    "sklearn.utils._bunch.Bunch": "`named_estimators_`",
+    "sklearn.tree._tree.Tree": "decision trees and random forests",
+    "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor": (
+        "histogram gradient boosting"
+    ),
+    "sklearn.neighbors._kd_tree.KDTree": "k-nearest neighbours",
+    "sklearn.metrics._dist_metrics.EuclideanDistance64": "k-nearest neighbours",
+    "sklearn.utils.validation.check_array": "histogram gradient boosting with "
+    "`categorical_features` (a function it keeps)",
+    "functools.partial": "histogram gradient boosting with "
+    "`categorical_features` (it keeps `check_array` in a `functools.partial`)",
+    "numpy.dtype": "NumPy dtypes the fitted modules keep",
+    "joblib.memory.Memory": "`memory=joblib.Memory(...)`, a parameter",
+    "joblib._store_backends.FileSystemStoreBackend": (
+        "`memory=joblib.Memory(...)`, a parameter"
+    ),
+}
+
+
+def _skops_cases(cache):
+    """(label, estimator, X, y): a fitted model of every public class, the
+    default portfolios, a k-NN module, histogram gradient boosting with
+    categorical features and a joblib.Memory."""
+    import numpy as np
+    import pandas as pd
+    from joblib import Memory
+    from sklearn.datasets import make_classification, make_regression
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.naive_bayes import GaussianNB
+    from sklearn.neighbors import KNeighborsClassifier
+
+    from skweighting import (
+        SparseAttentionClassifier,
+        SparseAttentionClassifierCV,
+        SparseAttentionEnsemble,
+        SparseAttentionRegressor,
+        SparseAttentionRegressorCV,
+    )
+
+    X, y = make_classification(
+        n_samples=120, n_features=5, n_informative=3, n_classes=3, random_state=0
+    )
+    X_reg, y_reg = make_regression(n_samples=100, n_features=5, random_state=0)
+    frame = pd.DataFrame(X, columns=[f"x{i}" for i in range(X.shape[1])])
+    rng = np.random.default_rng(0)
+    frame["colour"] = pd.Categorical(rng.choice(["red", "green", "blue"], len(X)))
+    small = {"cv": 3, "random_state": 0}
+    return [
+        (
+            "`SparseAttentionClassifier()` (default portfolio)",
+            SparseAttentionClassifier(**small),
+            X,
+            y,
+        ),
+        (
+            '`SparseAttentionClassifier(combine="linear")` (default portfolio)',
+            SparseAttentionClassifier(combine="linear", **small),
+            X,
+            y,
+        ),
+        (
+            "`SparseAttentionRegressor()` (default portfolio)",
+            SparseAttentionRegressor(**small),
+            X_reg,
+            y_reg,
+        ),
+        (
+            "`SparseAttentionEnsemble` of two classifiers",
+            SparseAttentionEnsemble(
+                [("lr", LogisticRegression()), ("nb", GaussianNB())], **small
+            ),
+            X,
+            y,
+        ),
+        (
+            "`SparseAttentionClassifierCV()` (default portfolio)",
+            SparseAttentionClassifierCV(temperatures=3, **small),
+            X,
+            y,
+        ),
+        (
+            "`SparseAttentionRegressorCV()` (default portfolio)",
+            SparseAttentionRegressorCV(temperatures=3, **small),
+            X_reg,
+            y_reg,
+        ),
+        (
+            "a `KNeighborsClassifier` module",
+            SparseAttentionClassifier([("knn", KNeighborsClassifier())], **small),
+            X,
+            y,
+        ),
+        (
+            '`HistGradientBoostingClassifier(categorical_features=["colour"])` on '
+            "a DataFrame",
+            SparseAttentionClassifier(
+                [
+                    (
+                        "hgb",
+                        HistGradientBoostingClassifier(
+                            categorical_features=["colour"], max_iter=10
+                        ),
+                    )
+                ],
+                **small,
+            ),
+            frame,
+            y,
+        ),
+        (
+            "`memory=joblib.Memory(...)`",
+            SparseAttentionClassifier(
+                [("lr", LogisticRegression())], memory=Memory(cache, verbose=0), **small
+            ),
+            X,
+            y,
+        ),
+    ]
+
+
+def _skops_order(name):
+    """skweighting's types first, then scikit-learn's, NumPy's, the rest."""
+    for rank, prefix in enumerate(("skweighting.", "sklearn.", "numpy.")):
+        if name.startswith(prefix):
+            return rank, name
+    return 3, name
+
+
+def skops_types():
+    """The types ``skops.io.get_untrusted_types`` lists for a fitted model of
+    each case of `_skops_cases`, and what each is there for."""
+    import warnings
+
+    import sklearn
+    import skops
+    import skops.io as sio
+
+    needed = {}
+    labels = []
+    with (
+        _one_thread(),
+        warnings.catch_warnings(),
+        tempfile.TemporaryDirectory() as cache,
+    ):
+        warnings.simplefilter("ignore")
+        for label, estimator, X, y in _skops_cases(cache):
+            labels.append(label)
+            estimator.fit(X, y)
+            for name in sio.get_untrusted_types(data=sio.dumps(estimator)):
+                needed.setdefault(name, []).append(len(labels))
+    unknown = sorted(set(needed) - set(SKOPS_TYPES))
+    if unknown:
+        raise RuntimeError(
+            f"skops lists types docs/figures.py does not describe: {unknown}; "
+            "add them to SKOPS_TYPES"
+        )
+    cases = "\n".join(f"{i}. {label}" for i, label in enumerate(labels, 1))
+    rows = [
+        f"| `{name}` | {SKOPS_TYPES[name]} | "
+        + ", ".join(str(i) for i in needed[name])
+        + " |"
+        for name in sorted(needed, key=_skops_order)
+    ]
+    intro = _wrap(
+        "The types `skops.io.get_untrusted_types` lists for a fitted model of "
+        f"each of these (skops {skops.__version__}, scikit-learn "
+        f"{sklearn.__version__}):"
+    )
+    return (
+        intro
+        + "\n\n"
+        + cases
+        + "\n\n| type | needed for | models |\n|---|---|---|\n"
+        + "\n".join(rows)
+    )
+
+
+# --------------------------------------------------------------------------
 # docs/reliability.md: the messages, from docs/reliability.py
 # --------------------------------------------------------------------------
 RELIABILITY_BLOCKS = (
@@ -1178,6 +1383,7 @@ BLOCKS = {
         name: ("docs/reliability.md", _reliability_block(name), "fits")
         for name in RELIABILITY_BLOCKS
     },
+    "skops-types": ("docs/persistence.md", skops_types, "fits"),
     "alpha-summary": ("docs/benchmarks.md", alpha_summary, "stored"),
     **{
         name: ("docs/benchmarks.md", _bench_block(name), "bench")

@@ -125,6 +125,54 @@ def test_benchmark_sections_match_their_report_only(capsys):
     assert status == 0, capsys.readouterr().out
 
 
+def _readme_api_rows():
+    """``{class name: parameter text}`` of the README's API table."""
+    rows = re.findall(
+        r"^\| `(\w+)\((.*?)\)` \|", (ROOT / "README.md").read_text(), re.MULTILINE
+    )
+    return dict(rows)
+
+
+def test_readme_api_table_matches_the_signatures():
+    # Every parameter the README's API table lists, in its order, with the
+    # default it shows; a row that does not end in "..." lists them all.
+    import ast
+    import inspect
+
+    import skweighting
+
+    rows = _readme_api_rows()
+    classes = [n for n in skweighting.__all__ if n.startswith("SparseAttention")]
+    assert sorted(n for n in rows if n in classes) == sorted(classes)
+    for name in classes:
+        text = rows[name]
+        complete = not text.rstrip().endswith("...")
+        text = re.sub(r",\s*\.\.\.$", "", text.strip())
+        function = ast.parse(f"def f({text}): pass").body[0]
+        arguments = function.args
+        listed = [a.arg for a in arguments.args + arguments.kwonlyargs]
+        defaults = dict(
+            zip([a.arg for a in arguments.args][::-1], arguments.defaults[::-1])
+        )
+        defaults.update(
+            (a.arg, d)
+            for a, d in zip(arguments.kwonlyargs, arguments.kw_defaults)
+            if d is not None
+        )
+        signature = inspect.signature(getattr(skweighting, name)).parameters
+        actual = list(signature)
+        assert listed == (actual if complete else actual[: len(listed)]), name
+        for argument, node in defaults.items():
+            expected = signature[argument].default
+            assert ast.literal_eval(node) == expected, (name, argument)
+        keyword_only = [
+            p for p in signature.values() if p.kind == inspect.Parameter.KEYWORD_ONLY
+        ]
+        assert [a.arg for a in arguments.kwonlyargs] == [
+            p.name for p in keyword_only[: len(arguments.kwonlyargs)]
+        ], name
+
+
 def _docs_pages():
     return [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 
