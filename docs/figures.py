@@ -1,16 +1,21 @@
-"""Write the figures that README.md and the docs pages quote.
+"""Write the figures and messages that README.md and the docs pages quote.
 
-The pages: README.md, docs/user_guide.md and docs/reliability.md.
+The pages: README.md, docs/user_guide.md, docs/reliability.md,
+docs/persistence.md and docs/benchmarks.md.
 
-Every number in those pages that code produces sits in a generated block::
+Every number or message in those pages that code produces sits in a
+generated block::
 
     <!-- begin: NAME (docs/figures.py) -->
     ...
     <!-- end: NAME -->
 
-written by this script, never typed by hand. After any change that moves
-the numbers (the package, an example, a benchmark rerun), regenerate every
-block with one command, from anywhere::
+written by this script, never typed by hand; the sections of
+docs/benchmarks.md between ``<!-- NAME:start -->`` / ``<!-- NAME:end -->``
+markers are written by the bench scripts, and this script checks them
+against what each script's ``--report-only`` writes from its stored CSV.
+After any change that moves them (the package, an example, a benchmark
+rerun), regenerate every block with one command, from anywhere::
 
     python docs/figures.py
 
@@ -19,8 +24,10 @@ and check them (exit status 1 and a diff when a block is stale)::
     python docs/figures.py --check
 
 ``--only NAME [NAME ...]`` limits either to some blocks, ``--cheap`` to the
-blocks computed from stored results (no model is fitted; this is what
-tests/test_docs.py checks), ``--list`` lists the blocks. CI checks them all.
+blocks computed from stored results without the bench extra (no model is
+fitted; tests/test_docs.py checks these, and the benchmark sections when
+it can), ``--list`` lists the blocks. CI checks them all, with the bench
+extra installed.
 
 The blocks and what computes them:
 
@@ -34,12 +41,23 @@ The blocks and what computes them:
   below, on breast_cancer (a few seconds);
 * ``temperature-table`` and ``temperature-search`` (docs/user_guide.md):
   parsed from what examples/attention_analysis.py prints (about 20 s);
-* ``temperature-range`` (docs/user_guide.md): the automatic temperature
-  path (``temperatures_``) of the CV estimators on bundled data sets (about
-  30 s);
+* ``temperature-range`` (docs/user_guide.md): the rule of the automatic
+  temperature path, checked against ``temperatures_`` of the CV estimators
+  on bundled data sets, with the ranges the fit found (about a minute);
 * ``extreme-weights`` (docs/reliability.md): the weights at the extremes of
   temperature and alpha, on the data of tests/test_properties.py (about
-  30 s).
+  30 s);
+* ``reliability-*`` (docs/reliability.md): every exception, warning and
+  message of the page, recorded by running each case
+  (docs/reliability.py, in a subprocess; about 30 s);
+* ``skops-types`` (docs/persistence.md): the types skops asks to trust for
+  a fitted model of every public class (about 20 s);
+* ``alpha-summary`` (docs/benchmarks.md): the findings of bench/alpha.py,
+  from bench/results/alpha.csv;
+* ``bench-quality``, ``bench-speed``, ``bench-alpha`` (docs/benchmarks.md):
+  the sections of bench/quality.py, bench/speed.py and bench/alpha.py,
+  as their ``--report-only`` writes them (a few seconds each; the bench
+  extra).
 
 Everything runs with one thread per native pool (BLAS, OpenMP), which makes
 the fits fast on a busy machine and does not change their results.
