@@ -44,6 +44,11 @@ The blocks and what computes them:
 * ``temperature-range`` (docs/user_guide.md): the rule of the automatic
   temperature path, checked against ``temperatures_`` of the CV estimators
   on bundled data sets, with the ranges the fit found (about a minute);
+* ``attention-plot`` and ``temperature-path-plot`` (docs/user_guide.md):
+  what the two figures of examples/plot_attention_and_temperature_path.py
+  show, from the estimator it fits (run in this process, about a minute);
+  a regeneration also rewrites the figures, docs/_static/attention.png and
+  docs/_static/temperature_path.png;
 * ``extreme-weights`` (docs/reliability.md): the weights at the extremes of
   temperature and alpha, on the data of tests/test_properties.py (about
   30 s);
@@ -839,6 +844,129 @@ def temperature_search():
 
 
 # --------------------------------------------------------------------------
+# docs/user_guide.md: the two figures of examples/plot_attention_and_
+# temperature_path.py, and what they show
+# --------------------------------------------------------------------------
+PLOT_EXAMPLE = ROOT / "examples" / "plot_attention_and_temperature_path.py"
+PLOT_FILES = ("attention.png", "temperature_path.png")
+_PLOTS = {}
+
+
+def plot_example():
+    """Run examples/plot_attention_and_temperature_path.py once, in this
+    process (Agg backend), saving its figures; returns its fitted CV
+    estimator and keeps the PNG files' bytes for `main` to write into
+    docs/_static when the text below them is regenerated."""
+    if "estimator" not in _PLOTS:
+        import contextlib
+        import io
+        import runpy
+
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        argv = sys.argv
+        with tempfile.TemporaryDirectory() as out, _one_thread():
+            sys.argv = [str(PLOT_EXAMPLE), "--output-dir", out]
+            try:
+                with contextlib.redirect_stdout(io.StringIO()):
+                    namespace = runpy.run_path(str(PLOT_EXAMPLE), run_name="__main__")
+            finally:
+                sys.argv = argv
+                plt.close("all")
+            _PLOTS["files"] = {
+                name: (Path(out) / name).read_bytes() for name in PLOT_FILES
+            }
+        _PLOTS["estimator"] = namespace["ens"]
+    return _PLOTS["estimator"]
+
+
+def _chosen_text(est):
+    if est.single_module_ is not None:
+        return f"the module `{est.single_module_}` alone"
+    names = {"log": "log pooling", "linear": "the linear mixture"}
+    return (
+        f"{names[est.combine_]} with {est.normaliser_} at temperature "
+        f"{est.temperature_:.3g}"
+    )
+
+
+def attention_plot():
+    """What `AttentionDisplay` shows in docs/_static/attention.png."""
+    import numpy as np
+
+    est = plot_example()
+    names = [f"`{name}`" for name in est.module_names_]
+    weights, scores = est.attention_weights_, est.oof_scores_
+    top, best = int(np.argmax(weights)), int(np.argmax(scores))
+    text = f"Here the CV estimator chose {_chosen_text(est)}: {names[top]} "
+    if top == best:
+        text += (
+            f"carries the largest weight ({weights[top]:.2f}) and also scores "
+            "best on its own"
+        )
+    else:
+        text += (
+            f"carries the largest weight ({weights[top]:.2f}) although "
+            f"{names[best]} scores best on its own (weight {weights[best]:.2f})"
+        )
+    pruned = [n for n, kept in zip(names, est.support_) if not kept]
+    if pruned:
+        text += f", and {_series(pruned)} {'is' if len(pruned) == 1 else 'are'} pruned."
+    else:
+        low = int(np.argmin(weights))
+        text += (
+            f"; no module is pruned (the smallest weight, that of "
+            f"{names[low]}, is {weights[low]:.1g})."
+        )
+    return _wrap(text)
+
+
+def temperature_path_plot():
+    """What `TemperaturePathDisplay` shows in
+    docs/_static/temperature_path.png: the trend of the path's inner-CV
+    score and where the chosen temperature lies."""
+    import numpy as np
+
+    est = plot_example()
+    results = est.cv_results_
+    rows = [
+        i
+        for i, params in enumerate(results["params"])
+        if params["module"] is None
+        and params["combine"] == est.path_combine_
+        and params["normaliser"] == est.path_normaliser_
+    ]
+    order = np.argsort(results["param_temperature"][rows])
+    scores = np.asarray(results["mean_test_score"])[rows][order]
+    steps = np.diff(scores)
+    spread = 1e-9 * (1 + np.abs(scores).max())
+    if np.all(steps <= spread):
+        trend = "the score falls as the temperature pulls the weights towards uniform"
+    elif np.all(steps >= -spread):
+        trend = "the score rises as the temperature pulls the weights towards uniform"
+    else:
+        peak = est.temperatures_[int(np.argmax(scores))]
+        trend = f"the score is highest at temperature {peak:.3g}"
+    path = est.temperatures_
+    if est.single_module_ is not None:
+        chosen = (
+            f"a module alone (`{est.single_module_}`) wins over the whole path, "
+            "which is the best combination's"
+        )
+    elif np.isclose(est.temperature_, path[0]):
+        chosen = "the lowest temperature of the path wins"
+    elif np.isclose(est.temperature_, path[-1]):
+        chosen = "the highest temperature of the path wins"
+    else:
+        step = int(np.argmin(np.abs(path - est.temperature_))) + 1
+        chosen = f"temperature {est.temperature_:.3g}, step {step} of {len(path)}, wins"
+    return _wrap(f"Here {trend}, and {chosen}.")
+
+
+# --------------------------------------------------------------------------
 # docs/user_guide.md: where the temperature acts at the default alpha
 # --------------------------------------------------------------------------
 def _temperature_text(t):
@@ -1396,6 +1524,8 @@ BLOCKS = {
     "temperature-table": ("docs/user_guide.md", temperature_table, "fits"),
     "temperature-search": ("docs/user_guide.md", temperature_search, "fits"),
     "temperature-range": ("docs/user_guide.md", temperature_range, "fits"),
+    "attention-plot": ("docs/user_guide.md", attention_plot, "fits"),
+    "temperature-path-plot": ("docs/user_guide.md", temperature_path_plot, "fits"),
     "extreme-weights": ("docs/reliability.md", extreme_weights_table, "fits"),
     **{
         name: ("docs/reliability.md", _reliability_block(name), "fits")
@@ -1497,6 +1627,12 @@ def main(argv=None):
         if (ROOT / page).read_text() != text:
             (ROOT / page).write_text(text)
             print(f"wrote {page}")
+    # The figures the plot blocks describe, from the same run.
+    for name, data in _PLOTS.get("files", {}).items():
+        target = DOCS / "_static" / name
+        if not target.exists() or target.read_bytes() != data:
+            target.write_bytes(data)
+            print(f"wrote docs/_static/{name}")
     return 0
 
 
