@@ -8,6 +8,8 @@ import re
 import sys
 from pathlib import Path
 
+import numpy as np
+
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
@@ -171,6 +173,39 @@ def test_readme_api_table_matches_the_signatures():
         assert [a.arg for a in arguments.kwonlyargs] == [
             p.name for p in keyword_only[: len(arguments.kwonlyargs)]
         ], name
+
+
+def _sci(value):
+    """1e-6, as the pages write it."""
+    mantissa, exponent = f"{value:e}".split("e")
+    return f"{float(mantissa):g}e{int(exponent)}"
+
+
+def test_user_guide_states_the_code_constants():
+    # The thresholds and constants the user guide quotes, as the code has
+    # them.
+    from skweighting._combinations.log_pool import (
+        POOL_FLOOR,
+        SHARPNESS_PENALTY,
+        LogPooling,
+    )
+    from skweighting._pruning import NEGLIGIBLE_WEIGHT
+    from skweighting._solvers import WARM_START_ROWS
+    from skweighting._validation import check_temperature
+
+    text = " ".join((ROOT / "docs" / "user_guide.md").read_text().split())
+    solver = text.split("## The solver", 1)[1].split("## ", 1)[0]
+    # The subsample warm start runs above 4 x WARM_START_ROWS rows.
+    assert f"Above {4 * WARM_START_ROWS:,} rows" in solver
+    assert f"random {WARM_START_ROWS:,}-row subsample" in solver
+    assert f"From {LogPooling.FLOAT32_ROWS:,} out-of-fold rows" in solver
+    assert f"$c = 10^{{{np.log10(SHARPNESS_PENALTY):.0f}}}$" in text
+    assert f"Weights below {_sci(NEGLIGIBLE_WEIGHT)}" in text
+    assert "`POOL_FLOOR` in `skweighting/_combinations/log_pool.py`" in text
+    assert POOL_FLOOR > 0
+    assert "outside $[10^{-10}, 10^{10}]$" in text
+    check_temperature(1e-10)
+    check_temperature(1e10)
 
 
 def _docs_pages():
