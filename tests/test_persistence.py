@@ -1,9 +1,13 @@
 """Saving and loading fitted ensembles: pickle, joblib and skops.io.
 
-See docs/persistence.md for the user-facing advice.
+See docs/persistence.md for the user-facing advice; its skops recipe (the
+allow-list of types) is read from the page and run on every model here.
 """
 
+import ast
 import pickle
+import re
+from pathlib import Path
 
 import joblib
 import numpy as np
@@ -11,7 +15,7 @@ import pytest
 from sklearn.base import clone
 from sklearn.compose import ColumnTransformer
 from sklearn.datasets import make_classification, make_regression
-from sklearn.ensemble import RandomForestClassifier
+from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
 from sklearn.frozen import FrozenEstimator
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.naive_bayes import GaussianNB
@@ -31,8 +35,34 @@ from skweighting import (
 
 sio = pytest.importorskip("skops.io")
 
-# The only packages whose types a saved skweighting model may need.
-TRUSTED_PREFIXES = ("numpy.", "scipy.", "sklearn.", "skweighting.")
+PERSISTENCE_PAGE = Path(__file__).resolve().parents[1] / "docs" / "persistence.md"
+
+
+def _recipe():
+    """The skops recipe of docs/persistence.md: its code block that reviews
+    the untrusted types, and the allow-list it defines."""
+    blocks = re.findall(r"```python\n(.*?)```", PERSISTENCE_PAGE.read_text(), re.DOTALL)
+    block = next(b for b in blocks if "ALLOWED_PREFIXES" in b)
+    namespace = {}
+    for node in ast.parse(block).body:
+        if isinstance(node, ast.Assign) and node.targets[0].id.startswith("ALLOWED"):
+            exec(
+                compile(ast.Module([node], type_ignores=[]), "recipe", "exec"),
+                namespace,
+            )
+    return block, namespace["ALLOWED_PREFIXES"], namespace["ALLOWED_TYPES"]
+
+
+RECIPE, ALLOWED_PREFIXES, ALLOWED_TYPES = _recipe()
+
+
+def _unexpected(untrusted):
+    """The types the recipe of docs/persistence.md refuses."""
+    return [
+        t
+        for t in untrusted
+        if not t.startswith(ALLOWED_PREFIXES) and t not in ALLOWED_TYPES
+    ]
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -81,6 +111,11 @@ def _default_portfolio():
     # estimators=None: the default portfolio (scaled logistic regression,
     # random forest, histogram gradient boosting, naive Bayes).
     return SparseAttentionClassifier(random_state=0, cv=3, n_jobs=2)
+
+
+def _default_regression_portfolio():
+    # The scaled RidgeCV, random forest and histogram gradient boosting.
+    return SparseAttentionRegressor(random_state=0, cv=3, n_jobs=2)
 
 
 # (name, unfitted estimator, X, y, methods compared after loading)
@@ -153,6 +188,13 @@ CASES = [
         X,
         Y,
         ("predict", "predict_proba"),
+    ),
+    (
+        "default-regression-portfolio",
+        _default_regression_portfolio(),
+        X_REG,
+        Y_REG,
+        ("predict",),
     ),
     (
         # Sparse weights: pruned modules are 'drop's in named_estimators_.
@@ -232,14 +274,60 @@ def test_joblib_round_trip(fitted, tmp_path):
 
 
 def test_skops_round_trip_needs_only_known_types(fitted, tmp_path):
+    # The recipe of docs/persistence.md accepts every type the model needs.
     est, X_test, methods = fitted
     path = tmp_path / "model.skops"
     sio.dump(est, path)
     untrusted = sio.get_untrusted_types(file=path)
-    unexpected = [t for t in untrusted if not t.startswith(TRUSTED_PREFIXES)]
-    assert not unexpected, f"types outside {TRUSTED_PREFIXES}: {unexpected}"
+    assert not _unexpected(untrusted), _unexpected(untrusted)
     loaded = sio.load(path, trusted=untrusted)
     _assert_same_model(loaded, est, X_test, methods)
+
+
+def test_the_recipe_example_lists_types_skops_asks_for():
+    # The "e.g." output in the recipe is what skops lists for a classifier
+    # with log pooling and a tree (a part of it).
+    shown = re.findall(r"'([\w.]+)'", RECIPE.split("ALLOWED_PREFIXES")[0])
+    est = SparseAttentionClassifier(
+        [("lr", LogisticRegression()), ("tree", DecisionTreeClassifier(max_depth=3))],
+        random_state=0,
+    ).fit(X, Y)
+    untrusted = sio.get_untrusted_types(data=sio.dumps(est))
+    assert shown and set(shown) <= set(untrusted), (shown, untrusted)
+
+
+@pytest.mark.parametrize("categorical", [["colour"], "from_dtype"])
+def test_the_recipe_loads_gradient_boosting_with_categorical_features(categorical):
+    # HistGradientBoosting with categorical features keeps check_array in a
+    # functools.partial: the one type outside the allowed packages.
+    frame = _dataframe()
+    est = SparseAttentionClassifier(
+        [
+            (
+                "hgb",
+                HistGradientBoostingClassifier(
+                    categorical_features=categorical, max_iter=10, random_state=0
+                ),
+            ),
+            (
+                "nb",
+                make_pipeline(
+                    ColumnTransformer(
+                        [("num", StandardScaler(), list(frame.columns[:-1]))]
+                    ),
+                    GaussianNB(),
+                ),
+            ),
+        ],
+        random_state=0,
+    ).fit(frame, Y_STR)
+    data = sio.dumps(est)
+    untrusted = sio.get_untrusted_types(data=data)
+    assert "functools.partial" in untrusted
+    assert not _unexpected(untrusted), _unexpected(untrusted)
+    _assert_same_model(
+        sio.loads(data, trusted=untrusted), est, frame, ("predict", "predict_proba")
+    )
 
 
 def test_skops_refuses_to_load_without_a_trusted_list(fitted):
@@ -257,7 +345,7 @@ def test_dataframe_with_categorical_column_round_trips():
     assert list(est.feature_names_in_) == list(frame.columns)
     data = sio.dumps(est)
     untrusted = sio.get_untrusted_types(data=data)
-    assert all(t.startswith(TRUSTED_PREFIXES) for t in untrusted), untrusted
+    assert not _unexpected(untrusted), untrusted
     for loaded in (sio.loads(data, trusted=untrusted), pickle.loads(pickle.dumps(est))):
         _assert_same_model(loaded, est, frame, ("predict", "predict_proba"))
         np.testing.assert_array_equal(loaded.feature_names_in_, est.feature_names_in_)
