@@ -206,8 +206,10 @@ class _BaseSparseAttentionCV(_BaseSparseAttention):
             candidates.add(params, row, fit, combination)
 
     def _add_single_modules(self, candidates, problem, search):
-        """Each module alone: its own predictions (the first combination
-        whose single-module output is the module's own, else the first)."""
+        """Each module alone: scored with the first combination whose
+        single-module output is the module's own (the linear mixture, the
+        average), else with the first (log pooling: its probabilities
+        floored and renormalised)."""
         combination = next(
             (
                 c
@@ -312,7 +314,7 @@ class SparseAttentionClassifierCV(ClassifierMixin, _BaseSparseAttentionCV):
     split (``inner_cv``) of those out-of-fold rows, warm-started along the
     temperature path; the final weights are learned on all out-of-fold rows
     at the chosen candidate, and only the modules with non-zero weight are
-    refitted on all the data (only the modules with non-zero weight).
+    refitted on all the data.
     Everything else is as in
     :class:`SparseAttentionClassifier`.
 
@@ -332,12 +334,9 @@ class SparseAttentionClassifierCV(ClassifierMixin, _BaseSparseAttentionCV):
         sharpness, and the linear mixture.
 
     single_modules : bool, default=True
-        Also score each module alone (its own predictions) as a candidate,
-        so that where one module beats every combination on the inner
-        split, it is chosen (then only it is refitted; ``single_module_``
-        names it). Measured on the benchmark sets, this keeps the estimator
-        within 2% of the best single module where a combination cannot
-        beat it (breast_cancer, pima).
+        Also score each module alone as a candidate. It is chosen as any
+        candidate is (``selection_tol``): then only it is refitted, and
+        ``single_module_`` names it.
 
     Attributes
     ----------
@@ -450,9 +449,8 @@ class SparseAttentionRegressorCV(RegressorMixin, _BaseSparseAttentionCV):
     {cv_parameters}
 
     single_modules : bool, default=False
-        Also score each module alone as a candidate. Off by default for
-        regression: measured on the benchmark sets, a single inner split
-        won by one module could pick it where the average was better.
+        Also score each module alone as a candidate (see the classifier's
+        ``single_modules``).
 
     Attributes
     ----------

@@ -171,8 +171,9 @@ temperatures : int or array-like of float, default=10
         optimum to where they are nearly uniform, both found from the data
         at ``alpha`` (one decade below where the penalty has cost 1% of the
         way from the optimum's out-of-fold loss to that of uniform weights,
-        and at most 1; up to where it has cost 99%). Each fit starts from
-        the previous temperature's weights.
+        and at most 1; up to where it has cost 99%), plus the plain
+        estimators' default temperature 1 if it is not on it. Each fit
+        starts from the previous temperature's weights.
 
     normalisers : list of {'softmax', 'sparsemax', 'entmax15'}, \
 default=('softmax',)
@@ -197,6 +198,17 @@ default=None
         ``random_state``. A splitter here gets no metadata: for group
         splits, pass them as ``cv`` (``groups=`` to ``fit``) and keep
         ``inner_cv=None``, so the inner folds are the same groups.
+
+    selection_tol : float, default=1.0
+        How the candidate is chosen: the simplest candidate whose mean
+        inner-CV score is within ``selection_tol`` standard errors of the
+        best one's, the standard error of its paired score differences with
+        the best across the inner splits (the one-standard-error rule of
+        ``cv.glmnet``). Simplest, in this order: the reference candidate
+        (the first of ``combines`` and of ``normalisers`` at temperature 1,
+        the plain estimators' default); then fewer modules in use; then a
+        higher temperature (weights closer to uniform). ``0`` chooses the
+        best mean score.
 
     scoring : str, callable or None, default=None
         How a candidate is scored on the inner held-out rows (higher is
@@ -240,15 +252,20 @@ default=None
 
 CV_ATTRIBUTES = (
     """\
-temperature_ : float or None
-        The chosen temperature (None when one module alone is chosen).
+temperature_ : float
+        The chosen temperature; ``1.0`` when one module alone is chosen
+        (with ``normaliser_='sparsemax'`` its one-hot weights are then
+        exactly ``normaliser(attention_logits_ / temperature_)``).
 
     combine_ : str
-        The chosen combination (``'linear'`` for a module alone: its own
-        predictions).
+        The chosen combination. For a module alone, the linear mixture when
+        it is among the candidates (the module's own probabilities), else
+        log pooling (the module's probabilities floored at ``POOL_FLOOR``
+        and renormalised, ``sharpness_`` 1).
 
-    normaliser_ : str or None
-        The chosen normaliser (None when one module alone is chosen).
+    normaliser_ : str
+        The chosen normaliser; ``'sparsemax'`` when one module alone is
+        chosen.
 
     single_module_ : str or None
         The module chosen alone, if one is (see ``single_modules``).
@@ -260,8 +277,9 @@ temperature_ : float or None
 
     weights_path_ : ndarray of shape (n_temperatures, n_modules)
         Weights learned on all out-of-fold rows at each temperature of the
-        path, at the best-scoring combination and normaliser
-        (``path_combine_``, ``path_normaliser_``).
+        path, at the chosen combination and normaliser (at the best-scoring
+        ones when one module alone is chosen): ``path_combine_``,
+        ``path_normaliser_``.
 
     path_combine_, path_normaliser_ : str
         The combination and normaliser of ``weights_path_`` (the chosen ones,
@@ -269,18 +287,23 @@ temperature_ : float or None
 
     cv_results_ : dict of ndarrays
         One entry per candidate (combination, normaliser, temperature), as
-        in :class:`~sklearn.model_selection.GridSearchCV`: ``params``,
+        in :class:`~sklearn.model_selection.GridSearchCV`, every value 1-D
+        (``pandas.DataFrame`` turns it into a table): ``params``,
         ``param_combine``, ``param_normaliser``, ``param_temperature``,
         ``param_module`` (the module of a module-alone candidate, whose
-        normaliser is None and temperature NaN),
-        ``split<k>_test_score``, ``mean_test_score``, ``std_test_score``,
-        ``rank_test_score``, plus ``weights`` (learned on all out-of-fold
-        rows at that candidate) and ``n_nonzero``. ``pandas.DataFrame``
-        turns it into a table.
+        normaliser is None and temperature NaN), ``split<k>_test_score``,
+        ``mean_test_score``, ``std_test_score``, ``rank_test_score`` (1:
+        the best mean score); the selection: ``gap_from_best`` (the best
+        mean score minus this one's), ``se_gap_from_best`` (its paired
+        standard error), ``simplicity_rank`` (1: the simplest) and
+        ``chosen``; ``n_nonzero`` and one ``weight_<module>`` key per module
+        (the weights learned on all out-of-fold rows at that candidate).
 
     best_index_ : int
-        The row of ``cv_results_`` chosen. ``n_iter_`` counts the solver's
-        iterations along the warm-started path up to it.
+        The row of ``cv_results_`` chosen (see ``selection_tol``; the row
+        with ``rank_test_score == 1`` has the best mean score). ``n_iter_``
+        counts the solver's iterations along the warm-started path up to
+        it.
 
     """
     + FITTED_ATTRIBUTES

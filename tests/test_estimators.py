@@ -509,7 +509,8 @@ X_SMALL, Y_SMALL = load_iris(return_X_y=True)
         (
             {"estimators": [("broken", _Broken()), ("nb", GaussianNB())]},
             RuntimeError,
-            r"module 'broken' \(_Broken\) failed to fit on (fold \d of 5|all rows): boom",
+            r"module 'broken' \(_Broken\) failed to fit on "
+            r"(fold \d of 5|all rows): boom",
         ),
     ],
 )

@@ -35,7 +35,7 @@ class Fragile(ClassifierMixin, RegressorMixin, BaseEstimator):
         self.regression = regression
 
     def fit(self, X, y):
-        holds_row_0 = np.any(np.all(X == ROW_0[self.regression], axis=1))
+        holds_row_0 = np.any(np.all(ROW_0[self.regression] == X, axis=1))
         if (self.on == "fold 1" and not holds_row_0) or (
             self.on == "refit" and len(X) == 100
         ):
