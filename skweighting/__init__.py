@@ -2,11 +2,8 @@
 scikit-learn models, fitted out-of-fold."""
 
 from ._cv import SparseAttentionClassifierCV, SparseAttentionRegressorCV
-from ._fixed import (
-    SparseAttentionClassifier,
-    SparseAttentionEnsemble,
-    SparseAttentionRegressor,
-)
+from ._ensemble import SparseAttentionEnsemble
+from ._fixed import SparseAttentionClassifier, SparseAttentionRegressor
 from ._version import __version__
 from .exceptions import InconsistentVersionWarning
 from .plotting import AttentionDisplay, TemperaturePathDisplay

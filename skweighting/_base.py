@@ -24,23 +24,16 @@ import numpy as np
 from sklearn.base import TransformerMixin, _fit_context
 from sklearn.ensemble._base import _BaseHeterogeneousEnsemble
 from sklearn.exceptions import ConvergenceWarning, FitFailedWarning
-from sklearn.utils import Bunch, check_random_state, indexable
+from sklearn.utils import Bunch, check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils._tags import get_tags
+from sklearn.utils._user_interface import _message_with_time
 from sklearn.utils.metadata_routing import _routing_enabled
 from sklearn.utils.validation import (
-    _check_sample_weight,
-    _num_samples,
     check_memory,
-    validate_data,
 )
 
-try:  # scikit-learn >= 1.7
-    from sklearn.utils._repr_html.estimator import _VisualBlock
-except ImportError:  # scikit-learn 1.6
-    from sklearn.utils._estimator_html_repr import _VisualBlock
-from sklearn.utils._user_interface import _message_with_time
-
+from ._budget import check_budget, expanded, per_thousand_rows
 from ._folds import OutOfFoldLayout, check_splits
 from ._kernels import one_blas_thread
 from ._modules import ModuleFailure
@@ -50,23 +43,29 @@ from ._routing import metadata_router, request_sample_weight, route_metadata
 from ._tasks import mixed_modules_error
 from ._validation import (
     MAX_SEED,
-    check_sample_weight_sum,
     is_drop,
-    reject_1d,
     seed_modules,
     validate_estimators,
+    validate_fit_data,
 )
-from ._version import __version__
-from .exceptions import InconsistentVersionWarning
 
 WeightProblem = namedtuple(
     "WeightProblem",
-    ["combinations", "losses", "layout", "scoring_targets", "modules", "module_names"],
+    [
+        "combinations",
+        "losses",
+        "layout",
+        "scoring_targets",
+        "modules",
+        "module_names",
+        "costs",
+    ],
 )
 WeightProblem.__doc__ = """What a weight step learns from: the candidate
 combinations and their losses on the out-of-fold rows (in the stores'
-order, `layout`), the targets a scorer compares predictions with, and the
-modules whose weights are learned (indices and names)."""
+order, `layout`), the targets a scorer compares predictions with, the
+modules whose weights are learned (indices and names) and their predict
+costs (seconds per 1,000 rows)."""
 
 
 def _restricted(problem, modules):
@@ -77,19 +76,8 @@ def _restricted(problem, modules):
         losses=[loss.keep_modules(modules) for loss in problem.losses],
         modules=list(modules),
         module_names=[problem.module_names[m] for m in modules],
+        costs=problem.costs[modules],
     )
-
-
-def _expanded(fit, modules, n_modules):
-    """A fit over ``modules`` (indices) as one over all ``n_modules``: the
-    others get weight 0 and logit -inf (zero weight under every
-    normaliser)."""
-    if len(modules) == n_modules:
-        return fit
-    weights = np.zeros(n_modules)
-    logits = np.full(n_modules, -np.inf)
-    weights[modules], logits[modules] = fit.weights, fit.logits
-    return fit._replace(weights=weights, logits=logits)
 
 
 def _failed(result):
@@ -127,6 +115,8 @@ class _BaseSparseAttention(
         "verbose": ["verbose"],
         "random_state": ["random_state"],
         "error_score": [StrOptions({"raise"}), Real],
+        "max_modules": [None, Interval(Integral, 1, None, closed="left")],
+        "max_predict_cost": [None, Interval(Real, 0, None, closed="neither")],
     }
 
     # The task of the public classes that fix theirs (None: from the modules).
@@ -146,9 +136,13 @@ class _BaseSparseAttention(
         verbose,
         random_state,
         error_score,
+        max_modules,
+        max_predict_cost,
     ):
         super().__init__(estimators=estimators)
         self.error_score = error_score
+        self.max_modules = max_modules
+        self.max_predict_cost = max_predict_cost
         self.alpha = alpha
         self.cv = cv
         self.max_iter = max_iter
@@ -270,7 +264,7 @@ class _BaseSparseAttention(
         for attribute in [a for a in vars(self) if a.endswith("_")]:
             delattr(self, attribute)  # nothing stale from a previous fit
         task, all_names, modules = self._validate_modules()
-        X, y, sample_weight = self._validate_data(X, y, sample_weight)
+        X, y, sample_weight = validate_fit_data(self, X, y, sample_weight)
         y, targets, fitted = task.encode(y, modules, sample_weight, type(self).__name__)
         for attribute, value in fitted.items():
             setattr(self, attribute, value)
@@ -296,6 +290,7 @@ class _BaseSparseAttention(
         self.module_names_ = fits.names
         self._fitted_task = task
         losses, run, refits = self._fit_out_of_fold(fits, layout, combinations)
+        costs = per_thousand_rows(run.times[:, 1], len(layout.targets))
         problem = WeightProblem(
             combinations,
             losses,
@@ -303,9 +298,10 @@ class _BaseSparseAttention(
             task.decode(layout.targets, fitted),
             list(range(len(fits.names))),
             fits.names,
+            costs,
         )
         self._weights_and_refits(problem, fits, run, refits)
-        self._set_module_table(fits.names, all_names, run)
+        self._set_module_table(fits.names, all_names, run, costs)
         return self
 
     def _validate_modules(self):
@@ -338,10 +334,15 @@ class _BaseSparseAttention(
                     "Every module failed (error_score=nan); the first error: "
                     f"{next(iter(failures.values()))}"
                 )
+            check_budget(
+                problem.costs[survivors],
+                [problem.module_names[m] for m in survivors],
+                self.max_predict_cost,
+            )
             start = time.perf_counter()
             with one_blas_thread():
                 combination, fit = self._learn_weights(_restricted(problem, survivors))
-            fit = _expanded(fit, survivors, len(problem.modules))
+            fit = expanded(fit, survivors, len(problem.modules))
             self._set_weights(combination, fit, time.perf_counter() - start)
             kept = np.flatnonzero(fit.weights > 0)
             missing = np.array([m for m in kept if m not in refits], dtype=np.intp)
@@ -355,19 +356,6 @@ class _BaseSparseAttention(
             if not new_failures:
                 break
         self._set_refits(fits, refits, run.times)
-
-    def _validate_data(self, X, y, sample_weight):
-        reject_1d(X)
-        X, y = validate_data(self, X, y, skip_check_array=True)
-        X, y = indexable(X, y)  # also the lengths' check
-        if _num_samples(X) == 0:
-            raise ValueError("Found array with 0 sample(s); fit needs samples.")
-        if sample_weight is not None:
-            sample_weight = _check_sample_weight(
-                sample_weight, X, dtype=np.float64, ensure_non_negative=True
-            )
-            check_sample_weight_sum(sample_weight)
-        return X, y, sample_weight
 
     def _fit_out_of_fold(self, fits, layout, combinations):
         """Every (module, fold) fit, written into every combination's store;
@@ -447,8 +435,9 @@ class _BaseSparseAttention(
             if self.verbose:
                 self._log(f"refit {fits.names[m]} on all rows", refits[m][1])
 
-    def _set_module_table(self, names, all_names, run):
-        """``named_estimators_`` and the module table ``modules_``."""
+    def _set_module_table(self, names, all_names, run, costs):
+        """``named_estimators_``, the module table ``modules_`` and the
+        expected predict cost ``predict_cost_``."""
         fitted = dict(
             zip([names[m] for m in np.flatnonzero(self.support_)], self.estimators_)
         )
@@ -469,7 +458,9 @@ class _BaseSparseAttention(
             "fold_fit_time": run.times[:, 0],
             "fold_predict_time": run.times[:, 1],
             "refit_time": self._refit_seconds,
+            "predict_cost": costs,
         }
+        self.predict_cost_ = float(costs[self.support_].sum())
 
     # ---- tags and display -------------------------------------------------
     def _module_tags(self):
@@ -492,36 +483,3 @@ class _BaseSparseAttention(
                 )
         task = self._task()
         return tags if task is None else task.set_tags(tags, module_tags)
-
-    def _sk_visual_block_(self):
-        names, modules = zip(*self._estimator_list())
-        if hasattr(self, "modules_"):  # fitted: each module's weight
-            weights = dict(zip(self.modules_["module"], self.modules_["weight"]))
-            names = [
-                name
-                if name not in weights
-                else f"{name}: pruned"
-                if weights[name] == 0
-                else f"{name}: weight {weights[name]:.3g}"
-                for name in names
-            ]
-        return _VisualBlock("parallel", modules, names=names)
-
-    # ---- persistence ------------------------------------------------------
-    def __getstate__(self):
-        state = super().__getstate__()
-        if hasattr(self, "modules_"):  # fitted: the version it was fitted with
-            state = {**state, "_skweighting_version": __version__}
-        return state
-
-    def __setstate__(self, state):
-        version = state.pop("_skweighting_version", None)
-        if version is not None and version != __version__:
-            warnings.warn(
-                InconsistentVersionWarning(
-                    estimator_name=type(self).__name__,
-                    current_version=__version__,
-                    original_version=version,
-                )
-            )
-        super().__setstate__(state)

@@ -13,7 +13,6 @@ from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import ClassifierMixin, RegressorMixin
-from sklearn.metrics import check_scoring
 from sklearn.utils._param_validation import Interval
 
 from ._base import _BaseSparseAttention
@@ -24,9 +23,11 @@ from ._path import fit_path, temperature_path
 from ._selection import (
     Candidates,
     Search,
-    StoredOutputs,
-    choose,
-    single_module_fit,
+    add_single_modules,
+    candidate_scorer,
+    describe,
+    select,
+    within_budget_candidates,
 )
 from ._tasks import CLASSIFICATION, REGRESSION
 
@@ -64,6 +65,8 @@ class _BaseSparseAttentionCV(_BaseSparseAttention):
         verbose=0,
         random_state=None,
         error_score="raise",
+        max_modules=None,
+        max_predict_cost=None,
     ):
         super().__init__(
             estimators,
@@ -76,6 +79,8 @@ class _BaseSparseAttentionCV(_BaseSparseAttention):
             verbose=verbose,
             random_state=random_state,
             error_score=error_score,
+            max_modules=max_modules,
+            max_predict_cost=max_predict_cost,
         )
         self.temperatures = temperatures
         self.normalisers = normalisers
@@ -129,12 +134,24 @@ class _BaseSparseAttentionCV(_BaseSparseAttention):
             self.inner_cv, classifier=self._fixed_task.stratify, seed=seed
         )
         names = [c.name for c in problem.combinations]
-        search = Search(temperatures, inner, self._scorer(problem), seed, names)
+        score = candidate_scorer(self, self.scoring, problem.scoring_targets)
+        search = Search(temperatures, inner, score, seed, names)
         candidates = Candidates(len(inner))
         for index, objective in enumerate(objectives):
             self._add_path(candidates, objective, index, search)
         if self.single_modules and problem.losses[0].n_modules > 1:
-            self._add_single_modules(candidates, problem, search)
+            add_single_modules(candidates, problem, search, self.max_predict_cost)
+        if self.max_modules is not None or self.max_predict_cost is not None:
+            solve = {"max_iter": self.max_iter, "tol": self.tol, "random_state": seed}
+            within_budget_candidates(
+                candidates,
+                objectives,
+                problem,
+                search,
+                budget=(self.max_modules, self.max_predict_cost),
+                normalisers=self.normalisers,
+                solve=solve,
+            )
         chosen = self._choose(candidates, search)
         self._set_cv_results(candidates, temperatures, chosen, problem)
         combination = problem.combinations[candidates.combination[chosen]]
@@ -153,30 +170,6 @@ class _BaseSparseAttentionCV(_BaseSparseAttention):
         # The plain estimators' default temperature is always a candidate:
         # the reference of the selection rule.
         return np.union1d(path, [1.0])
-
-    def _scorer(self, problem):
-        """``score(loss, rows, fit)``: a candidate's score on held-out
-        ``rows`` (higher is better)."""
-        if self.scoring is None:
-            # The loss the weights minimise, negated.
-            return lambda loss, rows, fit: (
-                -loss.take(rows).value(fit.weights, fit.extra)
-            )
-        scorer = check_scoring(self, self.scoring)
-        targets = problem.scoring_targets
-        classes = getattr(self, "classes_", None)
-
-        def score(loss, rows, fit):
-            ravel = classes is None and targets.ndim == 1  # a 1-D regression y
-            predictor = StoredOutputs(loss, fit, classes, ravel=ravel)
-            return scorer(
-                predictor,
-                rows[:, None].astype(np.float64),
-                targets[rows],
-                sample_weight=loss.sample_weight[rows],
-            )
-
-        return score
 
     def _add_path(self, candidates, objective, index, search):
         """The candidates of one combination and normaliser along the path:
@@ -205,69 +198,21 @@ class _BaseSparseAttentionCV(_BaseSparseAttention):
             fit = fit._replace(n_iter=max(n_iter, 1))
             candidates.add(params, row, fit, combination)
 
-    def _add_single_modules(self, candidates, problem, search):
-        """Each module alone: scored with the first combination whose
-        single-module output is the module's own (the linear mixture, the
-        average), else with the first (log pooling: its probabilities
-        floored and renormalised)."""
-        combination = next(
-            (
-                c
-                for c, comb in enumerate(problem.combinations)
-                if comb.single_module_is_own_output
-            ),
-            0,
-        )
-        loss = problem.losses[combination]
-        for module, name in enumerate(problem.module_names):
-            fit = single_module_fit(loss, module)
-            scores = [search.score(loss, test, fit) for _, test in search.inner]
-            params = {
-                "combine": search.combine_names[combination],
-                "normaliser": None,
-                "temperature": None,
-                "module": name,
-            }
-            candidates.add(params, scores, fit, combination)
-
     def _choose(self, candidates, search):
-        """The row of ``cv_results_`` chosen: the simplest candidate within
-        ``selection_tol`` paired standard errors of the best (`choose`).
-
-        Simplest, in this order: the reference candidate (the first
-        combination and normaliser at temperature 1, the plain estimators'
-        default); then fewer modules in use; then a higher temperature
-        (weights closer to uniform); then the order of ``cv_results_``."""
+        """The row of ``cv_results_`` chosen (`select`), the reference being
+        the first combination and normaliser at temperature 1: the plain
+        estimators' default."""
         reference = {
             "combine": search.combine_names[0],
             "normaliser": self.normalisers[0],
             "temperature": 1.0,
             "module": None,
         }
-        simplicity = [
-            (
-                params != reference,
-                int(np.count_nonzero(fit.weights)),
-                -(params["temperature"] or 0.0),
-            )
-            for params, fit in zip(candidates.params, candidates.fits)
-        ]
-        chosen, best, gap, standard_error = choose(
-            np.asarray(candidates.scores), simplicity, self.selection_tol
-        )
-        order = sorted(range(len(simplicity)), key=lambda i: (simplicity[i], i))
-        rank = np.empty(len(order), dtype=np.intp)
-        rank[order] = np.arange(1, len(order) + 1)
-        candidates.selection = {
-            "gap_from_best": gap,
-            "se_gap_from_best": standard_error,
-            "simplicity_rank": rank,
-            "chosen": np.arange(len(order)) == chosen,
-        }
+        chosen, best = select(candidates, reference, self.selection_tol)
         if self.verbose:
             self._log(
-                f"best: {_describe(candidates.params[best])}; chosen: "
-                f"{_describe(candidates.params[chosen])} (the simplest within "
+                f"best: {describe(candidates.params[best])}; chosen: "
+                f"{describe(candidates.params[chosen])} (the simplest within "
                 f"selection_tol={self.selection_tol:g} standard errors)",
                 0.0,
             )
@@ -278,6 +223,10 @@ class _BaseSparseAttentionCV(_BaseSparseAttention):
         expand = np.zeros((len(problem.modules), len(self.module_names_)))
         expand[np.arange(len(problem.modules)), problem.modules] = 1.0
         self.cv_results_ = candidates.results(self.module_names_, expand)
+        # Each candidate's expected predict cost: its modules' costs.
+        self.cv_results_["predict_cost"] = np.array(
+            [problem.costs[fit.weights > 0].sum() for fit in candidates.fits]
+        )
         self.best_index_ = chosen
         self.temperatures_ = temperatures
         # The path shown (weights_path_) is the chosen candidate's, or the
@@ -400,6 +349,8 @@ class SparseAttentionClassifierCV(ClassifierMixin, _BaseSparseAttentionCV):
         verbose=0,
         random_state=None,
         error_score="raise",
+        max_modules=None,
+        max_predict_cost=None,
     ):
         super().__init__(
             estimators,
@@ -418,6 +369,8 @@ class SparseAttentionClassifierCV(ClassifierMixin, _BaseSparseAttentionCV):
             verbose=verbose,
             random_state=random_state,
             error_score=error_score,
+            max_modules=max_modules,
+            max_predict_cost=max_predict_cost,
         )
         self.combines = combines
 
@@ -498,6 +451,8 @@ class SparseAttentionRegressorCV(RegressorMixin, _BaseSparseAttentionCV):
         verbose=0,
         random_state=None,
         error_score="raise",
+        max_modules=None,
+        max_predict_cost=None,
     ):
         super().__init__(
             estimators,
@@ -516,20 +471,12 @@ class SparseAttentionRegressorCV(RegressorMixin, _BaseSparseAttentionCV):
             verbose=verbose,
             random_state=random_state,
             error_score=error_score,
+            max_modules=max_modules,
+            max_predict_cost=max_predict_cost,
         )
 
 
 for _class in (SparseAttentionClassifierCV, SparseAttentionRegressorCV):
     _class.__doc__ = _class.__doc__.format(
         cv_parameters=CV_PARAMETERS, cv_attributes=CV_ATTRIBUTES
-    )
-
-
-def _describe(params):
-    """A candidate of ``cv_results_`` in a few words."""
-    if params["module"] is not None:
-        return f"module {params['module']!r} alone"
-    return (
-        f"combine={params['combine']!r}, normaliser={params['normaliser']!r}, "
-        f"temperature={params['temperature']:.3g}"
     )

@@ -107,7 +107,22 @@ alpha : float, default=1e-4
         module and the fold; ``np.nan`` leaves the module out with a
         :class:`~sklearn.exceptions.FitFailedWarning` naming it, the fold
         and the error, and fits on the others (it gets weight 0, ``failed``
-        and ``error`` in ``modules_``). Every module failing is an error."""
+        and ``error`` in ``modules_``). Every module failing is an error.
+
+    max_modules : int or None, default=None
+        At most this many modules are refitted and called at predict time.
+        When the learned weights use more, the ensemble is the point of
+        lowest out-of-fold loss within the budget on their path of supports
+        (``support_path_``): each step drops the module whose removal costs
+        the least out-of-fold loss per unit of predict cost saved, and
+        learns the others' weights again.
+
+    max_predict_cost : float or None, default=None
+        The most the modules in use may cost at predict time, in seconds per
+        1,000 rows, as measured on their out-of-fold predictions (the
+        ``predict_cost`` of ``modules_``). Chosen on the path of supports as
+        ``max_modules`` is; a budget below every module's cost is an error
+        naming the cheapest module."""
 
 FITTED_ATTRIBUTES = """\
 estimators_ : list of estimators
@@ -148,8 +163,13 @@ estimators_ : list of estimators
         ``module_names_`` (``pandas.DataFrame(ens.modules_)``): ``module``,
         ``weight``, ``oof_score`` (NaN for a failed module), ``pruned``,
         ``failed`` and ``error`` (see ``error_score``), ``fold_fit_time`` and
-        ``fold_predict_time`` (seconds, summed over the folds) and
-        ``refit_time`` (0 for pruned modules).
+        ``fold_predict_time`` (seconds, summed over the folds),
+        ``refit_time`` (0 for pruned modules) and ``predict_cost`` (seconds
+        per 1,000 rows of its out-of-fold predictions).
+
+    predict_cost_ : float
+        The expected predict cost of the ensemble, in seconds per 1,000
+        rows: the sum of the ``predict_cost`` of the modules in use.
 
     n_iter_ : int
         Iterations of the solver (L-BFGS, on all rows).
@@ -248,7 +268,18 @@ default=None
         module and the fold; ``np.nan`` leaves the module out with a
         :class:`~sklearn.exceptions.FitFailedWarning` naming it, the fold
         and the error, and fits on the others (it gets weight 0, ``failed``
-        and ``error`` in ``modules_``). Every module failing is an error."""
+        and ``error`` in ``modules_``). Every module failing is an error.
+
+    max_modules : int or None, default=None
+        At most this many modules in use: each candidate with more becomes
+        its point of lowest out-of-fold loss within the budget on its path
+        of supports (see the plain estimators' ``max_modules``), scored on
+        the inner splits with those modules alone.
+
+    max_predict_cost : float or None, default=None
+        The most the modules in use may cost at predict time, in seconds per
+        1,000 rows, as ``max_modules`` (a module alone above it is no
+        candidate; a budget below every module's cost is an error)."""
 
 CV_ATTRIBUTES = (
     """\

@@ -1,5 +1,5 @@
-"""The fixed-temperature estimators: SparseAttentionClassifier,
-SparseAttentionRegressor and SparseAttentionEnsemble.
+"""The fixed-temperature estimators: SparseAttentionClassifier and
+SparseAttentionRegressor (and the base of SparseAttentionEnsemble).
 
 Their weight step learns the weights of one combination at the set
 temperature, then (with a sparse normaliser) prunes the modules whose gain
@@ -11,15 +11,15 @@ from numbers import Real
 import numpy as np
 from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted
 
 from ._base import _BaseSparseAttention
+from ._budget import support_path, within_budget
 from ._docstrings import FITTED_ATTRIBUTES, OTHER_PARAMETERS, TEMPERATURE_PARAMETERS
 from ._normalisers import NORMALISERS, resolve_normaliser
 from ._objective import Objective
 from ._pruning import prune
 from ._solvers import learn_attention
-from ._tasks import CLASSIFICATION, REGRESSION, task_of
+from ._tasks import CLASSIFICATION, REGRESSION
 from ._validation import check_temperature
 
 
@@ -51,6 +51,8 @@ class _BaseFixedTemperature(_BaseSparseAttention):
         verbose=0,
         random_state=None,
         error_score="raise",
+        max_modules=None,
+        max_predict_cost=None,
     ):
         super().__init__(
             estimators,
@@ -63,6 +65,8 @@ class _BaseFixedTemperature(_BaseSparseAttention):
             verbose=verbose,
             random_state=random_state,
             error_score=error_score,
+            max_modules=max_modules,
+            max_predict_cost=max_predict_cost,
         )
         self.temperature = temperature
         self.normaliser = normaliser
@@ -86,9 +90,10 @@ class _BaseFixedTemperature(_BaseSparseAttention):
 
     def _refits_every_module(self):
         # A smooth normaliser's weights are never exactly zero (short of
-        # underflow): every module is refitted, so the refits need not wait
-        # for the weights.
-        return not resolve_normaliser(self.normaliser).sparse
+        # underflow): without a budget every module is refitted, so the
+        # refits need not wait for the weights.
+        budget = self.max_modules is not None or self.max_predict_cost is not None
+        return not budget and not resolve_normaliser(self.normaliser).sparse
 
     def _learn_weights(self, problem):
         objective = Objective(
@@ -97,8 +102,31 @@ class _BaseFixedTemperature(_BaseSparseAttention):
             alpha=self.alpha,
             temperature=self.temperature,
         )
-        fit = self._solve(objective)
-        return problem.combinations[0], self._prune(objective, fit, problem)
+        fit = self._prune(objective, self._solve(objective), problem)
+        return problem.combinations[0], self._within_budget(objective, fit, problem)
+
+    def _within_budget(self, objective, fit, problem):
+        """``fit``, or, if it breaks the budget (``max_modules``,
+        ``max_predict_cost``), the point of lowest out-of-fold loss within
+        the budget on its path of supports (`support_path_`)."""
+        if self.max_modules is None and self.max_predict_cost is None:
+            return fit
+        points = support_path(
+            objective, fit, problem.costs, problem.layout.folds, self._solve_from
+        )
+        self.support_path_ = points
+        point = within_budget(points, self.max_modules, self.max_predict_cost)
+        if self.verbose:
+            names = [problem.module_names[m] for m in point.modules]
+            self._log(
+                f"within the budget: {names}, predict cost {point.cost:.3g} s "
+                "per 1,000 rows",
+                0.0,
+            )
+        return point.fit
+
+    def _solve_from(self, objective, warm_start):
+        return self._solve(objective, warm_start=warm_start)
 
     def _solve(self, objective, **options):
         """`learn_attention` with the estimator's own solver settings."""
@@ -188,6 +216,13 @@ class SparseAttentionClassifier(ClassifierMixin, _BaseFixedTemperature):
     sharpness_ : float
         The learned sharpness ``beta`` (``combine='log'`` only).
 
+    support_path_ : list of SupportPoint
+        With a budget (``max_modules``, ``max_predict_cost``): the path of
+        supports from the learned weights' down to one module, each point
+        with its ``modules`` (indices into ``module_names_``), ``fit``,
+        out-of-fold ``loss``, its ``standard_error`` across the folds and
+        its predict ``cost``.
+
     combine_ : str
         The combination used.
 
@@ -239,6 +274,8 @@ class SparseAttentionClassifier(ClassifierMixin, _BaseFixedTemperature):
         verbose=0,
         random_state=None,
         error_score="raise",
+        max_modules=None,
+        max_predict_cost=None,
     ):
         super().__init__(
             estimators,
@@ -254,6 +291,8 @@ class SparseAttentionClassifier(ClassifierMixin, _BaseFixedTemperature):
             verbose=verbose,
             random_state=random_state,
             error_score=error_score,
+            max_modules=max_modules,
+            max_predict_cost=max_predict_cost,
         )
         self.combine = combine
 
@@ -290,6 +329,10 @@ class SparseAttentionRegressor(RegressorMixin, _BaseFixedTemperature):
 
     combine_ : str
         Always ``'linear'``: the weighted average of the predictions.
+
+    support_path_ : list of SupportPoint
+        With a budget: the path of supports (see
+        :class:`SparseAttentionClassifier`).
 
     See Also
     --------
@@ -333,6 +376,8 @@ class SparseAttentionRegressor(RegressorMixin, _BaseFixedTemperature):
         verbose=0,
         random_state=None,
         error_score="raise",
+        max_modules=None,
+        max_predict_cost=None,
     ):
         super().__init__(
             estimators,
@@ -348,138 +393,6 @@ class SparseAttentionRegressor(RegressorMixin, _BaseFixedTemperature):
             verbose=verbose,
             random_state=random_state,
             error_score=error_score,
+            max_modules=max_modules,
+            max_predict_cost=max_predict_cost,
         )
-
-
-@_format_doc
-class SparseAttentionEnsemble(_BaseFixedTemperature):
-    """Learned attention weights over modules; its kind follows theirs.
-
-    Like a :class:`~sklearn.pipeline.Pipeline` takes its kind from its last
-    step, this ensemble is a classifier when all its modules are classifiers
-    (``is_classifier`` is True; it has ``predict_proba``, ``classes_`` and an
-    accuracy ``score``) and a regressor when all are regressors (R^2
-    ``score``). A mix is an error at fit.
-
-    Read more in the :ref:`User Guide <user_guide>`.
-
-    Parameters
-    ----------
-    estimators : list of (str, estimator) tuples
-        The modules. A module can be set to ``'drop'``; nested parameters are
-        reached as ``name__param``.
-
-    {temperature}
-
-    combine : {{'auto', 'log', 'linear'}}, default='auto'
-        Classifiers: ``'log'`` (log-linear pooling with a learned sharpness,
-        what ``'auto'`` means) or ``'linear'`` (the probability mixture).
-        Regressors are always averaged linearly (``'auto'`` or
-        ``'linear'``); ``'log'`` with regressors is an error.
-
-    {other}
-
-    Attributes
-    ----------
-    {attributes}
-
-    classes_ : ndarray of shape (n_classes,)
-        The class labels (classifiers only).
-
-    sharpness_ : float
-        The learned sharpness (log pooling only).
-
-    combine_ : str
-        The combination used: ``'log'`` or ``'linear'``.
-
-    See Also
-    --------
-    SparseAttentionClassifier : Always a classifier, with a default portfolio.
-    SparseAttentionRegressor : Always a regressor, with a default portfolio.
-
-    Examples
-    --------
-    >>> from sklearn.datasets import load_iris
-    >>> from sklearn.base import is_classifier
-    >>> from sklearn.linear_model import LogisticRegression
-    >>> from sklearn.naive_bayes import GaussianNB
-    >>> from skweighting import SparseAttentionEnsemble
-    >>> X, y = load_iris(return_X_y=True)
-    >>> ens = SparseAttentionEnsemble(
-    ...     [("lr", LogisticRegression(max_iter=1000)), ("nb", GaussianNB())]
-    ... ).fit(X, y)
-    >>> is_classifier(ens), ens.predict_proba(X[:2]).shape
-    (True, (2, 3))
-    """
-
-    _parameter_constraints: dict = {
-        **_BaseFixedTemperature._parameter_constraints,
-        "estimators": [list],
-        # 'auto' or a combination of the modules' task (checked at fit).
-        "combine": [str],
-    }
-
-    def __init__(
-        self,
-        estimators,
-        *,
-        temperature=1.0,
-        combine="auto",
-        normaliser="softmax",
-        alpha=1e-4,
-        prune_tol=1.0,
-        cv=5,
-        max_iter=1000,
-        tol=1e-6,
-        memory=None,
-        n_jobs=None,
-        verbose=0,
-        random_state=None,
-        error_score="raise",
-    ):
-        super().__init__(
-            estimators,
-            temperature=temperature,
-            normaliser=normaliser,
-            alpha=alpha,
-            prune_tol=prune_tol,
-            cv=cv,
-            max_iter=max_iter,
-            tol=tol,
-            memory=memory,
-            n_jobs=n_jobs,
-            verbose=verbose,
-            random_state=random_state,
-            error_score=error_score,
-        )
-        self.combine = combine
-
-    def _task(self):
-        return task_of(self.estimators)
-
-    def _combination_names(self, task):
-        if self.combine == "auto":  # the task's default: its first
-            return [next(iter(task.combinations))]
-        return super()._combination_names(task)
-
-    def score(self, X, y, sample_weight=None):
-        """Accuracy (classifier modules) or R^2 (regressor modules).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Test samples.
-
-        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
-            True labels or values.
-
-        sample_weight : array-like of shape (n_samples,), default=None
-            Sample weights.
-
-        Returns
-        -------
-        score : float
-            Mean accuracy or R^2 of ``self.predict(X)``.
-        """
-        check_is_fitted(self)
-        return self._fitted_task.score(y, self.predict(X), sample_weight)

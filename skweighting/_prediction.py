@@ -1,8 +1,16 @@
-"""Prediction: only the modules with non-zero weight are called, on blocks
-of rows, and their outputs are folded into the combination as they come."""
+"""A fitted ensemble's own methods: prediction (only the modules with
+non-zero weight are called, on blocks of rows, and their outputs are folded
+into the combination as they come), its diagram and its persistence."""
+
+import warnings
 
 import numpy as np
 from sklearn.utils import _safe_indexing
+
+try:  # scikit-learn >= 1.7
+    from sklearn.utils._repr_html.estimator import _VisualBlock
+except ImportError:  # scikit-learn 1.6
+    from sklearn.utils._estimator_html_repr import _VisualBlock
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import (
     _check_feature_names_in,
@@ -14,6 +22,8 @@ from sklearn.utils.validation import (
 
 from ._kernels import one_blas_thread
 from ._validation import reject_1d
+from ._version import __version__
+from .exceptions import InconsistentVersionWarning
 
 # Predict calls the modules on blocks of rows whose (rows, K) output takes
 # about this many bytes (at least PREDICT_MIN_BLOCK_ROWS rows, so that each
@@ -25,8 +35,9 @@ PREDICT_MIN_BLOCK_ROWS = 4096
 
 
 class _Prediction:
-    """The methods of a fitted sparse-attention ensemble that use its
-    modules: `predict`, `predict_proba`, `transform`. Not public.
+    """The methods of a fitted sparse-attention ensemble: `predict`,
+    `predict_proba`, `transform` (which use its modules), its HTML diagram
+    and its pickled state. Not public.
 
     They read the fitted state `fit` leaves: ``estimators_`` (the modules in
     use), ``support_``, ``attention_weights_``, the combination and its
@@ -170,3 +181,35 @@ class _Prediction:
             if kept:
                 names.extend(self._combination.output_names(prefix, name))
         return np.asarray(names, dtype=object)
+
+    def _sk_visual_block_(self):
+        names, modules = zip(*self._estimator_list())
+        if hasattr(self, "modules_"):  # fitted: each module's weight
+            weights = dict(zip(self.modules_["module"], self.modules_["weight"]))
+            names = [
+                name
+                if name not in weights
+                else f"{name}: pruned"
+                if weights[name] == 0
+                else f"{name}: weight {weights[name]:.3g}"
+                for name in names
+            ]
+        return _VisualBlock("parallel", modules, names=names)
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        if hasattr(self, "modules_"):  # fitted: the version it was fitted with
+            state = {**state, "_skweighting_version": __version__}
+        return state
+
+    def __setstate__(self, state):
+        version = state.pop("_skweighting_version", None)
+        if version is not None and version != __version__:
+            warnings.warn(
+                InconsistentVersionWarning(
+                    estimator_name=type(self).__name__,
+                    current_version=__version__,
+                    original_version=version,
+                )
+            )
+        super().__setstate__(state)

@@ -9,8 +9,10 @@ from collections import namedtuple
 
 import numpy as np
 from sklearn.base import BaseEstimator
+from sklearn.metrics import check_scoring
 
-from ._solvers import AttentionFit
+from ._budget import restricted, support_path, within_budget
+from ._solvers import AttentionFit, learn_attention
 
 
 class StoredOutputs(BaseEstimator):
@@ -179,3 +181,129 @@ def choose(scores, simplicity, tol):
     within = np.flatnonzero(gap <= tol * standard_error)
     chosen = min(within, key=lambda index: (simplicity[index], index))
     return int(chosen), best, gap, standard_error
+
+
+def candidate_scorer(estimator, scoring, targets):
+    """``score(loss, rows, fit)``: a candidate's score on held-out ``rows``
+    (higher is better). ``scoring`` None: the loss the weights minimise,
+    negated; else a scikit-learn scorer of ``estimator``'s kind, applied to
+    the combined predictions of those rows against ``targets``."""
+    if scoring is None:
+        return lambda loss, rows, fit: -loss.take(rows).value(fit.weights, fit.extra)
+    scorer = check_scoring(estimator, scoring)
+    classes = getattr(estimator, "classes_", None)
+
+    def score(loss, rows, fit):
+        ravel = classes is None and targets.ndim == 1  # a 1-D regression y
+        predictor = StoredOutputs(loss, fit, classes, ravel=ravel)
+        return scorer(
+            predictor,
+            rows[:, None].astype(np.float64),
+            targets[rows],
+            sample_weight=loss.sample_weight[rows],
+        )
+
+    return score
+
+
+def add_single_modules(candidates, problem, search, max_cost=None):
+    """Each module alone (but those whose predict cost alone is over
+    ``max_cost``): scored with the first combination whose single-module
+    output is the module's own (the linear mixture, the average), else with
+    the first (log pooling: its probabilities floored and renormalised)."""
+    combination = next(
+        (
+            c
+            for c, comb in enumerate(problem.combinations)
+            if comb.single_module_is_own_output
+        ),
+        0,
+    )
+    loss = problem.losses[combination]
+    for module, name in enumerate(problem.module_names):
+        if max_cost is not None and problem.costs[module] > max_cost:
+            continue
+        fit = single_module_fit(loss, module)
+        scores = [search.score(loss, test, fit) for _, test in search.inner]
+        params = {
+            "combine": search.combine_names[combination],
+            "normaliser": None,
+            "temperature": None,
+            "module": name,
+        }
+        candidates.add(params, scores, fit, combination)
+
+
+def within_budget_candidates(
+    candidates, objectives, problem, search, *, budget, normalisers, solve
+):
+    """Each candidate that breaks the ``budget`` (``(max_modules,
+    max_cost)``, None for no limit) becomes its point of lowest out-of-fold
+    loss within the budget on its path of supports, scored on the inner
+    splits with the modules of that point alone (``objectives``: one per
+    combination and normaliser, in that order)."""
+    max_modules, max_cost = budget
+    for index, (params, fit) in enumerate(zip(candidates.params, candidates.fits)):
+        support = fit.weights > 0
+        if (max_modules or np.inf) >= support.sum() and (
+            max_cost or np.inf
+        ) >= problem.costs[support].sum():
+            continue
+        family = candidates.combination[index] * len(normalisers)
+        family += normalisers.index(params["normaliser"])
+        objective = objectives[family].at(params["temperature"])
+        points = support_path(
+            objective,
+            fit,
+            problem.costs,
+            problem.layout.folds,
+            lambda o, warm: learn_attention(o, warm_start=warm, **solve),
+        )
+        point = within_budget(points, max_modules, max_cost)
+        kept = restricted(objective, list(point.modules))
+        candidates.scores[index] = [
+            search.score(kept.loss, test, learn_attention(kept.take(train), **solve))
+            for train, test in search.inner
+        ]
+        candidates.fits[index] = point.fit
+
+
+def describe(params):
+    """A candidate of ``cv_results_`` in a few words."""
+    if params["module"] is not None:
+        return f"module {params['module']!r} alone"
+    return (
+        f"combine={params['combine']!r}, normaliser={params['normaliser']!r}, "
+        f"temperature={params['temperature']:.3g}"
+    )
+
+
+def select(candidates, reference, tol):
+    """``(chosen, best)``: the simplest candidate within ``tol`` paired
+    standard errors of the best (`choose`), and the best.
+
+    Simplest, in this order: the ``reference`` candidate (its params); then
+    fewer modules in use; then a higher temperature (weights closer to
+    uniform); then the order of the candidates. The selection's columns of
+    ``cv_results_`` are set on ``candidates``."""
+    simplicity = [
+        (
+            params != reference,
+            int(np.count_nonzero(fit.weights)),
+            -(params["temperature"] or 0.0),
+        )
+        for params, fit in zip(candidates.params, candidates.fits)
+    ]
+    chosen, best, gap, standard_error = choose(
+        np.asarray(candidates.scores), simplicity, tol
+    )
+    order = sorted(range(len(simplicity)), key=lambda i: (simplicity[i], i))
+    rank = np.empty(len(order), dtype=np.intp)
+    rank[order] = np.arange(1, len(order) + 1)
+    candidates.selection = {
+        "gap_from_best": gap,
+        "se_gap_from_best": standard_error,
+        "simplicity_rank": rank,
+        "chosen": np.arange(len(order)) == chosen,
+    }
+    return chosen, best

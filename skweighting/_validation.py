@@ -5,10 +5,16 @@ Each check raises an error that says what was wrong and what to do.
 
 import numpy as np
 from sklearn.base import clone
-from sklearn.utils import check_random_state
+from sklearn.utils import check_random_state, indexable
 from sklearn.utils._tags import get_tags
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_array, column_or_1d
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    _num_samples,
+    check_array,
+    column_or_1d,
+    validate_data,
+)
 
 from ._modules import describe
 
@@ -183,3 +189,20 @@ def check_module_kind(name, module, is_kind, kind, owner_name):
             f"{describe(name, module)} is not a {kind}, but {owner_name} "
             f"combines {kind}s. Use a {kind} or drop the module."
         )
+
+
+def validate_fit_data(estimator, X, y, sample_weight):
+    """X, y and sample_weight as ``fit`` uses them: X is handed to the
+    modules unconverted (it may be a DataFrame with string columns); y is
+    checked by the task."""
+    reject_1d(X)
+    X, y = validate_data(estimator, X, y, skip_check_array=True)
+    X, y = indexable(X, y)  # also the lengths' check
+    if _num_samples(X) == 0:
+        raise ValueError("Found array with 0 sample(s); fit needs samples.")
+    if sample_weight is not None:
+        sample_weight = _check_sample_weight(
+            sample_weight, X, dtype=np.float64, ensure_non_negative=True
+        )
+        check_sample_weight_sum(sample_weight)
+    return X, y, sample_weight

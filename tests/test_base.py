@@ -249,14 +249,14 @@ def test_a_fitted_ensemble_loaded_under_another_version_warns(pruned, monkeypatc
     import pickle
     import warnings
 
-    from skweighting import InconsistentVersionWarning, _base
+    from skweighting import InconsistentVersionWarning, _prediction
 
     saved = pickle.dumps(pruned)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         loaded = pickle.loads(saved)  # same version: silent
     np.testing.assert_array_equal(loaded.predict_proba(X), pruned.predict_proba(X))
-    monkeypatch.setattr(_base, "__version__", "99.0")
+    monkeypatch.setattr(_prediction, "__version__", "99.0")
     with pytest.warns(InconsistentVersionWarning) as record:
         pickle.loads(saved)
     assert len(record) == 1

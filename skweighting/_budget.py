@@ -1,0 +1,146 @@
+"""Serving within a budget: each module's predict cost, and the nested path
+of supports from the weights' support down to one module.
+
+A module with weight zero is never called at predict time, so the predict
+cost of an ensemble is the sum of the costs of the modules it keeps. Each
+step of the path drops the module whose removal costs the least out-of-fold
+loss per unit of predict cost saved, and learns the others' weights again.
+
+Pure functions of an `~skweighting._objective.Objective` and a ``solve``
+callable; the estimators choose a point of the path within their budget.
+"""
+
+from collections import namedtuple
+
+import numpy as np
+
+from ._objective import Objective
+
+SupportPoint = namedtuple(
+    "SupportPoint", ["modules", "fit", "loss", "standard_error", "cost"]
+)
+SupportPoint.__doc__ = """One ensemble of the path: the indices of the modules it
+keeps, its fit over all the modules (zero weight for the others), its
+out-of-fold loss and that loss's standard error across the cv folds, and
+its predict cost (the sum of the kept modules' costs)."""
+
+# A module measured as free still saves something when it is dropped: its
+# loss per unit of cost saved is then large, not infinite.
+MIN_COST = 1e-12
+
+
+def per_thousand_rows(predict_seconds, n_rows):
+    """Predict costs in seconds per 1,000 rows, from the seconds each module
+    took to predict ``n_rows`` rows (its out-of-fold predictions: every row
+    once)."""
+    return 1000.0 * np.asarray(predict_seconds, dtype=np.float64) / max(n_rows, 1)
+
+
+def restricted(objective, modules):
+    """``objective`` over ``modules`` (indices) alone."""
+    return Objective(
+        objective.loss.keep_modules(modules),
+        objective.normaliser,
+        alpha=objective.alpha,
+        temperature=objective.temperature,
+    )
+
+
+def expanded(fit, modules, n_modules):
+    """A fit over ``modules`` (indices) as one over all ``n_modules``: the
+    others get weight 0 and logit -inf (zero weight under every
+    normaliser)."""
+    if len(modules) == n_modules:
+        return fit
+    weights = np.zeros(n_modules)
+    logits = np.full(n_modules, -np.inf)
+    weights[modules], logits[modules] = fit.weights, fit.logits
+    return fit._replace(weights=weights, logits=logits)
+
+
+def _point(objective, fit, modules, costs, folds):
+    """The `SupportPoint` of a fit over all modules that keeps ``modules``."""
+    loss = objective.loss
+    sums, fold_weight = loss.fold_sums(fit.weights, fit.extra, folds)
+    present = fold_weight > 0
+    means = sums[present] / fold_weight[present]
+    share = fold_weight[present] / fold_weight[present].sum()
+    value = float(share @ means)
+    standard_error = np.inf
+    if means.size > 1:
+        variance = float(share @ (means - value) ** 2)
+        standard_error = float(np.sqrt(variance / (means.size - 1)))
+    cost = float(np.sum(costs[list(modules)]))
+    return SupportPoint(tuple(modules), fit, value, standard_error, cost)
+
+
+def support_path(objective, fit, costs, folds, solve):
+    """The nested supports from ``fit``'s down to one module.
+
+    Parameters
+    ----------
+    objective : Objective
+        Over every module.
+    fit : AttentionFit
+        The starting weights (over every module).
+    costs : ndarray of shape (n_modules,)
+        Each module's predict cost.
+    folds : list of slice
+        The rows of each cv fold, for the loss's standard error.
+    solve : callable
+        ``solve(objective, warm_start=fit) -> AttentionFit``.
+
+    Returns
+    -------
+    list of SupportPoint
+        From ``fit``'s support (its own weights) to one module; each next
+        point drops the module of the smallest rise of the out-of-fold loss
+        per unit of predict cost saved, the others' weights learned again.
+    """
+    n_modules = len(costs)
+    support = [int(m) for m in np.flatnonzero(fit.weights > 0)]
+    points = [_point(objective, fit, support, costs, folds)]
+    while len(support) > 1:
+        trials = []
+        for module in support:
+            kept = [m for m in support if m != module]
+            start = points[-1].fit
+            warm = start._replace(
+                weights=start.weights[kept] / start.weights[kept].sum(),
+                logits=start.logits[kept],
+            )
+            trial = expanded(solve(restricted(objective, kept), warm), kept, n_modules)
+            point = _point(objective, trial, kept, costs, folds)
+            saved = max(float(costs[module]), MIN_COST)
+            trials.append(((point.loss - points[-1].loss) / saved, module, point))
+        _, dropped, point = min(trials, key=lambda t: (t[0], t[1]))
+        support = list(point.modules)
+        points.append(point)
+    return points
+
+
+def within_budget(points, max_modules=None, max_cost=None):
+    """The point of lowest out-of-fold loss among those keeping at most
+    ``max_modules`` modules and costing at most ``max_cost`` (None: no
+    limit); None if none does."""
+    fitting = [
+        p
+        for p in points
+        if (max_modules is None or len(p.modules) <= max_modules)
+        and (max_cost is None or p.cost <= max_cost)
+    ]
+    return min(fitting, key=lambda p: p.loss) if fitting else None
+
+
+def check_budget(costs, names, max_cost):
+    """Raise unless some module alone costs at most ``max_cost``."""
+    if max_cost is None:
+        return
+    cheapest = int(np.argmin(costs))
+    if costs[cheapest] > max_cost:
+        raise ValueError(
+            f"max_predict_cost={max_cost:g} seconds per 1,000 rows is below "
+            f"every module's predict cost; the cheapest, {names[cheapest]!r}, "
+            f"costs {costs[cheapest]:.3g} (measured on its out-of-fold "
+            "predictions). Raise the budget or add a cheaper module."
+        )

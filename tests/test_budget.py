@@ -1,0 +1,214 @@
+"""Serving within a budget: each module's predict cost, the nested path of
+supports, and ``max_modules`` / ``max_predict_cost`` on every estimator."""
+
+import numpy as np
+import pytest
+from _helpers import combination_loss
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.datasets import make_classification, make_regression
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.naive_bayes import GaussianNB
+from sklearn.neighbors import KNeighborsRegressor
+from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
+
+from skweighting import (
+    SparseAttentionClassifier,
+    SparseAttentionClassifierCV,
+    SparseAttentionRegressor,
+    SparseAttentionRegressorCV,
+)
+from skweighting._budget import (
+    per_thousand_rows,
+    restricted,
+    support_path,
+    within_budget,
+)
+from skweighting._normalisers import NORMALISERS
+from skweighting._objective import Objective
+from skweighting._solvers import learn_attention
+
+X, Y = make_classification(
+    n_samples=200, n_features=6, n_informative=4, flip_y=0.1, random_state=0
+)
+X_REG, Y_REG = make_regression(n_samples=200, n_features=5, noise=10.0, random_state=0)
+CALLS = []
+
+
+class Counted(ClassifierMixin, BaseEstimator):
+    """A classifier that records its fits on all rows and its calls."""
+
+    def __init__(self, estimator=None, tag="m"):
+        self.estimator = estimator
+        self.tag = tag
+
+    def fit(self, X, y):
+        if len(X) == len(Y):
+            CALLS.append((self.tag, "refit"))
+        self.fitted_ = self.estimator.fit(X, y)
+        self.classes_ = self.fitted_.classes_
+        return self
+
+    def predict_proba(self, X):
+        CALLS.append((self.tag, "predict_proba"))
+        return self.fitted_.predict_proba(X)
+
+
+def _counted():
+    return [
+        ("lr", Counted(LogisticRegression(), "lr")),
+        ("nb", Counted(GaussianNB(), "nb")),
+        ("tree", Counted(DecisionTreeClassifier(max_depth=3, random_state=0), "tree")),
+        ("deep", Counted(DecisionTreeClassifier(random_state=0), "deep")),
+    ]
+
+
+# --------------------------------------------------------------------------
+# The path of supports (pure)
+# --------------------------------------------------------------------------
+FOLDS = [slice(0, 70), slice(70, 140), slice(140, 200)]
+
+
+def _solve(objective, warm_start):
+    return learn_attention(objective, warm_start=warm_start)
+
+
+@pytest.mark.parametrize("name", ["log", "linear", "regression"])
+@pytest.mark.parametrize("normaliser", ["softmax", "sparsemax"])
+def test_the_path_is_nested_from_the_support_down_to_one_module(name, normaliser):
+    loss = combination_loss(name, np.random.default_rng(1))
+    objective = Objective(loss, NORMALISERS[normaliser], alpha=1e-4, temperature=1.0)
+    fit = learn_attention(objective)
+    costs = np.array([1.0, 2.0, 0.5, 3.0])
+    points = support_path(objective, fit, costs, FOLDS, _solve)
+    assert [len(p.modules) for p in points] == list(
+        range(np.count_nonzero(fit.weights), 0, -1)
+    )
+    for bigger, smaller in zip(points, points[1:]):
+        assert set(smaller.modules) < set(bigger.modules)
+    for point in points:
+        kept = list(point.modules)
+        # Zero weight outside the support, and each point's weights are the
+        # optimum over its modules (learned again, not just renormalised).
+        assert np.all(point.fit.weights[np.setdiff1d(range(4), kept)] == 0)
+        alone = learn_attention(restricted(objective, kept))
+        np.testing.assert_allclose(point.fit.weights[kept], alone.weights, atol=1e-4)
+        assert point.cost == pytest.approx(costs[kept].sum())
+        assert point.loss == pytest.approx(
+            loss.value(point.fit.weights, point.fit.extra)
+        )
+        assert np.isfinite(point.standard_error) and point.standard_error >= 0
+
+
+def test_each_step_drops_the_least_loss_per_unit_of_cost_saved():
+    loss = combination_loss("linear", np.random.default_rng(2))
+    objective = Objective(loss, NORMALISERS["softmax"], alpha=1e-4, temperature=1.0)
+    fit = learn_attention(objective)
+    costs = np.array([1.0, 1.0, 1.0, 100.0])
+    first, second = support_path(objective, fit, costs, FOLDS, _solve)[:2]
+    ratios = {}
+    for module in first.modules:
+        kept = [m for m in first.modules if m != module]
+        kept_objective = restricted(objective, kept)
+        trial = learn_attention(kept_objective)
+        rise = kept_objective.loss.value(trial.weights, trial.extra) - first.loss
+        ratios[module] = rise / costs[module]
+    dropped = (set(first.modules) - set(second.modules)).pop()
+    assert dropped == min(ratios, key=ratios.get)
+
+
+def test_within_budget_is_the_lowest_loss_that_fits():
+    loss = combination_loss("log", np.random.default_rng(3))
+    objective = Objective(loss, NORMALISERS["sparsemax"], alpha=1e-4, temperature=1.0)
+    fit = learn_attention(objective)
+    costs = np.array([0.1, 0.2, 0.3, 0.4])
+    points = support_path(objective, fit, costs, FOLDS, _solve)
+    for k in range(1, len(points[0].modules) + 1):
+        point = within_budget(points, max_modules=k)
+        assert len(point.modules) <= k
+        assert point.loss == min(p.loss for p in points if len(p.modules) <= k)
+    cheapest = within_budget(points, max_cost=0.35)
+    assert cheapest.cost <= 0.35
+    assert within_budget(points, max_cost=0.01) is None
+
+
+def test_costs_are_seconds_per_thousand_rows():
+    np.testing.assert_allclose(per_thousand_rows([0.5, 2.0], 500), [1.0, 4.0])
+
+
+# --------------------------------------------------------------------------
+# The estimators
+# --------------------------------------------------------------------------
+@pytest.mark.parametrize("normaliser", ["softmax", "sparsemax"])
+@pytest.mark.parametrize("k", [1, 2, 3])
+def test_max_modules_refits_and_calls_at_most_k_modules(k, normaliser):
+    ens = SparseAttentionClassifier(
+        _counted(), normaliser=normaliser, max_modules=k, random_state=0
+    )
+    CALLS.clear()
+    ens.fit(X, Y)
+    refitted = {tag for tag, what in CALLS if what == "refit"}
+    assert ens.n_nonzero_ <= k and len(refitted) == ens.n_nonzero_
+    assert refitted == {
+        n for n, w in zip(ens.module_names_, ens.attention_weights_) if w > 0
+    }
+    CALLS.clear()
+    ens.predict_proba(X)
+    called = {tag for tag, what in CALLS if what == "predict_proba"}
+    assert called == refitted
+    np.testing.assert_allclose(ens.attention_weights_.sum(), 1.0)
+
+
+def test_predict_cost_is_the_sum_of_the_costs_of_the_modules_in_use():
+    ens = SparseAttentionClassifier(_counted(), max_modules=2, random_state=0).fit(X, Y)
+    costs = ens.modules_["predict_cost"]
+    np.testing.assert_allclose(costs, 1000 * ens.modules_["fold_predict_time"] / len(Y))
+    assert ens.predict_cost_ == pytest.approx(costs[ens.support_].sum())
+    assert ens.support_path_[0].cost >= ens.predict_cost_
+
+
+def test_max_predict_cost_is_honoured_or_names_the_cheapest_module():
+    ens = SparseAttentionClassifier(_counted(), random_state=0).fit(X, Y)
+    costs = ens.modules_["predict_cost"]
+    budget = np.sort(costs)[:2].sum() * 1.0001  # the two cheapest
+    within = SparseAttentionClassifier(
+        _counted(), max_predict_cost=budget, random_state=0
+    ).fit(X, Y)
+    # Measured again in this fit: within its own measured costs.
+    assert within.predict_cost_ <= budget
+    with pytest.raises(ValueError, match="cheapest, '.+', costs"):
+        SparseAttentionClassifier(
+            _counted(), max_predict_cost=1e-9, random_state=0
+        ).fit(X, Y)
+
+
+def test_a_regressor_within_max_modules():
+    modules = [
+        ("ridge", Ridge()),
+        ("tree", DecisionTreeRegressor(max_depth=3, random_state=0)),
+        ("knn", KNeighborsRegressor()),
+    ]
+    plain = SparseAttentionRegressor(modules, random_state=0).fit(X_REG, Y_REG)
+    assert plain.n_nonzero_ == 3
+    one = SparseAttentionRegressor(modules, max_modules=1, random_state=0).fit(
+        X_REG, Y_REG
+    )
+    assert one.n_nonzero_ == 1 and len(one.estimators_) == 1
+
+
+@pytest.mark.parametrize("k", [1, 2])
+def test_the_cv_estimators_choose_among_candidates_within_the_budget(k):
+    est = SparseAttentionClassifierCV(
+        _counted(), max_modules=k, temperatures=3, random_state=0
+    ).fit(X, Y)
+    results = est.cv_results_
+    assert np.all(results["n_nonzero"] <= k)
+    assert est.n_nonzero_ <= k
+    weights = np.column_stack([results[f"weight_{n}"] for n in est.module_names_])
+    costs = est.modules_["predict_cost"]
+    np.testing.assert_allclose(results["predict_cost"], (weights > 0) @ costs)
+    reg = SparseAttentionRegressorCV(
+        [("ridge", Ridge()), ("tree", DecisionTreeRegressor(max_depth=3))],
+        max_modules=1,
+        temperatures=3,
+    ).fit(X_REG, Y_REG)
+    assert reg.n_nonzero_ == 1
