@@ -6,10 +6,11 @@ from ._ensemble import SparseAttentionEnsemble
 from ._fixed import SparseAttentionClassifier, SparseAttentionRegressor
 from ._version import __version__
 from .exceptions import InconsistentVersionWarning
-from .plotting import AttentionDisplay, TemperaturePathDisplay
+from .plotting import AttentionDisplay, FrontierDisplay, TemperaturePathDisplay
 
 __all__ = [
     "AttentionDisplay",
+    "FrontierDisplay",
     "InconsistentVersionWarning",
     "SparseAttentionClassifier",
     "SparseAttentionClassifierCV",

@@ -11,6 +11,7 @@ package) imports without it. Install it with ``pip install "skweighting[plot]"``
 """
 
 from ._plot.attention import AttentionDisplay
+from ._plot.frontier import FrontierDisplay
 from ._plot.temperature_path import TemperaturePathDisplay
 
-__all__ = ["AttentionDisplay", "TemperaturePathDisplay"]
+__all__ = ["AttentionDisplay", "FrontierDisplay", "TemperaturePathDisplay"]
