@@ -241,10 +241,9 @@ REMOVED = re.compile(
 def test_pages_do_not_describe_removed_api():
     # The changelog lists the removals, and the history at the end of the
     # benchmarks page describes measurements of the removed solver.
-    # docs/design.md is checked once its Adam section is rewritten.
     found = []
     for path in [*_docs_pages(), ROOT / "docs" / "api.rst"]:
-        if path.name in ("changelog.md", "design.md"):
+        if path.name == "changelog.md":
             continue
         text = path.read_text().split("\n## History\n")[0]
         for number, line in enumerate(text.splitlines(), 1):
