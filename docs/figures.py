@@ -37,6 +37,8 @@ The blocks and what computes them:
   the CSV holds (the CV estimators' rows appear when they were run);
 * ``demo-results`` (README.md): the demo, ``python -m skweighting``, on
   digits and breast_cancer (about a minute single-threaded);
+* ``quickstart-output`` (README.md): what the README's quick start prints
+  (its code run as written; about 20 s);
 * ``out-of-fold-table`` (docs/user_guide.md): `out_of_fold_experiment`
   below, on breast_cancer (a few seconds);
 * ``temperature-table`` and ``temperature-search`` (docs/user_guide.md):
@@ -675,6 +677,27 @@ def demo_results():
         f"over {n_sets} data sets."
     )
     return _wrap(text[0].upper() + text[1:])
+
+
+def quickstart_output():
+    """What the README's quick start prints: its first ``python`` block,
+    run as a reader would paste it (in a scratch directory, for the cache
+    it writes)."""
+    import contextlib
+    import io
+
+    text = (ROOT / "README.md").read_text()
+    code = text.split("## Quickstart", 1)[1].split("```python\n", 1)[1]
+    code = code.split("```", 1)[0]
+    printed = io.StringIO()
+    with (
+        tempfile.TemporaryDirectory() as scratch,
+        _one_thread(),
+        contextlib.chdir(scratch),
+        contextlib.redirect_stdout(printed),
+    ):
+        exec(compile(code, "README.md quick start", "exec"), {"__name__": "__main__"})
+    return "It prints:\n\n```text\n" + printed.getvalue().rstrip() + "\n```"
 
 
 # --------------------------------------------------------------------------
@@ -1520,6 +1543,7 @@ BLOCKS = {
     "benchmark-headline": ("README.md", benchmark_headline, "stored"),
     "normaliser-advice": ("README.md", normaliser_advice, "stored"),
     "demo-results": ("README.md", demo_results, "fits"),
+    "quickstart-output": ("README.md", quickstart_output, "fits"),
     "out-of-fold-table": ("docs/user_guide.md", out_of_fold_table, "fits"),
     "temperature-table": ("docs/user_guide.md", temperature_table, "fits"),
     "temperature-search": ("docs/user_guide.md", temperature_search, "fits"),
