@@ -11,7 +11,6 @@ from collections import namedtuple
 import numpy as np
 from scipy.linalg import LinAlgError, cho_factor, cho_solve
 from scipy.optimize import minimize
-from threadpoolctl import ThreadpoolController
 
 # --------------------------------------------------------------------------
 # Solvers
@@ -19,28 +18,6 @@ from threadpoolctl import ThreadpoolController
 SolverResult = namedtuple(
     "SolverResult", ["theta", "loss", "n_iter", "loss_curve", "converged"]
 )
-
-
-# Found once: finding the loaded thread pools reads every loaded library's
-# file (~3 ms, a one-output regression's whole weight step at a million
-# rows). A BLAS loaded after the first fit is not limited, as with
-# scikit-learn's own cached controller: only a solver's speed depends on it.
-_controller = None
-
-
-def one_blas_thread():
-    """The context the solvers should run in.
-
-    L-BFGS-B does its own linear algebra on vectors of length n_params
-    through BLAS. A multi-threaded BLAS wakes its threads for each of those
-    tiny calls: on a busy 2-core machine that cost ~5 ms per iteration, ten
-    times the whole solve at small n. One thread is also no slower for the
-    objective's large products, which are limited by memory bandwidth.
-    """
-    global _controller
-    if _controller is None:
-        _controller = ThreadpoolController()
-    return _controller.limit(limits=1, user_api="blas")
 
 
 def minimize_lbfgs(fun, theta0, *, max_iter, tol, bounds=None):
