@@ -12,6 +12,8 @@ import numpy as np
 import pytest
 from _helpers import (
     CALLS,
+    X_THREE_CLASSES,
+    Y_THREE_CLASSES,
     Spy,
     spied_ensemble,
     three_classifiers,
@@ -96,6 +98,7 @@ def test_slowest_module_of_the_folds_done_goes_first():
 # The same fit whatever n_jobs or the backend
 # --------------------------------------------------------------------------
 def test_random_state_makes_fit_identical_across_n_jobs():
+    X, Y = X_THREE_CLASSES, Y_THREE_CLASSES
     fits = [
         unseeded_forests(random_state=0, n_jobs=n_jobs).fit(X, Y)
         for n_jobs in (1, 2, 1)
