@@ -18,7 +18,7 @@ assertions, so that the page cannot claim a behaviour the code lost. A case
 may give several variants (``also``): each must raise the same type with
 the same message, and the table shows the first.
 
-The small misbehaving estimators are those of tests/test_faults.py.
+The small misbehaving estimators and the data are those of tests/_helpers.py.
 """
 
 import argparse
@@ -165,10 +165,11 @@ def _cases():
     )
     from skweighting._combinations._common import PROBA_FLOOR
 
-    faults = _load(ROOT / "tests" / "test_faults.py")
-    X, Y, Y_STR = faults.X, faults.Y, faults.Y_STR
-    X_REG, Y_REG = faults.X_REG, faults.Y_REG
-    classifier, regressor = faults._classifier, faults._regressor
+    faults = _load(ROOT / "tests" / "_helpers.py")
+    X, Y = faults.X_THREE_CLASSES, faults.Y_THREE_CLASSES
+    Y_STR = faults.Y_THREE_CLASSES_STR
+    X_REG, Y_REG = faults.X_REGRESSION, faults.Y_REGRESSION
+    classifier, regressor = faults.classifier_with, faults.regressor_with
 
     def lr():
         return ("lr", LogisticRegression())
@@ -403,7 +404,7 @@ def _cases():
 
     def bad_row_at_predict(values):
         """A module whose row 0, a middle row or the last row is ``values`` at
-        predict time, with blocks of 7 rows (as in tests/test_faults.py):
+        predict time, with blocks of 7 rows (as in tests/test_faults_modules.py):
         the bad row is in the first, a middle or the last block."""
 
         def run():
@@ -424,18 +425,18 @@ def _cases():
     def zero_on_true_class():
         est = SparseAttentionClassifier(
             [("nb", GaussianNB()), ("bad", faults.LabelOracle(Y, shift=1))]
-        ).fit(faults.X_ID, Y)
+        ).fit(faults.X_WITH_ROW_IDS, Y)
         assert_finite(est)
         assert np.isclose(est.oof_scores_[1], np.log(PROBA_FLOOR))
         assert est.attention_weights_[1] < 0.01
-        assert np.all(np.isfinite(est.predict_proba(faults.X_ID)))
+        assert np.all(np.isfinite(est.predict_proba(faults.X_WITH_ROW_IDS)))
 
     def oracle():
         est = SparseAttentionClassifier(
             [("nb", GaussianNB()), ("bad", faults.LabelOracle(Y))]
-        ).fit(faults.X_ID, Y)
+        ).fit(faults.X_WITH_ROW_IDS, Y)
         assert_finite(est)
-        assert est.score(faults.X_ID, Y) == 1.0
+        assert est.score(faults.X_WITH_ROW_IDS, Y) == 1.0
 
     def permuted():
         def weights_and_proba(module, labels):

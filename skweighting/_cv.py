@@ -317,8 +317,10 @@ class SparseAttentionClassifierCV(ClassifierMixin, _BaseSparseAttentionCV):
     ...      ("nb", GaussianNB())],
     ...     temperatures=5,
     ... ).fit(X, y)
-    >>> clf.weights_path_.shape
-    (5, 3)
+    >>> clf.weights_path_.shape == (len(clf.temperatures_), 3)
+    True
+    >>> 1.0 in clf.temperatures_  # the plain estimators' default, always a candidate
+    True
     >>> clf.combine_ in ("log", "linear")
     True
     """

@@ -1,151 +1,55 @@
-"""The fit / predict orchestration: order of the fits, pruning of modules
-with zero weight, what pruned modules look like, stale state on refit."""
+"""The shared fit (skweighting._base): what fit leaves behind.
 
-import time
+Only the modules with non-zero weight are refitted, and pruned modules look
+like ``'drop'`` ones; nothing stale is left from a previous fit; the given
+modules are cloned, never fitted or changed, and prefit (frozen) ones are
+never refitted; X reaches the modules as is (DataFrames, sparse matrices);
+nested parameters, the HTML diagram with each module's weight, a warning
+when the weights do not converge, and one when an ensemble is loaded under
+another version.
+"""
+
+import pickle
+import re
+import warnings
 
 import numpy as np
 import pytest
-from sklearn.base import BaseEstimator, ClassifierMixin, clone
-from sklearn.datasets import make_classification, make_regression
+from _helpers import X_BINARY as X
+from _helpers import Y_BINARY as Y
+from _helpers import spy_calls, three_classifiers
+from scipy import sparse
+from sklearn.base import clone
+from sklearn.compose import ColumnTransformer
+from sklearn.datasets import load_iris, make_regression
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
+from sklearn.frozen import FrozenEstimator
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.naive_bayes import GaussianNB
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
+from sklearn.utils import estimator_html_repr
+from sklearn.utils.validation import check_is_fitted
 
 from skweighting import (
+    InconsistentVersionWarning,
     SparseAttentionClassifier,
     SparseAttentionEnsemble,
-    SparseAttentionRegressor,
+    _prediction,
 )
 
-X, Y = make_classification(
-    n_samples=150, n_features=6, n_informative=4, random_state=0, flip_y=0.05
-)
-CALLS = []  # (tag, method, n_rows), appended in call order
 
-
-class Spy(ClassifierMixin, BaseEstimator):
-    """Wraps a classifier and records every fit and predict_proba call;
-    ``flip=True`` fits it on flipped binary labels: a module that is
-    systematically wrong, which only hurts a combination with weights >= 0."""
-
-    def __init__(self, estimator=None, tag="spy", flip=False, delay=0.0):
-        self.estimator = estimator
-        self.tag = tag
-        self.flip = flip
-        self.delay = delay
-
-    def fit(self, X, y):
-        CALLS.append((self.tag, "fit", len(X)))
-        time.sleep(self.delay)
-        if self.flip:
-            y = 1 - y
-        self.estimator_ = clone(self.estimator).fit(X, y)
-        self.classes_ = self.estimator_.classes_
-        return self
-
-    def predict_proba(self, X):
-        CALLS.append((self.tag, "predict_proba", len(X)))
-        return self.estimator_.predict_proba(X)
-
-    def predict(self, X):
-        CALLS.append((self.tag, "predict", len(X)))
-        return self.estimator_.predict(X)
-
-
-def _calls(tag, method, n_rows=None):
-    return [c for c in CALLS if c[:2] == (tag, method) and n_rows in (None, c[2])]
-
-
-def _spied_ensemble(normaliser="sparsemax", **params):
-    return SparseAttentionClassifier(
-        [
-            ("lr", Spy(LogisticRegression(), tag="lr")),
-            ("nb", Spy(GaussianNB(), tag="nb")),
-            ("noise", Spy(DecisionTreeClassifier(), tag="noise", flip=True)),
-        ],
-        normaliser=normaliser,
-        combine="linear",
-        cv=3,
-        **params,
-    )
-
-
-@pytest.fixture
-def pruned():
-    CALLS.clear()
-    ens = _spied_ensemble().fit(X, Y)
-    assert ens.attention_weights_[2] == 0.0  # it learned flipped labels
-    assert ens.attention_weights_[0] > 0
-    return ens
-
-
+# --------------------------------------------------------------------------
+# Refits and pruned modules
+# --------------------------------------------------------------------------
 def test_zero_weight_module_is_never_refitted(pruned):
     n = len(X)
-    assert len(_calls("noise", "fit")) == 3  # its fold fits only
-    assert not _calls("noise", "fit", n)  # never on all the rows
+    assert len(spy_calls("noise", "fit")) == 3  # its fold fits only
+    assert not spy_calls("noise", "fit", n)  # never on all the rows
     for tag, weight in zip(["lr", "nb"], pruned.attention_weights_[:2]):
-        assert len(_calls(tag, "fit", n)) == int(weight > 0)
-
-
-def test_fold_fits_come_first_then_the_refits():
-    CALLS.clear()
-    _spied_ensemble().fit(X, Y)
-    fits = [c for c in CALLS if c[1] == "fit"]
-    first_full = next(i for i, c in enumerate(fits) if c[2] == len(X))
-    assert all(c[2] < len(X) for c in fits[:first_full])
-    assert all(c[2] == len(X) for c in fits[first_full:])
-    assert first_full == 9  # 3 modules x 3 folds
-
-
-def test_softmax_refits_go_first_in_the_same_call():
-    # Softmax weights are never exactly zero, so every module is refitted
-    # anyway: the refits lead the one joblib call, and each module is still
-    # fitted once on all rows and kept in its own order.
-    CALLS.clear()
-    ens = _spied_ensemble(normaliser="softmax").fit(X, Y)
-    fits = [c for c in CALLS if c[1] == "fit"]
-    assert [c[2] for c in fits[:3]] == [len(X)] * 3
-    assert all(c[2] < len(X) for c in fits[3:]) and len(fits) == 12
-    assert [e.tag for e in ens.estimators_] == ["lr", "nb", "noise"]
-    assert np.all(ens.modules_["refit_time"] > 0)
-
-
-def _tree():
-    return DecisionTreeClassifier(max_depth=3, random_state=0)
-
-
-def test_slowest_module_of_the_folds_done_goes_first():
-    # Within each fold, the module that took longest on the folds already
-    # done is dispatched first, so that with n_jobs > 1 no worker is left
-    # with a long fit at the end; the stores still get each output at its
-    # module and fold, whatever the order.
-    CALLS.clear()
-    modules = [
-        ("lr", Spy(LogisticRegression(), tag="lr")),
-        ("nb", Spy(GaussianNB(), tag="nb")),
-        ("slow", Spy(_tree(), tag="slow", delay=0.05)),
-    ]
-    params = dict(normaliser="sparsemax", prune_tol=0, cv=3, random_state=0)
-    ens = SparseAttentionClassifier(modules, **params).fit(X, Y)
-    fold_fits = [c[0] for c in CALLS if c[1] == "fit" and c[2] < len(X)]
-    assert fold_fits[:3] == ["lr", "nb", "slow"]  # nothing measured yet
-    assert fold_fits[3] == fold_fits[6] == "slow"
-    assert ens.modules_["fold_fit_time"][2] > 3 * 0.05
-    # The same weights as without the delay, whose folds run in another
-    # order: every output was stored at its own module's place.
-    modules[2] = ("slow", Spy(_tree(), tag="slow"))
-    same = SparseAttentionClassifier(modules, **params).fit(X, Y)
-    np.testing.assert_allclose(ens.attention_weights_, same.attention_weights_)
-    assert np.all(ens.attention_weights_ > 0)
-
-
-@pytest.mark.parametrize("method", ["predict", "predict_proba", "score", "transform"])
-def test_zero_weight_module_is_never_called_at_predict(pruned, method):
-    CALLS.clear()
-    args = (X, Y) if method == "score" else (X,)
-    getattr(pruned, method)(*args)
-    assert not [c for c in CALLS if c[0] == "noise"]
-    assert _calls("lr", "predict_proba")
+        assert len(spy_calls(tag, "fit", n)) == int(weight > 0)
 
 
 def test_pruned_modules_look_like_drop(pruned):
@@ -161,13 +65,6 @@ def test_pruned_modules_look_like_drop(pruned):
     assert len(names) == 2 * pruned.n_nonzero_
     assert not any("noise" in name for name in names)
     assert pruned.transform(X).shape == (len(X), len(names))
-
-
-def test_pruned_prediction_equals_the_weighted_combination(pruned):
-    proba = pruned.predict_proba(X)
-    outputs = [e.predict_proba(X) for e in pruned.estimators_]
-    weights = pruned.attention_weights_[pruned.support_]
-    np.testing.assert_allclose(proba, sum(w * o for w, o in zip(weights, outputs)))
 
 
 def test_dropped_and_pruned_modules_together(pruned):
@@ -197,43 +94,128 @@ def test_refit_clears_stale_fitted_attributes():
     assert clf.combine_ == "linear"
 
 
-class NoReturnSelf(ClassifierMixin, BaseEstimator):
-    """A module whose fit forgets ``return self``."""
-
-    def fit(self, X, y):
-        self.model_ = LogisticRegression().fit(X, y)
-        self.classes_ = self.model_.classes_
-
-    def predict_proba(self, X):
-        return self.model_.predict_proba(X)
-
-
-def test_module_whose_fit_does_not_return_self():
-    ens = SparseAttentionClassifier([("odd", NoReturnSelf()), ("nb", GaussianNB())])
-    ens.fit(X, Y)
-    assert ens.predict_proba(X).shape == (len(X), 2)
+# --------------------------------------------------------------------------
+# The modules given
+# --------------------------------------------------------------------------
+def test_fit_does_not_fit_or_change_the_given_modules():
+    modules = [("lr", LogisticRegression()), ("rf", RandomForestClassifier(3))]
+    before = pickle.dumps(modules)
+    SparseAttentionClassifier(modules, random_state=0).fit(X, Y)
+    assert pickle.dumps(modules) == before
+    with pytest.raises(NotFittedError):
+        check_is_fitted(modules[0][1])
 
 
-def test_regressor_prunes_too():
-    X_reg, y_reg = make_regression(
-        n_samples=150, n_features=4, noise=1.0, random_state=0
+def test_prefit_modules_through_frozen_estimator(cancer):
+    X_train, X_test, y_train, _ = cancer
+    prefit = LogisticRegression(max_iter=5000).fit(X_test, _labels_for(X_test))
+    ens = SparseAttentionClassifier(
+        [("prefit", FrozenEstimator(prefit)), ("nb", GaussianNB())]
+    ).fit(X_train, y_train)
+    # The frozen module is used as is: never refitted.
+    np.testing.assert_array_equal(ens.estimators_[0].estimator.coef_, prefit.coef_)
+
+
+def _labels_for(X):
+    return (X[:, 0] > np.median(X[:, 0])).astype(int)
+
+
+def test_drop_nested_set_params_named_estimators_and_html(cancer):
+    X_train, _, y_train, _ = cancer
+    ens = SparseAttentionClassifier(three_classifiers())
+    ens.set_params(tree="drop", lr__logisticregression__C=0.5)
+    assert ens.get_params()["lr__logisticregression__C"] == 0.5
+    ens.fit(X_train, y_train)
+    assert ens.named_estimators_["tree"] == "drop"
+    assert len(ens.estimators_) == len(ens.attention_weights_) == 2
+    assert ens.module_names_ == ["lr", "nb"]
+    assert ens.named_estimators_["lr"][-1].C == 0.5
+    html = ens._repr_html_()
+    assert "nb" in html and "GaussianNB" in html
+    names = ens.get_feature_names_out()
+    assert list(names[:2]) == [
+        "sparseattentionclassifier_lr_0",
+        "sparseattentionclassifier_lr_1",
+    ]
+    assert ens.transform(X_train[:5]).shape == (5, 4)
+
+
+# --------------------------------------------------------------------------
+# X as the modules take it
+# --------------------------------------------------------------------------
+def test_pandas_column_transformer_module_and_ensemble_in_a_pipeline():
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(0)
+    n = 240
+    frame = pd.DataFrame(
+        {
+            "size": rng.normal(size=n),
+            "colour": rng.choice(["red", "green", "blue"], size=n),
+            "shape": pd.Categorical(rng.choice(["round", "square"], size=n)),
+        }
     )
-    from sklearn.dummy import DummyRegressor
+    y = np.where(
+        (frame["colour"] == "red") | (frame["size"] > 0.8), "yes", "no"
+    ).astype(object)
+    encode = ColumnTransformer(
+        [
+            ("cat", OneHotEncoder(handle_unknown="ignore"), ["colour", "shape"]),
+            ("num", StandardScaler(), ["size"]),
+        ]
+    )
+    modules = [
+        ("linear", make_pipeline(encode, LogisticRegression())),
+        ("tree", make_pipeline(clone(encode), DecisionTreeClassifier(max_depth=3))),
+    ]
+    ens = SparseAttentionClassifier(modules, random_state=0).fit(frame, y)
+    np.testing.assert_array_equal(ens.feature_names_in_, frame.columns)
+    assert set(ens.predict(frame)) <= {"yes", "no"}
+    assert ens.score(frame, y) > 0.9
 
-    reg = SparseAttentionRegressor(
-        [("ridge", Ridge()), ("mean", DummyRegressor())],
-        normaliser="sparsemax",
-    ).fit(X_reg, y_reg)
-    np.testing.assert_array_equal(reg.attention_weights_, [1.0, 0.0])
-    assert reg.named_estimators_["mean"] == "drop"
+    outer = make_pipeline(
+        StandardScaler(), SparseAttentionClassifier(three_classifiers())
+    )
+    X, y = load_iris(return_X_y=True)
+    outer.fit(X, y)
+    assert outer.score(X, y) > 0.9
+    assert outer[-1].attention_weights_.shape == (3,)
+
+
+def test_sparse_X_when_the_modules_accept_it(cancer):
+    X_train, X_test, y_train, _ = cancer
+    X_sparse = sparse.csr_matrix(X_train)
+    modules = [
+        (
+            "lr",
+            make_pipeline(
+                StandardScaler(with_mean=False), LogisticRegression(max_iter=5000)
+            ),
+        ),
+        ("tree", DecisionTreeClassifier(max_depth=3, random_state=0)),
+    ]
+    ens = SparseAttentionClassifier(modules, random_state=0).fit(X_sparse, y_train)
+    dense = SparseAttentionClassifier(modules, random_state=0).fit(X_train, y_train)
+    # Sparse and dense fits of the logistic regression agree to solver tolerance.
     np.testing.assert_allclose(
-        reg.predict(X_reg), reg.named_estimators_["ridge"].predict(X_reg)
+        ens.attention_weights_, dense.attention_weights_, atol=1e-3
     )
+    np.testing.assert_allclose(
+        ens.predict_proba(sparse.csr_matrix(X_test)),
+        dense.predict_proba(X_test),
+        atol=2e-3,
+    )
+
+
+# --------------------------------------------------------------------------
+# Convergence, display, persistence
+# --------------------------------------------------------------------------
+def test_non_convergence_warns(cancer):
+    X_train, _, y_train, _ = cancer
+    with pytest.warns(ConvergenceWarning, match=re.escape("max_iter=1")):
+        SparseAttentionClassifier(three_classifiers(), max_iter=1).fit(X_train, y_train)
 
 
 def test_the_html_diagram_shows_each_modules_weight_and_the_pruned_ones(pruned):
-    from sklearn.utils import estimator_html_repr
-
     html = estimator_html_repr(pruned)
     for name, weight in zip(pruned.module_names_, pruned.attention_weights_):
         label = f"{name}: pruned" if weight == 0 else f"{name}: weight {weight:.3g}"
@@ -246,11 +228,6 @@ def test_the_html_diagram_shows_each_modules_weight_and_the_pruned_ones(pruned):
 
 
 def test_a_fitted_ensemble_loaded_under_another_version_warns(pruned, monkeypatch):
-    import pickle
-    import warnings
-
-    from skweighting import InconsistentVersionWarning, _prediction
-
     saved = pickle.dumps(pruned)
     with warnings.catch_warnings():
         warnings.simplefilter("error")

@@ -3,6 +3,7 @@ inner cross-validation of the out-of-fold rows, and what is chosen."""
 
 import numpy as np
 import pytest
+from _helpers import CALLS, Spy
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.datasets import make_classification, make_regression
 from sklearn.linear_model import LogisticRegression, Ridge
@@ -10,7 +11,6 @@ from sklearn.model_selection import KFold
 from sklearn.naive_bayes import GaussianNB
 from sklearn.neighbors import KNeighborsRegressor
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
-from test_base import CALLS, Spy
 
 from skweighting import (
     SparseAttentionClassifier,

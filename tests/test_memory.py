@@ -3,12 +3,14 @@ ensemble's own parameters never fits a module on the same rows twice."""
 
 import numpy as np
 import pytest
+from _helpers import CALLS, Spy
+from _helpers import X_BINARY as X
+from _helpers import Y_BINARY as Y
 from joblib import Memory
 from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
 from sklearn.naive_bayes import GaussianNB
-from test_base import CALLS, Spy, X, Y
 
 from skweighting import SparseAttentionClassifier
 

@@ -1,4 +1,5 @@
-"""The default portfolios (``estimators=None``) on dense and sparse X."""
+"""The default portfolios (``estimators=None``, skweighting._portfolio): the
+modules they hold, their fit on dense and sparse X, and their helpers."""
 
 import numpy as np
 import pytest
@@ -17,6 +18,21 @@ X, Y = make_classification(
 X[np.abs(X) < 0.8] = 0.0  # mostly zeros, as sparse data is
 X_REG, Y_REG = make_regression(n_samples=100, n_features=6, noise=1.0, random_state=0)
 X_REG[np.abs(X_REG) < 0.8] = 0.0
+
+
+def test_default_portfolios_fit(cancer):
+    X_train, X_test, y_train, y_test = cancer
+    clf = SparseAttentionClassifier(random_state=0).fit(X_train, y_train)
+    assert list(clf.named_estimators_) == [
+        "logistic",
+        "random_forest",
+        "gradient_boosting",
+        "naive_bayes",
+    ]
+    assert clf.score(X_test, y_test) > 0.93
+    X, y = make_regression(n_samples=150, n_features=5, noise=5.0, random_state=0)
+    reg = SparseAttentionRegressor(random_state=0).fit(X, y)
+    assert reg.score(X, y) > 0.9
 
 
 @pytest.mark.parametrize("fmt", ["csr", "csc", "coo"])

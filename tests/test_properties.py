@@ -24,7 +24,6 @@ from sklearn.naive_bayes import GaussianNB
 from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
 from sklearn.tree import DecisionTreeClassifier
 from sklearn.utils._testing import ignore_warnings
-from threadpoolctl import threadpool_limits
 
 from skweighting import (
     SparseAttentionClassifier,
@@ -35,15 +34,6 @@ from skweighting._combinations._common import clipped_log
 from skweighting._combinations.average import QuadraticLoss
 from skweighting._combinations.log_pool import LogPoolLoss
 from skweighting._combinations.mixture import MixtureLoss
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _single_threaded_blas():
-    # Tiny problems: multi-threaded BLAS only adds spin-waiting, which on a
-    # loaded 2-core machine makes every small solve tens of times slower.
-    with threadpool_limits(limits=1):
-        yield
-
 
 FAST = settings(
     max_examples=30,

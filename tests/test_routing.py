@@ -1,27 +1,26 @@
-"""Metadata routing, sample weights, groups, joblib backends and progress,
-with VotingClassifier / StackingClassifier as the reference behaviour."""
-
-import re
-import time
+"""Metadata and sample weights (skweighting._routing): with metadata routing
+on, what each module and the splitter request; with it off, sample weights
+to every module that accepts them (and to the weights' objective), groups
+to the splitter, clear errors for what cannot be passed. VotingClassifier
+and StackingClassifier are the reference behaviour."""
 
 import numpy as np
 import pytest
 import sklearn
-from joblib import parallel_config, register_parallel_backend
-from joblib._parallel_backends import SequentialBackend
-from sklearn.base import BaseEstimator, RegressorMixin
+from _helpers import three_classifiers
 from sklearn.compose import TransformedTargetRegressor
 from sklearn.datasets import make_classification, make_regression
 from sklearn.ensemble import StackingClassifier, VotingClassifier
 from sklearn.exceptions import UnsetMetadataPassedError
+from sklearn.frozen import FrozenEstimator
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.model_selection import (
     GridSearchCV,
     GroupKFold,
-    KFold,
     cross_validate,
 )
 from sklearn.naive_bayes import GaussianNB
+from sklearn.neighbors import KNeighborsClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
@@ -33,18 +32,14 @@ WEIGHTS = np.random.default_rng(0).uniform(0.2, 3.0, len(Y))
 GROUPS = np.arange(len(Y)) % 12
 
 
+def _modules():
+    return three_classifiers(tree_depth=3)
+
+
 @pytest.fixture
 def routing():
     with sklearn.config_context(enable_metadata_routing=True):
         yield
-
-
-def _modules():
-    return [
-        ("lr", make_pipeline(StandardScaler(), LogisticRegression())),
-        ("tree", DecisionTreeClassifier(max_depth=3, random_state=0)),
-        ("nb", GaussianNB()),
-    ]
 
 
 class RecordingClassifier(LogisticRegression):
@@ -262,77 +257,59 @@ def test_precomputed_splits_inside_a_search_get_a_clear_error():
 
 
 # --------------------------------------------------------------------------
-# Modules, backends, progress
+# Sample weights with routing off
 # --------------------------------------------------------------------------
-def test_module_whose_predict_proba_exists_only_after_fitting():
-    # StackingClassifier has predict_proba only once its final estimator is
-    # fitted; soft voting accepts it, so do we.
-    stack = StackingClassifier([("nb", GaussianNB()), ("lr", LogisticRegression())])
-    assert not hasattr(stack, "predict_proba")
-    VotingClassifier([("stack", stack)], voting="soft").fit(X, Y)
-    ens = SparseAttentionClassifier([("stack", stack), ("nb", GaussianNB())]).fit(X, Y)
-    assert ens.predict_proba(X).shape == (len(Y), 2)
+def test_sample_weight_reaches_the_modules(cancer):
+    X_train, _, y_train, _ = cancer
+    weights = np.random.default_rng(0).uniform(0.1, 3.0, size=len(y_train))
+    ens = SparseAttentionClassifier(three_classifiers()).fit(
+        X_train, y_train, sample_weight=weights
+    )
+    # Every step that accepts the weights gets them, as repeated rows would.
+    direct = make_pipeline(StandardScaler(), LogisticRegression()).fit(
+        X_train,
+        y_train,
+        standardscaler__sample_weight=weights,
+        logisticregression__sample_weight=weights,
+    )
+    np.testing.assert_allclose(
+        ens.named_estimators_["lr"][-1].coef_, direct[-1].coef_, rtol=1e-6
+    )
+    unweighted = SparseAttentionClassifier(three_classifiers()).fit(X_train, y_train)
+    assert not np.allclose(ens.attention_weights_, unweighted.attention_weights_)
 
 
-def test_module_without_predict_proba_after_fitting_is_named():
-    from sklearn.svm import SVC
-
-    ens = SparseAttentionClassifier([("svc", SVC()), ("nb", GaussianNB())])
-    with pytest.raises(ValueError, match="'svc' \\(SVC\\) has no predict_proba after"):
-        ens.fit(X, Y)
-
-
-class NoGeneratorBackend(SequentialBackend):
-    """A backend that cannot stream results, as Ray's cannot."""
-
-    supports_return_generator = False
-
-
-def test_backend_that_cannot_stream_gives_the_same_fit():
-    register_parallel_backend("no_generator", NoGeneratorBackend)
-    reference = SparseAttentionClassifier(_modules(), random_state=0).fit(X, Y)
-    with parallel_config(backend="no_generator"):
-        ens = SparseAttentionClassifier(_modules(), random_state=0).fit(X, Y)
-    np.testing.assert_array_equal(ens.attention_weights_, reference.attention_weights_)
-
-
-class RowRecordingRegressor(RegressorMixin, BaseEstimator):
-    """Predicts y = 2 * row id (X's only column); records, for each fit,
-    where its training rows lived and whether they stayed the same while it
-    fitted and predicted, apart from the rows it predicts."""
-
-    fits = []
-
-    def fit(self, X, y):
-        self.X_, self.y_ = X, y  # kept, as nearest neighbours keep them
-        self.rows_ = X[:, 0].copy()
-        time.sleep(0.005)  # room for another fold's rows to be copied
-        return self
-
-    def predict(self, X):
-        time.sleep(0.005)
-        intact = np.array_equal(self.X_[:, 0], self.rows_)
-        intact &= np.array_equal(self.y_, self.rows_ * 2)
-        address = self.X_.__array_interface__["data"][0]
-        held_out = not np.intersect1d(X[:, 0], self.rows_).size
-        type(self).fits.append((len(self.rows_), address, intact, held_out))
-        return X[:, 0] * 2.0
+def test_sample_weight_in_the_objective_equals_dropping_rows(cancer):
+    X_train, X_test, y_train, y_test = cancer
+    # Frozen modules give the same outputs whatever the folds, so a zero weight
+    # must be exactly the same as removing the row.
+    modules = [
+        ("lr", FrozenEstimator(LogisticRegression(max_iter=5000).fit(X_test, y_test))),
+        ("nb", FrozenEstimator(GaussianNB().fit(X_test, y_test))),
+        (
+            "tree",
+            FrozenEstimator(DecisionTreeClassifier(max_depth=2).fit(X_test, y_test)),
+        ),
+    ]
+    keep = np.arange(len(y_train)) % 3 != 0
+    weighted = SparseAttentionClassifier(modules).fit(
+        X_train, y_train, sample_weight=keep.astype(float)
+    )
+    dropped = SparseAttentionClassifier(modules).fit(X_train[keep], y_train[keep])
+    np.testing.assert_allclose(
+        weighted.attention_weights_, dropped.attention_weights_, atol=1e-6
+    )
 
 
-@pytest.mark.parametrize("backend, n_jobs", [("sequential", 1), ("threading", 2)])
-def test_folds_rows_are_reused_only_once_their_modules_are_done(backend, n_jobs):
-    X_rows = np.arange(60.0).reshape(-1, 1)
-    modules = [(f"m{i}", RowRecordingRegressor()) for i in range(3)]
-    RowRecordingRegressor.fits = []
-    with parallel_config(backend=backend):
-        ens = SparseAttentionRegressor(modules, cv=KFold(5), n_jobs=n_jobs)
-        ens.fit(X_rows, X_rows[:, 0] * 2)
-    folds = [fit for fit in RowRecordingRegressor.fits if fit[0] < len(X_rows)]
-    assert len(folds) == 3 * 5
-    assert all(intact and held_out for _, _, intact, held_out in folds)
-    if n_jobs == 1:
-        # Every fold's training rows went into the first fold's arrays.
-        assert len({address for _, address, _, _ in folds}) == 1
+def test_module_without_sample_weight_support():
+    ens = SparseAttentionClassifier(
+        [("lr", LogisticRegression()), ("knn", KNeighborsClassifier())]
+    )
+    with pytest.raises(
+        TypeError,
+        match=r"module 'knn' \(KNeighborsClassifier\) does not accept sample_weight",
+    ):
+        ens.fit(X, Y, sample_weight=np.ones(len(Y)))
 
 
 class WeightRecordingRegressor(Ridge):
@@ -357,35 +334,3 @@ def test_unshuffled_folds_give_each_module_its_rows_weights():
     assert sizes == [90] * 4 + [120]  # four folds, then the refit
     for rows, weights in WeightRecordingRegressor.received:
         np.testing.assert_array_equal(weights, WEIGHTS[rows.astype(int)])
-
-
-def test_dask_cluster_gives_the_same_fit_as_sequential():
-    distributed = pytest.importorskip("distributed")
-    reference = SparseAttentionClassifier(_modules(), random_state=0).fit(X, Y)
-    with (
-        distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
-        ) as cluster,
-        distributed.Client(cluster),
-        parallel_config(backend="dask"),
-    ):
-        ens = SparseAttentionClassifier(_modules(), random_state=0, n_jobs=2)
-        ens.fit(X, Y)
-    np.testing.assert_array_equal(ens.attention_weights_, reference.attention_weights_)
-    np.testing.assert_array_equal(ens.predict_proba(X), reference.predict_proba(X))
-
-
-@pytest.mark.parametrize("verbose", [1, 2])
-def test_progress_lines(capsys, verbose):
-    SparseAttentionClassifier(_modules(), cv=3, verbose=verbose).fit(X, Y)
-    lines = capsys.readouterr().out.splitlines()
-    module_lines = [line for line in lines if "(module " in line]
-    assert len(module_lines) == 3
-    assert re.search(
-        r"\[SparseAttentionClassifier\] \.* ?\(module 1 of 3\) lr: 3 folds, "
-        r"out-of-fold log-likelihood=-?[0-9.e-]+, total=\s*[0-9.]+s",
-        module_lines[0],
-    )
-    fold_lines = [line for line in lines if "(fold " in line]
-    assert len(fold_lines) == (9 if verbose >= 2 else 0)
-    assert any(re.search(r"weights \(\d+ iterations", line) for line in lines)
