@@ -381,6 +381,7 @@ class Profiler:
             _path,
             _prediction,
             _tasks,
+            _validation,
         )
         from skweighting._combinations import _probabilities, average, log_pool, mixture
 
@@ -388,7 +389,7 @@ class Profiler:
             (_out_of_fold, "clone", "clone"),
             (_base, "check_splits", "check_splits"),
             (_base, "seed_modules", "seed_modules"),
-            (_base, "validate_data", "validate_data"),
+            (_validation, "validate_data", "validate_data"),
             (_out_of_fold, "fit_predict_fold", "fit_predict_fold"),
             (_out_of_fold, "fold_data", "fold slicing"),
             (_out_of_fold, "fold_params", "fold slicing"),
