@@ -205,9 +205,7 @@ def _fit_and_score(method, est, task, fold_data, base, names, reference):
         message = " ".join(str(exc).split())
         return {**row, "details": f"failed: {type(exc).__name__}: {message}"}
     row["fit_time"] = time.perf_counter() - start + charged_seconds() - charged
-    output, row["predict_time"] = _predict(
-        est, X_test, task, classes, PREDICT_REPEATS
-    )
+    output, row["predict_time"] = _predict(est, X_test, task, classes, PREDICT_REPEATS)
     row.update(scores(task, y_test, output, classes))
     row["n_nonzero"] = n_nonzero(est, len(names))
     used = _modules_used(est, names)
@@ -315,8 +313,9 @@ def summarise(rows):
                 for m in methods
             },
         }
-        caruana, single = method_name("caruana", budget), method_name(
-            "best_single", budget
+        caruana, single = (
+            method_name("caruana", budget),
+            method_name("best_single", budget),
         )
         for family in OURS:
             ours = method_name(family, budget)
@@ -419,10 +418,12 @@ def _timing(rows, datasets):
             and not failed(r)
             and "expected_predict_s" in facts(r)
         ]
-        for method, group in _groups(fits).items():
-            per[method[1]] = _ratios(
-                [(float(facts(r)["expected_predict_s"]), r["predict_time"]) for r in group]
-            )
+        for (_, method), group in _groups(fits).items():
+            pairs = [
+                (float(facts(r)["expected_predict_s"]), r["predict_time"])
+                for r in group
+            ]
+            per[method] = _ratios(pairs)
         modules = [r for r in rows if r["dataset"] == ds and r["kind"] == "module"]
         folds = sorted({r["fold"] for r in modules})
         per["modules alone"] = _ratios(
@@ -518,7 +519,10 @@ def _data_parts(s):
         "outer folds",
     ]
     methods = [
-        ["`attention_<budget>`", "`SparseAttention*` at its defaults within the budget"],
+        [
+            "`attention_<budget>`",
+            "`SparseAttention*` at its defaults within the budget",
+        ],
         [
             "`attention_cv_<budget>`",
             "`SparseAttention*CV` at its defaults within the budget",
@@ -530,8 +534,7 @@ def _data_parts(s):
         ],
         [
             "`best_single`, `best_single_cost`",
-            "the best single module by inner CV (among those within the cost "
-            "budget)",
+            "the best single module by inner CV (among those within the cost budget)",
         ],
     ]
     budgets = [
