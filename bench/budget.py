@@ -377,6 +377,8 @@ def _cost_facts(method_rows, datasets):
         plain = groups.get((ds, PLAIN), [])
         pairs = []
         for r in plain:
+            if failed(r):
+                continue
             first = dict(
                 (item.split(":")[0], float(item.split(":")[1]))
                 for item in r["details"].split("costs=")[1].split(",")
@@ -755,6 +757,81 @@ def _timing_parts(s):
     ]
 
 
+def headline(s):
+    """The user guide's summary of the run (docs/figures.py writes it into
+    docs/user_guide.md): the mean ranks and the paired comparisons per
+    budget, the failures, and the predict time against the expected cost on
+    the larger sets."""
+    sets = s["datasets"]
+    n_class = sum(s["task"][ds] == "classification" for ds in sets)
+    head = [
+        "budget",
+        "sets",
+        "`SparseAttention*`",
+        "`SparseAttention*CV`",
+        "Caruana",
+        "best single",
+        "`SparseAttention*` against Caruana: W / L / T",
+        "`SparseAttention*CV` against Caruana: W / L / T",
+    ]
+    body = []
+    for budget, b in s["budgets"].items():
+        cells = [BUDGET_LABEL[budget], str(len(b["datasets"]))]
+        cells += [
+            f"{b['ranks'][method_name(f, budget)]:.2f}" if b["datasets"] else "-"
+            for f in FAMILIES
+        ]
+        for family in OURS:
+            pair = b[family, "caruana"]
+            cells.append(f"{pair['wins']} / {pair['losses']} / {pair['ties']}")
+        body.append(cells)
+    folds = sorted(set(s["n_folds"].values()))
+    parts = [
+        f"On {len(sets)} data sets ({n_class} classification, "
+        f"{len(sets) - n_class} regression; "
+        f"{'-'.join(str(f) for f in folds)} outer folds each), the mean rank "
+        "of the held-out loss among the four ways of serving within each "
+        "budget (1 = best), and wins / losses / ties per set against "
+        "Caruana's selection held to the same budget:",
+        "",
+        _report.table(head, body),
+        "",
+    ]
+    counts = {}
+    for _, _, method, error in s["failures"]:
+        counts.setdefault(method, []).append(error.split(":")[0])
+    total = sum(s["n_folds"][ds] for ds in sets)
+    for method, errors in sorted(counts.items()):
+        kinds = _series(sorted(set(errors)))
+        parts.append(
+            f"* `{method}` raised on {len(errors)} of {total} outer folds ({kinds})."
+        )
+    if counts:
+        parts.append("")
+    large = [ds for ds in sets if s["n_test"][ds] >= LARGE_TEST]
+    ratios = {
+        m: [s["timing"][ds][m]["ratio"] for ds in large if m in s["timing"][ds]]
+        for m in TIMED
+    }
+    plain, modules = ratios[PLAIN], ratios["modules alone"]
+    if large and plain and modules:
+        every = [r for values in ratios.values() for r in values]
+        within = sum(abs(r - 1) <= WITHIN for r in every)
+        parts += [
+            f"On the {len(large)} larger sets (held-out folds of at least "
+            f"{LARGE_TEST:,} rows: {_series(large)}), the measured predict "
+            f"time of the plain estimator was {min(plain):.2f} to "
+            f"{max(plain):.2f} times its expected time (`predict_cost_` x "
+            "rows / 1000), and the modules' own predict times "
+            f"{min(modules):.2f} to {max(modules):.2f} times what their "
+            f"costs foretold; {within} of {len(every)} such ratios (the plain "
+            "and budgeted estimators', the modules') are within "
+            f"{WITHIN:.0%}.",
+            "",
+        ]
+    return "\n".join(parts)
+
+
 def _sec(value):
     return f"{value:.3g}" if np.isfinite(value) else "-"
 
@@ -798,6 +875,12 @@ def main(argv=None):
         "--fresh", action="store_true", help="start over instead of resuming"
     )
     parser.add_argument(
+        "--redo-failed",
+        action="store_true",
+        help="run again the outer folds where a method failed (their rows "
+        "are replaced), e.g. after a fix in the package",
+    )
+    parser.add_argument(
         "--commit",
         default=None,
         help="commit to report as the code under test (default: git rev-parse "
@@ -833,7 +916,10 @@ def main(argv=None):
                 f"{args.out} was run with {meta.get('settings')}; resume with "
                 "the same settings or pass --fresh"
             )
-        done = {(r["dataset"], r["fold"]) for r in read_rows(args.out)}
+        stored_rows = read_rows(args.out)
+        if args.redo_failed:
+            stored_rows = _without_failed_folds(args.out, stored_rows)
+        done = {(r["dataset"], r["fold"]) for r in stored_rows}
     folds = max(meta.get("settings", {}).get("folds", 0), args.folds)
     meta["settings"] = {"folds": folds, **_settings(args)}
     meta.setdefault("runs", [])
@@ -873,6 +959,24 @@ def main(argv=None):
     else:
         print("nothing to run: every job is in the CSV", flush=True)
     return _report_only(args)
+
+
+def _without_failed_folds(path, rows):
+    """Drop from the CSV ``path`` every row of an outer fold where a method
+    failed; the rows kept."""
+    import csv
+
+    from bench._runner import FIELDS
+
+    redo = {(r["dataset"], r["fold"]) for r in rows if failed(r)}
+    with open(path, newline="") as handle:
+        raw = list(csv.DictReader(handle))
+    kept = [r for r in raw if (r["dataset"], int(r["fold"])) not in redo]
+    with open(path, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, FIELDS)
+        writer.writeheader()
+        writer.writerows(kept)
+    return [r for r in rows if (r["dataset"], r["fold"]) not in redo]
 
 
 def _settings(args):

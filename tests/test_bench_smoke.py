@@ -361,6 +361,8 @@ def test_caruana_selection_keeps_to_a_budget():
 
 
 def test_budget_smoke_runs_every_budget_and_checks_its_section(tmp_path):
+    import csv
+
     import numpy as np
 
     from bench import budget
@@ -425,6 +427,22 @@ def test_budget_smoke_runs_every_budget_and_checks_its_section(tmp_path):
     # A second run fits nothing; --check passes, and catches a hand edit.
     again = budget.main(args)
     assert again["text"] == out["text"]
+    # --redo-failed runs again the outer folds where a method failed.
+    csv_path = tmp_path / "budget.csv"
+    with open(csv_path, newline="") as handle:
+        stored = list(csv.DictReader(handle))
+    first = next(r for r in stored if r["dataset"] == "quakes")
+    first["details"] = "failed: ValueError: made up"
+    with open(csv_path, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, list(stored[0]))
+        writer.writeheader()
+        writer.writerows(stored)
+    redone = budget.main([*args, "--redo-failed", "--report-only"])
+    assert "made up" in redone["text"]  # --report-only fits nothing
+    redone = budget.main([*args, "--redo-failed"])
+    assert "made up" not in csv_path.read_text()
+    assert len(redone["rows"]) == len(out["rows"])
+    text = docs.read_text()
     check = ["--out", str(tmp_path / "budget.csv"), "--docs", str(docs)]
     budget.main([*check, "--check"])
     docs.write_text(text.replace("| iris |", "| iris (edited) |"))
