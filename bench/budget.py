@@ -115,9 +115,10 @@ BUDGET_LABEL = {
     "k1": "1 module",
     "k2": "2 modules",
     "k3": "3 modules",
-    "cost": "two cheapest modules' cost",
+    "cost": "the two cheapest modules' cost",
 }
 FAMILIES = ["attention", "attention_cv", "caruana", "best_single"]
+ESTIMATOR = {"attention": "`SparseAttention*`", "attention_cv": "`SparseAttention*CV`"}
 OURS = ["attention", "attention_cv"]
 # The plain estimator at its defaults, fitted first: its module costs set
 # the cost budget.
@@ -802,9 +803,13 @@ def headline(s):
         counts.setdefault(method, []).append(error.split(":")[0])
     total = sum(s["n_folds"][ds] for ds in sets)
     for method, errors in sorted(counts.items()):
+        family, _, budget = method.rpartition("_")
         kinds = _series(sorted(set(errors)))
         parts.append(
-            f"* `{method}` raised on {len(errors)} of {total} outer folds ({kinds})."
+            f"* {ESTIMATOR.get(family, f'`{family}`')} within "
+            f"{BUDGET_LABEL[budget]} raised on {len(errors)} of {total} outer "
+            f"folds ({kinds}; each error in "
+            "[benchmarks](benchmarks.md#serving-within-a-budget))."
         )
     if counts:
         parts.append("")
