@@ -149,6 +149,42 @@ METHODS = {
 }
 
 
+def within_budget(base, *, max_modules=None, max_cost=None, costs=None):
+    """The registered method ``base`` (``attention``, ``attention_cv``,
+    ``caruana`` or ``best_single``) restricted to a predict-time budget: at
+    most ``max_modules`` modules called, and modules whose summed predict
+    ``costs`` (one per module, seconds per 1,000 rows) are at most
+    ``max_cost``.
+
+    The sparse-attention estimators get ``max_modules`` and
+    ``max_predict_cost`` and measure their modules' costs themselves;
+    Caruana's selection and the best single module keep to ``costs``: a new
+    module joins Caruana's bag only while it stays within the budget, and
+    the best single module is chosen among those that fit alone."""
+    method = METHODS[base]
+    text = ", ".join(
+        f"{name}={value:.3g}" if isinstance(value, float) else f"{name}={value}"
+        for name, value in (("max_modules", max_modules), ("max_cost", max_cost))
+        if value is not None
+    )
+    label = f"{method.label} within `{text}`"
+    if base in ("attention", "attention_cv"):
+        budget = {"max_modules": max_modules, "max_predict_cost": max_cost}
+        return Method(label, method.make, {**method.params, **budget})
+    if base == "caruana":
+        budget = {"max_modules": max_modules, "costs": costs, "max_cost": max_cost}
+        return Method(label, method.make, {**method.params, **budget})
+    if base != "best_single":
+        raise ValueError(f"no budget for method {base!r}")
+
+    def make(task, modules, inner_cv, random_state):
+        if max_cost is not None:
+            modules = [m for m, cost in zip(modules, costs) if cost <= max_cost]
+        return method.make(task, modules, inner_cv, random_state)
+
+    return Method(label, make, method.params)
+
+
 def parse_variant(text):
     """``NAME=BASE(param=value, ...)`` (values are Python literals) to
     ``(NAME, Method)``."""

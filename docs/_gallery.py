@@ -12,6 +12,7 @@ from pathlib import Path
 ORDER = [
     "ensemble_of_diverse_models.py",
     "sparse_pruning.py",
+    "plot_budget.py",
     "plot_attention_and_temperature_path.py",
     "attention_analysis.py",
     "metadata_routing.py",

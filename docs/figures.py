@@ -61,10 +61,12 @@ The blocks and what computes them:
   a fitted model of every public class (about 20 s);
 * ``alpha-summary`` (docs/benchmarks.md): the findings of bench/alpha.py,
   from bench/results/alpha.csv;
-* ``bench-quality``, ``bench-speed``, ``bench-alpha`` (docs/benchmarks.md):
-  the sections of bench/quality.py, bench/speed.py and bench/alpha.py,
-  as their ``--report-only`` writes them (a few seconds each; the bench
-  extra).
+* ``budget-benchmark`` (docs/user_guide.md): the headline of
+  bench/budget.py (`bench.budget.headline`), from bench/results/budget.csv;
+* ``bench-quality``, ``bench-speed``, ``bench-alpha``, ``bench-budget``
+  (docs/benchmarks.md): the sections of bench/quality.py, bench/speed.py,
+  bench/alpha.py and bench/budget.py, as their ``--report-only`` writes
+  them (a few seconds each; the bench extra).
 
 Everything runs with one thread per native pool (BLAS, OpenMP), which makes
 the fits fast on a busy machine and does not change their results.
@@ -1482,6 +1484,19 @@ def _reliability_block(name):
 
 
 # --------------------------------------------------------------------------
+# docs/user_guide.md: the budget benchmark's headline
+# --------------------------------------------------------------------------
+def budget_benchmark():
+    """The headline of bench/budget.py, from bench/results/budget.csv (the
+    same figures as its section of docs/benchmarks.md)."""
+    from bench._runner import read_rows
+    from bench.budget import headline, summarise
+
+    rows = read_rows(ROOT / "bench" / "results" / "budget.csv")
+    return headline(summarise(rows))
+
+
+# --------------------------------------------------------------------------
 # docs/benchmarks.md: the sections the bench scripts write
 # --------------------------------------------------------------------------
 # name: the section of docs/benchmarks.md that ``python bench/<section>.py``
@@ -1491,6 +1506,7 @@ BENCH_SECTIONS = {
     "bench-quality": "quality",
     "bench-speed": "speed",
     "bench-alpha": "alpha",
+    "bench-budget": "budget",
 }
 
 
@@ -1550,6 +1566,7 @@ BLOCKS = {
     "temperature-range": ("docs/user_guide.md", temperature_range, "fits"),
     "attention-plot": ("docs/user_guide.md", attention_plot, "fits"),
     "temperature-path-plot": ("docs/user_guide.md", temperature_path_plot, "fits"),
+    "budget-benchmark": ("docs/user_guide.md", budget_benchmark, "stored"),
     "extreme-weights": ("docs/reliability.md", extreme_weights_table, "fits"),
     **{
         name: ("docs/reliability.md", _reliability_block(name), "fits")

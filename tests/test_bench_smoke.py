@@ -332,3 +332,123 @@ def test_sharpness_experiment_refuses_to_mislabel_the_current_package():
 
     with pytest.raises(SystemExit, match=sharpness.MEASURED_AT):
         sharpness.main(["--datasets", "wine", "--folds", "1", "--n-jobs", "1"])
+
+
+def test_caruana_selection_keeps_to_a_budget():
+    import numpy as np
+
+    from bench.caruana import ensemble_selection, mean_squared_error_rows
+
+    rng = np.random.default_rng(0)
+    y = rng.normal(size=200)
+    # Four noisy copies of y: averaging more of them helps, so an
+    # unrestricted selection uses them all.
+    outputs = [y + rng.normal(scale=1.0, size=200) for _ in range(4)]
+    free = ensemble_selection(outputs, y, mean_squared_error_rows, n_rounds=40)
+    assert np.count_nonzero(free) == 4
+    for k in (1, 2, 3):
+        weights = ensemble_selection(
+            outputs, y, mean_squared_error_rows, n_rounds=40, max_modules=k
+        )
+        assert np.count_nonzero(weights) == k
+        assert weights.sum() == pytest.approx(1.0)
+    costs = np.array([5.0, 1.0, 1.0, 2.0])
+    weights = ensemble_selection(
+        outputs, y, mean_squared_error_rows, n_rounds=40, costs=costs, max_cost=3.0
+    )
+    assert costs[weights > 0].sum() <= 3.0 and weights[0] == 0
+    with pytest.raises(ValueError, match="no module costs"):
+        ensemble_selection(
+            outputs, y, mean_squared_error_rows, costs=costs, max_cost=0.5
+        )
+
+
+def test_budget_smoke_runs_every_budget_and_checks_its_section(tmp_path):
+    import csv
+
+    import numpy as np
+
+    from bench import budget
+
+    docs = tmp_path / "benchmarks.md"
+    args = [
+        "--datasets",
+        "iris",
+        "quakes",
+        "--folds",
+        "1",
+        "--max-train",
+        "150",
+        "--quick",
+        "--n-jobs",
+        "1",
+        "--out",
+        str(tmp_path / "budget.csv"),
+        "--docs",
+        str(docs),
+    ]
+    out = budget.main(args)
+    expected = {budget.PLAIN} | {
+        m for b in budget.BUDGETS for m in budget.budget_methods(b)
+    }
+    for name in ("iris", "quakes"):
+        rows = [r for r in out["rows"] if r["dataset"] == name]
+        assert {r["method"] for r in rows if r["kind"] == "method"} == expected
+        assert len([r for r in rows if r["kind"] == "module"]) == rows[0]["n_modules"]
+    for row in out["rows"]:
+        if row["kind"] != "method" or budget.failed(row):
+            continue
+        facts = budget.facts(row)
+        used = facts["used"].split("+")
+        assert len(used) == row["n_nonzero"]
+        for b, (k, _) in budget.BUDGETS.items():
+            if k is not None and row["method"] in budget.budget_methods(b):
+                assert row["n_nonzero"] <= k, row["method"]
+        # Caruana's selection and the best single module keep to the first
+        # fit's costs; the sparse-attention estimators to their own.
+        if row["method"] in ("caruana_cost", "best_single_cost"):
+            assert float(facts["reference_cost"]) <= float(facts["budget"]) * 1.0001
+        if row["method"].startswith("attention"):
+            assert float(facts["expected_predict_s"]) > 0 and row["predict_time"] > 0
+    summary = out["summary"]
+    assert set(summary["budgets"]) == set(budget.BUDGETS)
+    for b in ("k1", "k2", "k3"):
+        ranks = summary["budgets"][b]["ranks"]
+        assert set(ranks) == set(budget.budget_methods(b))
+        # four methods: the mean ranks add up to 1 + 2 + 3 + 4
+        assert sum(ranks.values()) == pytest.approx(10.0)
+    for name in ("iris", "quakes"):
+        assert np.isfinite(summary["timing"][name]["modules alone"]["ratio"])
+    text = docs.read_text()
+    for heading in (
+        "### Serving within a budget: ranks",
+        "### Serving within a budget: the cost budget",
+        "### Serving within a budget: predict time against the expected cost",
+    ):
+        assert heading in text, heading
+
+    # A second run fits nothing; --check passes, and catches a hand edit.
+    again = budget.main(args)
+    assert again["text"] == out["text"]
+    # --redo-failed runs again the outer folds where a method failed.
+    csv_path = tmp_path / "budget.csv"
+    with open(csv_path, newline="") as handle:
+        stored = list(csv.DictReader(handle))
+    first = next(r for r in stored if r["dataset"] == "quakes")
+    first["details"] = "failed: ValueError: made up"
+    with open(csv_path, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, list(stored[0]))
+        writer.writeheader()
+        writer.writerows(stored)
+    redone = budget.main([*args, "--redo-failed", "--report-only"])
+    assert "made up" in redone["text"]  # --report-only fits nothing
+    redone = budget.main([*args, "--redo-failed"])
+    assert "made up" not in csv_path.read_text()
+    assert len(redone["rows"]) == len(out["rows"])
+    text = docs.read_text()
+    check = ["--out", str(tmp_path / "budget.csv"), "--docs", str(docs)]
+    budget.main([*check, "--check"])
+    docs.write_text(text.replace("| iris |", "| iris (edited) |"))
+    with pytest.raises(SystemExit) as exit_info:
+        budget.main([*check, "--check"])
+    assert exit_info.value.code == 1

@@ -25,6 +25,12 @@ EXAMPLES = sorted((ROOT / "examples").glob("*.py"))
 EXPECTED = {
     "ensemble_of_diverse_models.py": ["oof_score", "VotingClassifier", "Stacking"],
     "sparse_pruning.py": ["support_", "'drop'", "prune_tol=0"],
+    "plot_budget.py": [
+        "predict_cost_",
+        "support_path_",
+        "max_predict_cost",
+        "cheapest",
+    ],
     "plot_attention_and_temperature_path.py": ["modules_", "cv_results_", "Chosen"],
     "attention_analysis.py": ["entropy", "GridSearchCV", "best_estimator_"],
     "metadata_routing.py": ["GroupKFold", "every subject weighted equally"],
@@ -32,7 +38,11 @@ EXPECTED = {
     "multi_branch.py": ["branch", "pca_knn", "top_half"],
 }
 # The matplotlib figures each script leaves open (the gallery shows them).
-FIGURES = {"sparse_pruning.py": 1, "plot_attention_and_temperature_path.py": 2}
+FIGURES = {
+    "sparse_pruning.py": 1,
+    "plot_budget.py": 2,
+    "plot_attention_and_temperature_path.py": 2,
+}
 # Command-line arguments, and the files they make the script write.
 ARGS = {"plot_attention_and_temperature_path.py": ["--output-dir", "figures"]}
 WRITTEN = {
