@@ -30,7 +30,8 @@ ranks of its budget on that set.
 
 Beside the losses, the report sets each sparse-attention fit's measured
 predict time on the held-out rows (fastest of 3 calls) against its expected
-cost, ``predict_cost_`` x rows / 1000, and each module's own predict time
+cost (each module in use: its cost per call, plus its cost per 1,000 rows
+beyond that, times rows / 1000), and each module's own predict time
 against its first-fit cost.
 
 Writes bench/results/budget.csv (one row per data set, outer fold and method
@@ -185,7 +186,8 @@ def _fold_rows(task, modules, inner, fold_data, base):
         rows.append(
             _fit_and_score(method, est, task, fold_data, base, names, reference)
         )
-    rows += _module_rows(task, modules, fold_data, base, costs)
+    call_costs = plain.modules_["predict_call_cost"]
+    rows += _module_rows(task, modules, fold_data, base, (costs, call_costs))
     return rows
 
 
@@ -218,11 +220,25 @@ def _fit_and_score(method, est, task, fold_data, base, names, reference):
             facts["budget"] = f"{reference['max_cost']:.6g}"
     if hasattr(est, "predict_cost_"):
         facts["predict_cost"] = f"{est.predict_cost_:.6g}"
-        expected = est.predict_cost_ * len(y_test) / 1000
+        table = est.modules_
+        in_use = est.support_
+        expected = _expected_seconds(
+            table["predict_cost"][in_use],
+            table["predict_call_cost"][in_use],
+            len(y_test),
+        )
         facts["expected_predict_s"] = f"{expected:.6g}"
     trailer = "; ".join(f"{k}={v}" for k, v in facts.items())
     row["details"] = f"{describe(method, est)} | {trailer}"
     return row
+
+
+def _expected_seconds(costs, call_costs, n_rows):
+    """The seconds a call on ``n_rows`` rows takes by the modules' costs: a
+    cost per call, plus the rest of a 1,000-row call's cost per 1,000
+    rows."""
+    costs, call_costs = np.asarray(costs), np.asarray(call_costs)
+    return float(np.sum(call_costs + (costs - call_costs) * n_rows / 1000))
 
 
 def _modules_used(est, names):
@@ -237,15 +253,15 @@ def _modules_used(est, names):
 
 def _module_rows(task, modules, fold_data, base, costs):
     """Each module alone, refitted on the training fold (cached): its
-    held-out scores, its predict time and the time its first-fit cost
-    predicts."""
+    held-out scores, its predict time and the time its first-fit costs
+    (``costs``: per 1,000 rows and per call) predict."""
     X_train, y_train, X_test, y_test = fold_data
     classes = np.unique(y_train) if task == "classification" else None
     rows = []
-    for (name, module), cost in zip(modules, costs):
+    for (name, module), cost, call_cost in zip(modules, *costs):
         fitted = clone(module).fit(X_train, y_train)
         output, seconds = _predict(fitted, X_test, task, classes, PREDICT_REPEATS)
-        expected = cost * len(y_test) / 1000
+        expected = _expected_seconds([cost], [call_cost], len(y_test))
         rows.append(
             {
                 **base,

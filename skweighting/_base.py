@@ -33,7 +33,7 @@ from sklearn.utils.validation import (
     check_memory,
 )
 
-from ._budget import check_budget, expanded, per_thousand_rows
+from ._budget import check_budget, expanded, predict_costs
 from ._folds import OutOfFoldLayout, check_splits
 from ._kernels import one_blas_thread
 from ._modules import ModuleFailure
@@ -290,7 +290,9 @@ class _BaseSparseAttention(
         self.module_names_ = fits.names
         self._fitted_task = task
         losses, run, refits = self._fit_out_of_fold(fits, layout, combinations)
-        costs = per_thousand_rows(run.times[:, 1], len(layout.targets))
+        costs, call_costs = predict_costs(
+            run.times, len(layout.targets), len(layout.folds)
+        )
         problem = WeightProblem(
             combinations,
             losses,
@@ -301,7 +303,7 @@ class _BaseSparseAttention(
             costs,
         )
         self._weights_and_refits(problem, fits, run, refits)
-        self._set_module_table(fits.names, all_names, run, costs)
+        self._set_module_table(fits.names, all_names, run, (costs, call_costs))
         return self
 
     def _validate_modules(self):
@@ -437,7 +439,8 @@ class _BaseSparseAttention(
 
     def _set_module_table(self, names, all_names, run, costs):
         """``named_estimators_``, the module table ``modules_`` and the
-        expected predict cost ``predict_cost_``."""
+        expected predict cost ``predict_cost_`` (``costs``: each module's
+        cost of 1,000 rows in a call, and of a call itself)."""
         fitted = dict(
             zip([names[m] for m in np.flatnonzero(self.support_)], self.estimators_)
         )
@@ -458,9 +461,10 @@ class _BaseSparseAttention(
             "fold_fit_time": run.times[:, 0],
             "fold_predict_time": run.times[:, 1],
             "refit_time": self._refit_seconds,
-            "predict_cost": costs,
+            "predict_cost": costs[0],
+            "predict_call_cost": costs[1],
         }
-        self.predict_cost_ = float(costs[self.support_].sum())
+        self.predict_cost_ = float(costs[0][self.support_].sum())
 
     # ---- tags and display -------------------------------------------------
     def _module_tags(self):

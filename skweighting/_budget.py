@@ -29,11 +29,31 @@ its predict cost (the sum of the kept modules' costs)."""
 MIN_COST = 1e-12
 
 
-def per_thousand_rows(predict_seconds, n_rows):
-    """Predict costs in seconds per 1,000 rows, from the seconds each module
-    took to predict ``n_rows`` rows (its out-of-fold predictions: every row
-    once)."""
-    return 1000.0 * np.asarray(predict_seconds, dtype=np.float64) / max(n_rows, 1)
+def predict_costs(times, n_rows, n_calls):
+    """Each module's predict cost: the seconds of one call that predicts
+    1,000 rows, ``per_call + 1000 * per_row``.
+
+    Parameters
+    ----------
+    times : ndarray of shape (n_modules, 3)
+        Seconds spent fitting, predicting the held-out rows and predicting
+        a few rows in a call of their own, summed over the folds.
+    n_rows : int
+        The rows predicted (every row once, out-of-fold).
+    n_calls : int
+        The calls that predicted them (one per fold), each followed by one
+        small call: its seconds are the cost of a call itself, and the rest
+        of a fold's seconds grow with its rows.
+
+    Returns
+    -------
+    costs : ndarray of shape (n_modules,)
+    per_call : ndarray of shape (n_modules,)
+        The seconds of a call itself.
+    """
+    per_call = times[:, 2] / max(n_calls, 1)
+    per_row = np.maximum(times[:, 1] - times[:, 2], 0.0) / max(n_rows, 1)
+    return per_call + 1000.0 * per_row, per_call
 
 
 def restricted(objective, modules):
@@ -117,6 +137,20 @@ def support_path(objective, fit, costs, folds, solve):
         support = list(point.modules)
         points.append(point)
     return points
+
+
+def affordable_start(objective, fit, costs, max_cost, solve):
+    """The fit a path of supports within ``max_cost`` starts from: ``fit``,
+    or, if it keeps a module that alone costs more than ``max_cost`` (no
+    ensemble within the budget can keep it), the weights learned again over
+    the modules that alone fit the budget (the cheapest one, if none of
+    them but it is in ``fit``'s support)."""
+    n_modules = len(costs)
+    if max_cost is None or np.all(costs[fit.weights > 0] <= max_cost):
+        return fit
+    affordable = [int(m) for m in np.flatnonzero(costs <= max_cost)]
+    kept = [m for m in affordable if fit.weights[m] > 0] or affordable
+    return expanded(solve(restricted(objective, kept), None), kept, n_modules)
 
 
 def within_budget(points, max_modules=None, max_cost=None):

@@ -118,10 +118,11 @@ alpha : float, default=1e-4
         learns the others' weights again.
 
     max_predict_cost : float or None, default=None
-        The most the modules in use may cost at predict time, in seconds per
-        1,000 rows, as measured on their out-of-fold predictions (the
-        ``predict_cost`` of ``modules_``). Chosen on the path of supports as
-        ``max_modules`` is; a budget below every module's cost is an error
+        The most the modules in use may cost at predict time, in seconds of
+        a call predicting 1,000 rows, as measured on their out-of-fold
+        predictions (the ``predict_cost`` of ``modules_``). Chosen on the
+        path of supports as ``max_modules`` is (starting from the modules
+        that alone fit it); a budget below every module's cost is an error
         naming the cheapest module."""
 
 FITTED_ATTRIBUTES = """\
@@ -164,8 +165,10 @@ estimators_ : list of estimators
         ``weight``, ``oof_score`` (NaN for a failed module), ``pruned``,
         ``failed`` and ``error`` (see ``error_score``), ``fold_fit_time`` and
         ``fold_predict_time`` (seconds, summed over the folds),
-        ``refit_time`` (0 for pruned modules) and ``predict_cost`` (seconds
-        per 1,000 rows of its out-of-fold predictions).
+        ``refit_time`` (0 for pruned modules), ``predict_cost`` (the seconds
+        of one call predicting 1,000 rows) and ``predict_call_cost`` (the
+        seconds of a call itself), both timed on its out-of-fold
+        predictions.
 
     predict_cost_ : float
         The expected predict cost of the ensemble, in seconds per 1,000

@@ -13,7 +13,7 @@ from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._base import _BaseSparseAttention
-from ._budget import support_path, within_budget
+from ._budget import affordable_start, support_path, within_budget
 from ._docstrings import FITTED_ATTRIBUTES, OTHER_PARAMETERS, TEMPERATURE_PARAMETERS
 from ._normalisers import NORMALISERS, resolve_normaliser
 from ._objective import Objective
@@ -106,13 +106,18 @@ class _BaseFixedTemperature(_BaseSparseAttention):
         return problem.combinations[0], self._within_budget(objective, fit, problem)
 
     def _within_budget(self, objective, fit, problem):
-        """``fit``, or, if it breaks the budget (``max_modules``,
-        ``max_predict_cost``), the point of lowest out-of-fold loss within
-        the budget on its path of supports (`support_path_`)."""
+        """With a budget (``max_modules``, ``max_predict_cost``), the point
+        of lowest out-of-fold loss within it on the path of supports
+        (`support_path_`) from ``fit`` (from the modules that alone fit the
+        cost budget, if ``fit`` keeps one that does not); ``fit`` without a
+        budget."""
         if self.max_modules is None and self.max_predict_cost is None:
             return fit
+        start = affordable_start(
+            objective, fit, problem.costs, self.max_predict_cost, self._solve_from
+        )
         points = support_path(
-            objective, fit, problem.costs, problem.layout.folds, self._solve_from
+            objective, start, problem.costs, problem.layout.folds, self._solve_from
         )
         self.support_path_ = points
         point = within_budget(points, self.max_modules, self.max_predict_cost)

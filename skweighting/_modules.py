@@ -8,6 +8,8 @@ import pickle
 from time import perf_counter
 
 import numpy as np
+from sklearn.utils import _safe_indexing
+from sklearn.utils.validation import _num_samples
 
 # Rows per block of the output checks: a block stays in cache between its
 # two reductions.
@@ -215,18 +217,29 @@ def class_columns(module_classes, name, estimator, classes):
     return columns
 
 
+# Rows of the small call that measures a module's cost per call (the
+# part of a predict call that does not grow with the rows).
+CALL_ROWS = 8
+
+
 def _fit_call(estimator, name, fold, fit_params, method, where=None):
     """Fit one module on a fold's training rows and call ``method`` on its
     held-out rows (``fold`` is ``(X_train, y_train, X_test)``): the raw
     output, the classes the module learned (None for a regressor) and the
-    seconds spent fitting and predicting."""
+    seconds spent fitting, predicting the held-out rows, and predicting
+    their first `CALL_ROWS` rows in a call of their own (its cost per
+    call)."""
     X_train, y_train, X_test = fold
     start = perf_counter()
     estimator = fit_module(estimator, name, X_train, y_train, fit_params, where=where)
     fitted = perf_counter()
     output = call_module(estimator, name, X_test, method, where=where)
+    predicted = perf_counter()
+    first_rows = _safe_indexing(X_test, np.arange(min(CALL_ROWS, _num_samples(X_test))))
+    call_module(estimator, name, first_rows, method, where=where)
     classes = getattr(estimator, "classes_", None)
-    return output, classes, fitted - start, perf_counter() - fitted
+    seconds = (fitted - start, predicted - fitted, perf_counter() - predicted)
+    return output, classes, seconds
 
 
 def fit_predict_fold(estimator, name, fold, fit_params, reader, *, memory, where):
@@ -234,8 +247,9 @@ def fit_predict_fold(estimator, name, fold, fit_params, reader, *, memory, where
     ``(X_train, y_train, X_test)``); return its outputs on the held-out
     rows, checked by ``reader.check`` (a combination; a regressor's values
     are checked by the store) and laid out as ``reader.read`` lays them
-    out, with the seconds spent fitting and predicting. Errors name the
-    module and ``where`` (e.g. ``"fold 2 of 5"``).
+    out, with the seconds spent fitting, predicting and on a small call
+    (`_fit_call`). Errors name the module and ``where`` (e.g. ``"fold 2
+    of 5"``).
 
     A fold's module serves only its held-out outputs, so a `joblib.Memory`
     caches those (keyed by the unfitted module, the fold's rows and the fit
@@ -248,11 +262,11 @@ def fit_predict_fold(estimator, name, fold, fit_params, reader, *, memory, where
         if memory is None
         else memory.cache(_fit_call, ignore=["name", "where"])
     )
-    output, classes, fit_seconds, predict_seconds = fit_call(
+    output, classes, seconds = fit_call(
         estimator, name, tuple(fold), fit_params, reader.method, where
     )
     output = reader.check(output, name, estimator, classes)
-    return output, fit_seconds, predict_seconds
+    return output, seconds
 
 
 class ModuleFailure:

@@ -98,8 +98,9 @@ class OutOfFoldRun:
         self.verbose = verbose
         self.log = log
         n_modules = len(fits.names)
-        # Fit and predict seconds of each module, summed over the folds.
-        self.times = np.zeros((n_modules, 2))
+        # Seconds of each module fitting, predicting the held-out rows and
+        # predicting a few rows in a call of their own, summed over the folds.
+        self.times = np.zeros((n_modules, 3))
         # (fold, module) of each task in the order it is yielded (fold None
         # for a refit): joblib returns the results in that order.
         self.keys = []
@@ -140,16 +141,17 @@ class OutOfFoldRun:
                 self.failures.setdefault(module, result.error)
                 # Stand-in outputs complete the stores; the module is left
                 # out of the weights.
-                result = (combinations[0].placeholder(rows.stop - rows.start), 0, 0)
-            output, fit_seconds, predict_seconds = result
+                n_rows = rows.stop - rows.start
+                result = (combinations[0].placeholder(n_rows), (0.0, 0.0, 0.0))
+            output, seconds = result
             for combination, store in zip(combinations, stores):
                 combination.write(store, module, rows, output)
             self.done[fold] += 1
-            self.times[module] += fit_seconds, predict_seconds
+            self.times[module] += seconds
             if self.verbose >= 2:
                 self.log(
                     f"(fold {fold + 1} of {len(self.done)}) {self.fits.names[module]}",
-                    fit_seconds + predict_seconds,
+                    seconds[0] + seconds[1],
                 )
         return refits
 
@@ -173,7 +175,7 @@ class OutOfFoldRun:
             # already done go first: with n_jobs > 1 a long fit dispatched
             # last would keep one worker busy while the others wait for it
             # (longest-processing-time-first).
-            for module in np.argsort(-self.times.sum(axis=1), kind="stable"):
+            for module in np.argsort(-self.times[:, :2].sum(axis=1), kind="stable"):
                 self.keys.append((fold, module))
                 yield fits.task(
                     fit_predict_fold,
@@ -193,7 +195,7 @@ class OutOfFoldRun:
             self.log(
                 f"(module {module + 1} of {len(names)}) {name}: "
                 f"{len(self.done)} folds, {score_name}={scores[module]:.4g}",
-                self.times[module].sum(),
+                self.times[module, :2].sum(),
             )
 
 

@@ -11,7 +11,7 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.metrics import check_scoring
 
-from ._budget import restricted, support_path, within_budget
+from ._budget import affordable_start, restricted, support_path, within_budget
 from ._solvers import AttentionFit, learn_attention
 
 
@@ -252,12 +252,10 @@ def within_budget_candidates(
         family = candidates.combination[index] * len(normalisers)
         family += normalisers.index(params["normaliser"])
         objective = objectives[family].at(params["temperature"])
+        solve_from = lambda o, warm: learn_attention(o, warm_start=warm, **solve)  # noqa: E731
+        start = affordable_start(objective, fit, problem.costs, max_cost, solve_from)
         points = support_path(
-            objective,
-            fit,
-            problem.costs,
-            problem.layout.folds,
-            lambda o, warm: learn_attention(o, warm_start=warm, **solve),
+            objective, start, problem.costs, problem.layout.folds, solve_from
         )
         point = within_budget(points, max_modules, max_cost)
         kept = restricted(objective, list(point.modules))

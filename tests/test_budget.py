@@ -18,7 +18,8 @@ from skweighting import (
     SparseAttentionRegressorCV,
 )
 from skweighting._budget import (
-    per_thousand_rows,
+    affordable_start,
+    predict_costs,
     restricted,
     support_path,
     within_budget,
@@ -131,8 +132,29 @@ def test_within_budget_is_the_lowest_loss_that_fits():
     assert within_budget(points, max_cost=0.01) is None
 
 
-def test_costs_are_seconds_per_thousand_rows():
-    np.testing.assert_allclose(per_thousand_rows([0.5, 2.0], 500), [1.0, 4.0])
+def test_costs_are_a_call_of_1000_rows():
+    # Two modules, 5 folds of 100 rows: module 0 spends 0.1 s per call and
+    # 1 ms per row; module 1 nothing per call and 2 ms per row. The small
+    # call's 8 rows are negligible next to a fold's 100.
+    fold_seconds = np.array([5 * (0.1 + 0.1), 5 * 0.2])
+    call_seconds = np.array([5 * 0.1, 0.0])
+    times = np.column_stack([np.zeros(2), fold_seconds, call_seconds])
+    costs, per_call = predict_costs(times, n_rows=500, n_calls=5)
+    np.testing.assert_allclose(per_call, [0.1, 0.0])
+    np.testing.assert_allclose(costs, [0.1 + 1000 * 0.001, 1000 * 0.002])
+
+
+def test_a_cost_budget_starts_from_the_modules_that_alone_fit_it():
+    loss = combination_loss("linear", np.random.default_rng(4))
+    objective = Objective(loss, NORMALISERS["softmax"], alpha=1e-4, temperature=1.0)
+    fit = learn_attention(objective)
+    costs = np.array([5.0, 0.1, 0.2, 0.3])  # module 0 alone breaks the budget
+    start = affordable_start(objective, fit, costs, 1.0, _solve)
+    assert start.weights[0] == 0 and np.all(start.weights[1:] > 0)
+    points = support_path(objective, start, costs, FOLDS, _solve)
+    point = within_budget(points, max_cost=0.35)
+    assert point is not None and point.cost <= 0.35
+    assert affordable_start(objective, fit, costs, None, _solve) is fit
 
 
 # --------------------------------------------------------------------------
@@ -161,7 +183,7 @@ def test_max_modules_refits_and_calls_at_most_k_modules(k, normaliser):
 def test_predict_cost_is_the_sum_of_the_costs_of_the_modules_in_use():
     ens = SparseAttentionClassifier(_counted(), max_modules=2, random_state=0).fit(X, Y)
     costs = ens.modules_["predict_cost"]
-    np.testing.assert_allclose(costs, 1000 * ens.modules_["fold_predict_time"] / len(Y))
+    assert np.all(costs >= ens.modules_["predict_call_cost"])
     assert ens.predict_cost_ == pytest.approx(costs[ens.support_].sum())
     assert ens.support_path_[0].cost >= ens.predict_cost_
 
@@ -212,3 +234,25 @@ def test_the_cv_estimators_choose_among_candidates_within_the_budget(k):
         temperatures=3,
     ).fit(X_REG, Y_REG)
     assert reg.n_nonzero_ == 1
+
+
+class Slow(Counted):
+    """A good module whose every predict call costs at least 20 ms."""
+
+    def predict_proba(self, X):
+        import time
+
+        time.sleep(0.02)
+        return super().predict_proba(X)
+
+
+def test_a_good_module_over_the_cost_budget_is_never_called():
+    modules = [("slow", Slow(LogisticRegression(), "slow")), *_counted()[1:]]
+    ens = SparseAttentionClassifier(modules, max_predict_cost=0.01, random_state=0).fit(
+        X, Y
+    )
+    assert ens.modules_["predict_call_cost"][0] >= 0.02
+    assert ens.attention_weights_[0] == 0 and ens.predict_cost_ <= 0.01
+    CALLS.clear()
+    ens.predict_proba(X)
+    assert ("slow", "predict_proba") not in CALLS

@@ -137,7 +137,7 @@ def test_fold_without_a_class_is_aligned_by_label():
     # The fold that holds out the "a" rows trains on "b" and "c" only.
     train, test = np.arange(10, 30), np.arange(10)
     X_train, y_train, X_test = fold_data(X, y, train, test)
-    output, _, _ = fit_predict_fold(
+    output, _ = fit_predict_fold(
         KNeighborsClassifier(n_neighbors=1),
         "knn",
         (X_train, y_train, X_test),
