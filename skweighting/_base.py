@@ -291,7 +291,7 @@ class _BaseSparseAttention(
         self._fitted_task = task
         losses, run, refits = self._fit_out_of_fold(fits, layout, combinations)
         costs, call_costs = predict_costs(
-            run.times, len(layout.targets), len(layout.folds)
+            run.fold_seconds, [fold.stop - fold.start for fold in layout.folds]
         )
         problem = WeightProblem(
             combinations,

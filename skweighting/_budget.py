@@ -29,31 +29,35 @@ its predict cost (the sum of the kept modules' costs)."""
 MIN_COST = 1e-12
 
 
-def predict_costs(times, n_rows, n_calls):
+def predict_costs(fold_seconds, fold_rows):
     """Each module's predict cost: the seconds of one call that predicts
     1,000 rows, ``per_call + 1000 * per_row``.
 
     Parameters
     ----------
-    times : ndarray of shape (n_modules, 3)
-        Seconds spent fitting, predicting the held-out rows and predicting
-        a few rows in a call of their own, summed over the folds.
-    n_rows : int
-        The rows predicted (every row once, out-of-fold).
-    n_calls : int
-        The calls that predicted them (one per fold), each followed by one
-        small call: its seconds are the cost of a call itself, and the rest
-        of a fold's seconds grow with its rows.
+    fold_seconds : ndarray of shape (n_modules, n_folds, 3)
+        Seconds spent fitting, predicting a fold's held-out rows, and then
+        predicting a few of them in a call of their own: that call's
+        seconds are the cost of a call itself; the rest of the fold's grow
+        with its rows.
+    fold_rows : ndarray of shape (n_folds,)
+        The held-out rows of each fold.
 
     Returns
     -------
     costs : ndarray of shape (n_modules,)
     per_call : ndarray of shape (n_modules,)
         The seconds of a call itself.
+
+    Each is the median over the folds, so that one call slowed by the
+    machine (a page fault, another process) does not set the cost.
     """
-    per_call = times[:, 2] / max(n_calls, 1)
-    per_row = np.maximum(times[:, 1] - times[:, 2], 0.0) / max(n_rows, 1)
-    return per_call + 1000.0 * per_row, per_call
+    from ._modules import CALL_ROWS
+
+    rows = np.maximum(np.asarray(fold_rows, dtype=np.float64) - CALL_ROWS, 1.0)
+    per_call = np.median(fold_seconds[:, :, 2], axis=1)
+    slopes = np.maximum(fold_seconds[:, :, 1] - fold_seconds[:, :, 2], 0.0) / rows
+    return per_call + 1000.0 * np.median(slopes, axis=1), per_call
 
 
 def restricted(objective, modules):

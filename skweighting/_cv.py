@@ -57,7 +57,7 @@ class _BaseSparseAttentionCV(_BaseSparseAttention):
         inner_cv=None,
         scoring=None,
         single_modules=True,
-        selection_tol=1.0,
+        selection_tol=3.0,
         max_iter=1000,
         tol=1e-6,
         memory=None,
@@ -199,9 +199,10 @@ class _BaseSparseAttentionCV(_BaseSparseAttention):
             candidates.add(params, row, fit, combination)
 
     def _choose(self, candidates, search):
-        """The row of ``cv_results_`` chosen (`select`), the reference being
-        the first combination and normaliser at temperature 1: the plain
-        estimators' default."""
+        """The row of ``cv_results_`` chosen (`select`): the reference (the
+        first combination and normaliser at temperature 1, the plain
+        estimators' default) unless the best beats it by more than
+        ``selection_tol`` paired standard errors."""
         reference = {
             "combine": search.combine_names[0],
             "normaliser": self.normalisers[0],
@@ -212,8 +213,9 @@ class _BaseSparseAttentionCV(_BaseSparseAttention):
         if self.verbose:
             self._log(
                 f"best: {describe(candidates.params[best])}; chosen: "
-                f"{describe(candidates.params[chosen])} (the simplest within "
-                f"selection_tol={self.selection_tol:g} standard errors)",
+                f"{describe(candidates.params[chosen])} (the reference unless "
+                f"beaten by more than selection_tol={self.selection_tol:g} "
+                "standard errors)",
                 0.0,
             )
         return chosen
@@ -343,7 +345,7 @@ class SparseAttentionClassifierCV(ClassifierMixin, _BaseSparseAttentionCV):
         inner_cv=None,
         scoring=None,
         single_modules=True,
-        selection_tol=1.0,
+        selection_tol=3.0,
         max_iter=1000,
         tol=1e-6,
         memory=None,
@@ -445,7 +447,7 @@ class SparseAttentionRegressorCV(RegressorMixin, _BaseSparseAttentionCV):
         inner_cv=None,
         scoring=None,
         single_modules=False,
-        selection_tol=1.0,
+        selection_tol=3.0,
         max_iter=1000,
         tol=1e-6,
         memory=None,

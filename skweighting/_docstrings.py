@@ -222,16 +222,15 @@ default=None
         splits, pass them as ``cv`` (``groups=`` to ``fit``) and keep
         ``inner_cv=None``, so the inner folds are the same groups.
 
-    selection_tol : float, default=1.0
-        How the candidate is chosen: the simplest candidate whose mean
-        inner-CV score is within ``selection_tol`` standard errors of the
-        best one's, the standard error of its paired score differences with
-        the best across the inner splits (the one-standard-error rule of
-        ``cv.glmnet``). Simplest, in this order: the reference candidate
-        (the first of ``combines`` and of ``normalisers`` at temperature 1,
-        the plain estimators' default); then fewer modules in use; then a
-        higher temperature (weights closer to uniform). ``0`` chooses the
-        best mean score.
+    selection_tol : float, default=3.0
+        How the candidate is chosen: the reference candidate (the first of
+        ``combines`` and of ``normalisers`` at temperature 1, the plain
+        estimators' default) is kept unless the candidate of the best mean
+        inner-CV score beats it by more than ``selection_tol`` standard
+        errors of their paired score difference across the inner splits;
+        then that best candidate is chosen. ``0`` chooses the best mean
+        score. With an explicit ``temperatures`` list that lacks 1 there is
+        no reference, and the best is chosen.
 
     scoring : str, callable or None, default=None
         How a candidate is scored on the inner held-out rows (higher is
@@ -329,9 +328,9 @@ temperature_ : float
         ``mean_test_score``, ``std_test_score``, ``rank_test_score`` (1:
         the best mean score); the selection: ``gap_from_best`` (the best
         mean score minus this one's), ``se_gap_from_best`` (its paired
-        standard error), ``simplicity_rank`` (1: the simplest) and
-        ``chosen``; ``n_nonzero`` and one ``weight_<module>`` key per module
-        (the weights learned on all out-of-fold rows at that candidate).
+        standard error), ``is_reference`` and ``chosen``; ``n_nonzero`` and
+        one ``weight_<module>`` key per module (the weights learned on all
+        out-of-fold rows at that candidate).
 
     best_index_ : int
         The row of ``cv_results_`` chosen (see ``selection_tol``; the row

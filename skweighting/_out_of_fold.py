@@ -99,8 +99,8 @@ class OutOfFoldRun:
         self.log = log
         n_modules = len(fits.names)
         # Seconds of each module fitting, predicting the held-out rows and
-        # predicting a few rows in a call of their own, summed over the folds.
-        self.times = np.zeros((n_modules, 3))
+        # predicting a few rows in a call of their own, on each fold.
+        self.fold_seconds = np.zeros((n_modules, len(layout.splits), 3))
         # (fold, module) of each task in the order it is yielded (fold None
         # for a refit): joblib returns the results in that order.
         self.keys = []
@@ -147,13 +147,19 @@ class OutOfFoldRun:
             for combination, store in zip(combinations, stores):
                 combination.write(store, module, rows, output)
             self.done[fold] += 1
-            self.times[module] += seconds
+            self.fold_seconds[module, fold] = seconds
             if self.verbose >= 2:
                 self.log(
                     f"(fold {fold + 1} of {len(self.done)}) {self.fits.names[module]}",
                     seconds[0] + seconds[1],
                 )
         return refits
+
+    @property
+    def times(self):
+        """The seconds of each module (fit, predict, small call), summed
+        over the folds."""
+        return self.fold_seconds.sum(axis=1)
 
     def _tasks(self, reader, refit_first):
         fits = self.fits

@@ -93,7 +93,7 @@ class Candidates:
         self.params, self.scores, self.fits, self.combination = [], [], [], []
         self.n_splits = n_splits
         # Columns of the selection (gap to the best, its standard error,
-        # simplicity, the chosen row), set once every candidate is in.
+        # the reference, the chosen row), set once every candidate is in.
         self.selection = {}
 
     def add(self, params, scores, fit, combination):
@@ -151,19 +151,21 @@ def paired_standard_errors(scores, best):
     return gaps.std(axis=1, ddof=1) / np.sqrt(n_splits)
 
 
-def choose(scores, simplicity, tol):
-    """The simplest candidate whose mean score is within ``tol`` standard
-    errors of the best's (the one-standard-error rule of ``cv.glmnet``,
-    with paired standard errors).
+def choose(scores, reference, tol):
+    """The ``reference`` candidate, unless the best one beats it by more
+    than ``tol`` standard errors of their paired score difference; then the
+    best. In the spirit of the one-standard-error rule of ``cv.glmnet``:
+    the reference (the plain estimators' default) is the simple model, kept
+    unless the inner splits show clearly that another candidate is better.
 
     Parameters
     ----------
     scores : ndarray of shape (n_candidates, n_splits)
         Each candidate's score (higher is better) on each inner split.
-    simplicity : list of tuples
-        One sortable key per candidate; the smallest is the simplest.
+    reference : int or None
+        The reference candidate; None chooses the best.
     tol : float
-        Number of standard errors; 0 chooses the best mean score.
+        Number of standard errors; 0 chooses the best.
 
     Returns
     -------
@@ -178,9 +180,8 @@ def choose(scores, simplicity, tol):
     best = int(np.argmax(mean))
     gap = mean[best] - mean
     standard_error = paired_standard_errors(scores, best)
-    within = np.flatnonzero(gap <= tol * standard_error)
-    chosen = min(within, key=lambda index: (simplicity[index], index))
-    return int(chosen), best, gap, standard_error
+    kept = reference is not None and gap[reference] <= tol * standard_error[reference]
+    return (reference if kept else best), best, gap, standard_error
 
 
 def candidate_scorer(estimator, scoring, targets):
@@ -277,31 +278,19 @@ def describe(params):
 
 
 def select(candidates, reference, tol):
-    """``(chosen, best)``: the simplest candidate within ``tol`` paired
-    standard errors of the best (`choose`), and the best.
-
-    Simplest, in this order: the ``reference`` candidate (its params); then
-    fewer modules in use; then a higher temperature (weights closer to
-    uniform); then the order of the candidates. The selection's columns of
-    ``cv_results_`` are set on ``candidates``."""
-    simplicity = [
-        (
-            params != reference,
-            int(np.count_nonzero(fit.weights)),
-            -(params["temperature"] or 0.0),
-        )
-        for params, fit in zip(candidates.params, candidates.fits)
-    ]
+    """``(chosen, best)``: the candidate whose params are ``reference``
+    unless the best beats it by more than ``tol`` paired standard errors
+    (`choose`), and the best. The selection's columns of ``cv_results_``
+    are set on ``candidates``."""
+    rows = [i for i, params in enumerate(candidates.params) if params == reference]
     chosen, best, gap, standard_error = choose(
-        np.asarray(candidates.scores), simplicity, tol
+        np.asarray(candidates.scores), rows[0] if rows else None, tol
     )
-    order = sorted(range(len(simplicity)), key=lambda i: (simplicity[i], i))
-    rank = np.empty(len(order), dtype=np.intp)
-    rank[order] = np.arange(1, len(order) + 1)
+    n_candidates = len(candidates.params)
     candidates.selection = {
         "gap_from_best": gap,
         "se_gap_from_best": standard_error,
-        "simplicity_rank": rank,
-        "chosen": np.arange(len(order)) == chosen,
+        "is_reference": np.isin(np.arange(n_candidates), rows),
+        "chosen": np.arange(n_candidates) == chosen,
     }
     return chosen, best

@@ -133,13 +133,14 @@ def test_within_budget_is_the_lowest_loss_that_fits():
 
 
 def test_costs_are_a_call_of_1000_rows():
-    # Two modules, 5 folds of 100 rows: module 0 spends 0.1 s per call and
-    # 1 ms per row; module 1 nothing per call and 2 ms per row. The small
-    # call's 8 rows are negligible next to a fold's 100.
-    fold_seconds = np.array([5 * (0.1 + 0.1), 5 * 0.2])
-    call_seconds = np.array([5 * 0.1, 0.0])
-    times = np.column_stack([np.zeros(2), fold_seconds, call_seconds])
-    costs, per_call = predict_costs(times, n_rows=500, n_calls=5)
+    # Two modules, 3 folds of 108 rows (100 beyond the small call's 8):
+    # module 0 spends 0.1 s per call and 1 ms per row; module 1 nothing per
+    # call and 2 ms per row. One of module 0's fold calls was slowed by the
+    # machine: the medians ignore it.
+    fold = np.array([[0.0, 0.1 + 0.1, 0.1], [0.0, 0.2, 0.0]])
+    fold_seconds = np.repeat(fold[:, None, :], 3, axis=1)
+    fold_seconds[0, 1, 1] += 5.0
+    costs, per_call = predict_costs(fold_seconds, [108, 108, 108])
     np.testing.assert_allclose(per_call, [0.1, 0.0])
     np.testing.assert_allclose(costs, [0.1 + 1000 * 0.001, 1000 * 0.002])
 
@@ -188,19 +189,35 @@ def test_predict_cost_is_the_sum_of_the_costs_of_the_modules_in_use():
     assert ens.support_path_[0].cost >= ens.predict_cost_
 
 
+class Sleepy(Counted):
+    """A module whose predict takes at least ``seconds`` per row: a cost far
+    above the timing noise of a busy machine."""
+
+    def __init__(self, estimator=None, tag="m", seconds=0.0):
+        super().__init__(estimator, tag)
+        self.seconds = seconds
+
+    def predict_proba(self, X):
+        import time
+
+        time.sleep(self.seconds * len(X))
+        return super().predict_proba(X)
+
+
 def test_max_predict_cost_is_honoured_or_names_the_cheapest_module():
-    ens = SparseAttentionClassifier(_counted(), random_state=0).fit(X, Y)
-    costs = ens.modules_["predict_cost"]
-    budget = np.sort(costs)[:2].sum() * 1.0001  # the two cheapest
+    # Seconds per 1,000 rows: about 0, 0.5, 1 and 3.
+    modules = [
+        (f"m{i}", Sleepy(LogisticRegression(), f"m{i}", ms / 1000))
+        for i, ms in enumerate((0.0, 0.5, 1.0, 3.0))
+    ]
     within = SparseAttentionClassifier(
-        _counted(), max_predict_cost=budget, random_state=0
+        modules, max_predict_cost=1.7, random_state=0
     ).fit(X, Y)
-    # Measured again in this fit: within its own measured costs.
-    assert within.predict_cost_ <= budget
-    with pytest.raises(ValueError, match="cheapest, '.+', costs"):
-        SparseAttentionClassifier(
-            _counted(), max_predict_cost=1e-9, random_state=0
-        ).fit(X, Y)
+    costs = within.modules_["predict_cost"]
+    assert costs[3] > 1.7  # the slowest alone breaks the budget
+    assert within.predict_cost_ <= 1.7 and within.attention_weights_[3] == 0
+    with pytest.raises(ValueError, match="cheapest, 'm0', costs"):
+        SparseAttentionClassifier(modules, max_predict_cost=1e-9).fit(X, Y)
 
 
 def test_a_regressor_within_max_modules():

@@ -72,7 +72,7 @@ def test_cv_results_has_one_row_per_candidate(fitted):
         "param_module",
         "gap_from_best",
         "se_gap_from_best",
-        "simplicity_rank",
+        "is_reference",
         "chosen",
     ):
         assert len(results[key]) == n_rows, key
@@ -91,10 +91,11 @@ def test_cv_results_has_one_row_per_candidate(fitted):
     )
 
 
-def test_the_chosen_candidate_is_the_simplest_within_one_standard_error(fitted):
+def test_the_reference_is_kept_unless_clearly_beaten(fitted):
     # The selection rule, recomputed from cv_results_: the paired standard
     # error of each candidate's gap to the best mean score across the shared
-    # inner splits; among those within one of it, the simplest.
+    # inner splits; the reference (the plain default) is kept unless its gap
+    # is over selection_tol (3) of them, and the best is chosen then.
     results = fitted.cv_results_
     scores = np.column_stack([results[f"split{k}_test_score"] for k in range(5)])
     best = int(np.argmax(results["mean_test_score"]))
@@ -103,12 +104,17 @@ def test_the_chosen_candidate_is_the_simplest_within_one_standard_error(fitted):
     np.testing.assert_allclose(results["gap_from_best"], gaps.mean(axis=1))
     se = gaps.std(axis=1, ddof=1) / np.sqrt(5)
     np.testing.assert_allclose(results["se_gap_from_best"], se, atol=1e-15)
-    within = np.flatnonzero(gaps.mean(axis=1) <= se + 1e-15)
+    (reference,) = np.flatnonzero(results["is_reference"])
+    assert results["params"][reference] == {
+        "combine": "log",
+        "normaliser": "softmax",
+        "temperature": 1.0,
+        "module": None,
+    }
+    kept = gaps[reference].mean() <= 3 * se[reference]
     chosen = fitted.best_index_
-    assert chosen in within
-    assert (
-        results["simplicity_rank"][chosen] == results["simplicity_rank"][within].min()
-    )
+    assert chosen == (reference if kept else best)
+    assert np.flatnonzero(results["chosen"]).tolist() == [chosen]
     assert results["params"][chosen] == {
         "combine": fitted.combine_,
         "normaliser": fitted.normaliser_,
@@ -133,27 +139,30 @@ def test_the_chosen_candidate_is_the_simplest_within_one_standard_error(fitted):
     np.testing.assert_allclose(fitted.oof_scores_, plain.oof_scores_)
 
 
-def test_the_simplicity_order():
-    # The reference (the first combination and normaliser at temperature 1:
-    # the plain estimator's default) first; then fewer modules; then a higher
-    # temperature.
+@pytest.mark.parametrize("tol", [0.0, 0.5, 3.0, 1e9])
+def test_selection_tol_sets_how_clearly_the_reference_must_be_beaten(tol):
     est = SparseAttentionClassifierCV(
-        _classifiers(), normalisers=("softmax", "sparsemax"), random_state=0
+        _classifiers(), temperatures=4, selection_tol=tol, random_state=0
     ).fit(X, Y)
     results = est.cv_results_
-    order = np.argsort(results["simplicity_rank"])
-    first = results["params"][order[0]]
-    assert first == {
-        "combine": "log",
-        "normaliser": "softmax",
-        "temperature": 1.0,
-        "module": None,
-    }
-    keys = [
-        (results["n_nonzero"][i], -np.nan_to_num(results["param_temperature"][i]))
-        for i in order[1:]
-    ]
-    assert keys == sorted(keys)
+    (reference,) = np.flatnonzero(results["is_reference"])
+    best = int(np.argmax(results["mean_test_score"]))
+    beaten = (
+        results["gap_from_best"][reference]
+        > tol * results["se_gap_from_best"][reference]
+    )
+    assert est.best_index_ == (best if beaten else reference)
+    if tol == 1e9:
+        assert est.best_index_ == reference
+
+
+def test_without_temperature_1_there_is_no_reference_and_the_best_is_chosen():
+    est = SparseAttentionClassifierCV(
+        _classifiers(), temperatures=[0.5, 5.0], random_state=0
+    ).fit(X, Y)
+    results = est.cv_results_
+    assert not results["is_reference"].any()
+    assert est.best_index_ == np.argmax(results["mean_test_score"])
 
 
 def test_selection_tol_zero_chooses_the_best_mean_score():
