@@ -667,7 +667,7 @@ TASKS = (
 
 
 def recommendation(summary, headline):
-    """Which normaliser to use when, written from the figures above: every
+    """The normalisers compared, written from the figures above: every
     number and every yes / no below is computed, so a rerun cannot leave a
     stale claim behind."""
     fams = []  # one per way of combining that has all three normalisers
@@ -692,7 +692,14 @@ def recommendation(summary, headline):
     if not fams:
         return []
     tol = 1e-12
-    out = ["### Which normaliser to use", ""]
+    out = [
+        "### The normalisers compared",
+        "",
+        "What to choose is said in one place, the user guide's *Which "
+        "normaliser and which combination*, from the broad benchmark; here "
+        "are this benchmark's facts.",
+        "",
+    ]
 
     # The question asked of the sparse normalisers.
     for normaliser in ("sparsemax", "entmax15"):
@@ -788,17 +795,12 @@ def recommendation(summary, headline):
         n_folds = sorted({n for t in tasks for n in summary[t]["folds"].values()})
         n_folds = "-".join(str(n) for n in dict.fromkeys([n_folds[0], n_folds[-1]]))
         text += (
-            "**Use sparsemax when predict time, memory or a short list of "
-            "modules matters: on these data sets it gives up nothing in mean "
-            f"rank** (it is ahead by {margins} ranks, over {n_datasets} data "
-            f"sets with {n_folds} outer folds each), but it does lose on single "
-            "data sets (above)."
+            f"On these data sets it gives up nothing in mean rank (it is ahead "
+            f"by {margins} ranks, over {n_datasets} data sets with {n_folds} "
+            "outer folds each), but it does lose on single data sets (above)."
         )
     else:
-        text += (
-            "Use sparsemax when predict time, memory or a short list of "
-            "modules matters more than the rank it gives up."
-        )
+        text += "It gives up some mean rank for the modules it saves."
     out.append(text)
 
     # entmax15: at alpha > 0 its optimum prunes (almost) nothing by itself.
@@ -848,7 +850,7 @@ def recommendation(summary, headline):
             if far
             else ""
         )
-        + ". At the defaults there is no reason to prefer it to sparsemax."
+        + "."
     )
     out.append(text)
 

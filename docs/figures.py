@@ -31,10 +31,12 @@ extra installed.
 
 The blocks and what computes them:
 
-* ``benchmark-headline`` and ``normaliser-advice`` (README.md):
-  bench/results/quality.csv, the stored quality benchmark (rerun it with
-  bench/quality.py first to move these); both cope with whichever methods
-  the CSV holds (the CV estimators' rows appear when they were run);
+* ``benchmark-headline`` (README.md): bench/results/quality.csv, the
+  stored quality benchmark (rerun it with bench/quality.py first to move
+  it); it copes with whichever methods the CSV holds;
+* ``cv-against-default`` (README.md) and ``normaliser-advice``
+  (docs/user_guide.md): bench/results/broad.csv, the stored broad
+  benchmark (bench/broad.py);
 * ``demo-results`` (README.md): the demo, ``python -m skweighting``, on
   digits and breast_cancer (about a minute single-threaded);
 * ``quickstart-output`` (README.md): what the README's quick start prints
@@ -328,91 +330,122 @@ def _cv_sparse_text(quality):
     return " (in the table above: " + ", ".join(parts) + ")"
 
 
+def _broad():
+    """The broad benchmark's summary per task (bench/broad.py), from
+    bench/results/broad.csv."""
+    from bench import broad
+    from bench._methods import METHODS
+    from bench._runner import read_rows
+
+    rows = read_rows(ROOT / "bench" / "results" / "broad.csv")
+    return broad.summarise(rows, list(METHODS))
+
+
+def _versus(s, method, reference):
+    """``method`` against ``reference`` in summary ``s``: ranks, sets,
+    wins / losses / ties, the worst relative excess and its set."""
+    from bench._report import paired, relative
+
+    pair = paired(s["mean"], s["datasets"], method, reference, 0.005, s["floor"])
+    excess = [
+        (relative(s["mean"], ds, method, reference, s["floor"]), ds)
+        for ds in s["datasets"]
+    ]
+    worst, where = max(excess)
+    return {**pair, "worst": worst, "where": where}
+
+
 def normaliser_advice():
-    """Which normaliser to start with, from the same stored results: every
-    number and every comparison is computed."""
-    quality = _quality()
-    families = []
-    for label, soft, sparse, ent, task in NORMALISER_FAMILIES:
-        q = quality.get(task)
-        if q and soft in q["ranks"] and sparse in q["ranks"]:
-            families.append((label, soft, sparse, ent, q))
-    if not families:
+    """Which normaliser and which combination, from the broad benchmark:
+    every number and every comparison is computed."""
+    summary = _broad()
+    parts, better, worse = [], [], []
+    for task, label in (("classification", "log-loss"), ("regression", "RMSE")):
+        s = summary.get(task)
+        if not s or not {"attention", "attention_sparsemax"} <= set(s["methods"]):
+            continue
+        v = _versus(s, "attention_sparsemax", "attention")
+        ranks, used = s["ranks"], s["modules_used"]
+        parts.append(
+            f"on {len(s['datasets'])} {task} sets, mean {label} rank "
+            f"{ranks['attention_sparsemax']:.2f} against {ranks['attention']:.2f} "
+            f"for softmax; better on {v['wins']}, worse on {v['losses']}, within "
+            f"0.5% on {v['ties']} (sign test p = {v['p']:.2g}), worst "
+            f"{v['worst']:+.1%} ({v['where']}); "
+            f"{used['attention_sparsemax']:.2f} of {s['n_modules']} modules "
+            f"called at predict time against {used['attention']:.2f}"
+        )
+        (worse if v["p"] < 0.05 and v["losses"] > v["wins"] else better).append(task)
+    if not parts:
         return _wrap(
-            "The benchmark results hold no comparison of the normalisers yet; "
-            "see [docs/benchmarks.md](docs/benchmarks.md)."
+            "The broad benchmark holds no comparison of the normalisers yet; "
+            "see [the benchmarks](benchmarks.md)."
         )
-    parts, ahead, behind = [], [], []
-    for label, so, sp, _, q in families:
-        no_worse = q["ranks"][sp] <= q["ranks"][so] + 1e-9
-        (ahead if no_worse else behind).append(label)
-        part = (
-            f"{label} {q['ranks'][sp]:.2f} against {q['ranks'][so]:.2f} "
-            + ("(no worse)" if no_worse else "(worse)")
-            + f" with {q['nonzero'][sp]:.2f} of {q['n_modules']} modules"
-        )
-        if "caruana" in q["nonzero"]:
-            caruana = q["nonzero"]["caruana"]
-            part += (
-                f", {'fewer than' if q['nonzero'][sp] < caruana else 'not fewer than'}"
-                f" Caruana's {caruana:.2f}"
-            )
-        parts.append(part)
     text = (
-        '**Which normaliser.** `normaliser="sparsemax"` at its defaults (which '
-        "prune to within one standard error of the out-of-fold optimum, "
-        "`prune_tol=1`) against the default softmax, mean rank and modules "
-        "called at predict time: " + "; ".join(parts) + "."
+        '**Which normaliser.** `normaliser="sparsemax"` at its defaults '
+        "(pruning to within one standard error of the out-of-fold optimum, "
+        "`prune_tol=1`) against the default softmax, with the same modules and "
+        "outer folds (`bench/broad.py`): " + "; ".join(parts) + ". "
+    )
+    if better:
+        text += (
+            f"For {_series(better)} the two rank alike (no sign test "
+            "significant at 5%), and sparsemax calls far fewer modules: keep "
+            "softmax, the default, which gives every module a weight and so "
+            "never drops one on a noisy estimate; choose sparsemax when "
+            "predict time, memory or a short list of modules matters "
+            "([serving within a budget](#serving-within-a-budget) goes "
+            "further). "
+        )
+    if worse:
+        text += f"For {_series(worse)} softmax ranked significantly better. "
+    text += (
+        "Entmax15 lies between the two (its optimum keeps every module at a "
+        "small weight; its zeros come from the pruning). **Which "
+        'combination.** Log pooling (`combine="log"`, the default for '
+        "classifiers) and the linear mixture are compared on "
+        "[the quality benchmark](benchmarks.md); the CV estimators score both."
+    )
+    return _wrap(text)
+
+
+def cv_against_default():
+    """The CV estimators against the plain default on the broad benchmark:
+    whether the README recommends them, from the numbers."""
+    summary = _broad()
+    parts, ahead = [], True
+    for task in ("classification", "regression"):
+        s = summary.get(task)
+        if not s or not {"attention", "attention_cv"} <= set(s["methods"]):
+            continue
+        v = _versus(s, "attention_cv", "attention")
+        ranks = s["ranks"]
+        best = min(ranks, key=ranks.get)
+        ahead &= best == "attention_cv"
+        parts.append(
+            f"on {len(s['datasets'])} {task} sets, better than the plain "
+            f"estimator on {v['wins']}, worse on {v['losses']}, within 0.5% on "
+            f"{v['ties']} (worst {v['worst']:+.1%}, {v['where']}); mean rank "
+            f"{ranks['attention_cv']:.2f} against {ranks['attention']:.2f} (the "
+            f"best: `{best}`, {ranks[best]:.2f})"
+        )
+    if not parts:
+        return _wrap("The broad benchmark holds no CV estimator yet.")
+    text = (
+        "Measured on the broad benchmark (`bench/broad.py`, the same modules "
+        "and outer folds for every method), `SparseAttention*CV` at its "
+        "defaults against `SparseAttention*`: " + "; ".join(parts) + ". "
     )
     if ahead:
+        text += "So the CV estimators are the recommended start."
+    else:
         text += (
-            f" So for {_series(ahead)} start with sparsemax: it ranked no worse "
-            "and called fewer modules."
+            "It keeps the plain default unless a candidate beats it clearly on "
+            "the inner splits, so it rarely loses to it and rarely gains: start "
+            "with `SparseAttentionClassifier` / `SparseAttentionRegressor`, and "
+            "use the CV estimators to tune the temperature, the combination and "
+            "the normaliser without refitting a module."
         )
-    if behind:
-        text += (
-            f" For {_series(behind)} softmax ranked better: pruning to within "
-            "the loss's noise cost accuracy there; keep softmax, set "
-            "`prune_tol=0` (the optimum's support), or let "
-            "`SparseAttentionRegressorCV` / `SparseAttentionClassifierCV` with "
-            '`normalisers=("softmax", "sparsemax")` choose'
-            + _cv_sparse_text(quality)
-            + "."
-        )
-    losses = []
-    for label, so, sp, _, q in families:
-        mean = q["summary"]["mean"][q["metric"]]
-        for ds in q["summary"]["datasets"]:
-            if (ds, sp) in mean and (ds, so) in mean:
-                change = mean[ds, sp] / mean[ds, so] - 1
-                if change >= 0.01:
-                    losses.append((change, f"{ds} {change:+.1%} ({label})"))
-    losses.sort(reverse=True)
-    if losses:
-        text += (
-            " Sparsemax is not better on every data set: it lost by 1% or more "
-            "on " + _series(text for _, text in losses[:3]) + "."
-        )
-    entmax = [
-        (q["nonzero"][en], q["n_modules"])
-        for _, _, _, en, q in families
-        if en in q["nonzero"]
-    ]
-    if entmax:
-        text += (
-            ' `normaliser="entmax15"` kept '
-            + _series(f"{n:.2f} of {m}" for n, m in entmax)
-            + " modules on average: its optimum gives every module a small "
-            "positive weight at the default `alpha`, "
-            + (
-                "and the pruning drops the negligible ones and those within "
-                "the loss's noise, the penalty counted (entmax15's rises "
-                "steeply near zero, so it keeps more modules than sparsemax)."
-                if all(n < m - 0.5 for n, m in entmax)
-                else "so it prunes little and saves little prediction time."
-            )
-        )
-    text += " The comparison in full: [docs/benchmarks.md](docs/benchmarks.md)."
     return _wrap(text)
 
 
@@ -1557,7 +1590,8 @@ def _bench_block(name):
 # models.
 BLOCKS = {
     "benchmark-headline": ("README.md", benchmark_headline, "stored"),
-    "normaliser-advice": ("README.md", normaliser_advice, "stored"),
+    "normaliser-advice": ("docs/user_guide.md", normaliser_advice, "stored"),
+    "cv-against-default": ("README.md", cv_against_default, "stored"),
     "demo-results": ("README.md", demo_results, "fits"),
     "quickstart-output": ("README.md", quickstart_output, "fits"),
     "out-of-fold-table": ("docs/user_guide.md", out_of_fold_table, "fits"),
