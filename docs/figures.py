@@ -1103,10 +1103,15 @@ def temperature_range():
                 uniform = max(high for _, high in ranges)
                 # The rule stated below, checked against the path used.
                 start = min(leave / PATH_START_DIVISOR, 1.0)
+                # The log-spaced path, with the plain estimators' default
+                # temperature of 1 added when it is not on it.
+                expected = np.geomspace(
+                    start, max(uniform, 1.01 * start), est.temperatures
+                )
+                expected = np.union1d(expected, [1.0])
                 if not (
-                    np.isclose(path[0], start, rtol=1e-9)
-                    and np.isclose(path[-1], uniform, rtol=1e-9)
-                    and len(path) == est.temperatures
+                    len(path) == len(expected)
+                    and np.allclose(path, expected, rtol=1e-9)
                 ):
                     raise RuntimeError(
                         f"{name}, {normaliser}: temperatures_ runs from "
@@ -1140,7 +1145,9 @@ def temperature_range():
         f"log-spaced, from {PATH_START_DIVISOR:g} times below the lowest "
         "point where some candidate's weights leave the optimum, but never "
         "above 1 (the plain estimators' default temperature), up to the "
-        "highest point where some candidate's weights are nearly uniform. So "
+        "highest point where some candidate's weights are nearly uniform; "
+        "the temperature 1 is added when it is not on the path, so the plain "
+        "default is always a candidate (11 temperatures then). So "
         "the path's first temperature, `temperatures_[0]`, lies below every "
         "candidate's point of leaving the optimum, where the weights are at "
         "(or very near) the unpenalised optimum. At the defaults — the "
@@ -1272,7 +1279,7 @@ def _load_module(path):
 SKOPS_TYPES = {
     "skweighting._fixed.SparseAttentionClassifier": "the ensemble itself",
     "skweighting._fixed.SparseAttentionRegressor": "the ensemble itself",
-    "skweighting._fixed.SparseAttentionEnsemble": "the ensemble itself",
+    "skweighting._ensemble.SparseAttentionEnsemble": "the ensemble itself",
     "skweighting._cv.SparseAttentionClassifierCV": "the ensemble itself",
     "skweighting._cv.SparseAttentionRegressorCV": "the ensemble itself",
     "skweighting._tasks.Classification": "the task (classification or "
@@ -1289,8 +1296,8 @@ SKOPS_TYPES = {
     "of the linear model",
     "skweighting._portfolio._ToDense": "the default portfolios' dense "
     "input for gradient boosting and naive Bayes",
-    "skweighting._portfolio._DenseInputPipeline": "the default portfolios' "
-    "dense input for gradient boosting and naive Bayes",
+    "skweighting._portfolio._PortfolioPipeline": "the default portfolios' "
+    "pipelines (scaling or dense input, then the model on one thread)",
     "sklearn.utils._bunch.Bunch": "`named_estimators_`",
     "sklearn.tree._tree.Tree": "decision trees and random forests",
     "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor": (
