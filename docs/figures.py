@@ -39,6 +39,8 @@ The blocks and what computes them:
   benchmark (bench/broad.py);
 * ``demo-results`` (README.md): the demo, ``python -m skweighting``, on
   digits and breast_cancer (about a minute single-threaded);
+* ``demo-time`` (README.md): bench/results/demo.csv, the demo's wall
+  time measured by bench/demo.py;
 * ``quickstart-output`` (README.md): what the README's quick start prints
   (its code run as written; about 20 s);
 * ``out-of-fold-table`` (docs/user_guide.md): `out_of_fold_experiment`
@@ -1066,6 +1068,31 @@ def _decades(low, high):
     return f"{math.log10(high / low):.1f}"
 
 
+def demo_time():
+    """The demo's wall time from bench/results/demo.csv (bench/demo.py):
+    quiet and beside a CPU-bound process."""
+    from bench.demo import RESULTS, read, summary
+
+    rows, meta = read(RESULTS / "demo.csv")
+    times = summary(rows)
+    n_runs = sum(r["condition"] == "quiet" for r in rows)
+
+    def span(condition):
+        median, low, high = times[condition]
+        return f"{median:.0f} s (runs from {low:.0f} to {high:.0f} s)"
+
+    cpu = meta.get("cpu") or meta["machine"]["processor"]
+    return _wrap(
+        f"The demo (`python -m skweighting`, {meta['dataset']}, interpreter "
+        "start and imports included, install excluded) takes a median of "
+        f"{span('quiet')} on a {meta['machine']['cores']}-core {cpu}, and "
+        f"{span('loaded')} with a CPU-bound process of another program "
+        f"running beside it ({n_runs} runs each, measured by bench/demo.py "
+        f"at commit {meta['commit']} on {meta['started'][:10]}). It prints a "
+        "line as each method starts."
+    )
+
+
 def temperature_range():
     """The automatic temperature path (``temperatures_``) of the CV
     estimators at their defaults (the default portfolio, alpha=1e-4) on
@@ -1600,6 +1627,7 @@ BLOCKS = {
     "normaliser-advice": ("docs/user_guide.md", normaliser_advice, "stored"),
     "cv-against-default": ("README.md", cv_against_default, "stored"),
     "demo-results": ("README.md", demo_results, "fits"),
+    "demo-time": ("README.md", demo_time, "stored"),
     "quickstart-output": ("README.md", quickstart_output, "fits"),
     "out-of-fold-table": ("docs/user_guide.md", out_of_fold_table, "fits"),
     "temperature-table": ("docs/user_guide.md", temperature_table, "fits"),
