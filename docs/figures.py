@@ -442,11 +442,11 @@ def cv_against_default():
         text += "So the CV estimators are the recommended start."
     else:
         text += (
-            "It keeps the plain default unless a candidate beats it clearly on "
-            "the inner splits, so it rarely loses to it and rarely gains: start "
-            "with `SparseAttentionClassifier` / `SparseAttentionRegressor`, and "
-            "use the CV estimators to tune the temperature, the combination and "
-            "the normaliser without refitting a module."
+            "Its mean rank is not the best of the methods, so start with "
+            "`SparseAttentionClassifier` / `SparseAttentionRegressor`, and use "
+            "the CV estimators as a cheaper `GridSearchCV`: they tune the "
+            "temperature, the combination and the normaliser without refitting "
+            "a module."
         )
     return _wrap(text)
 
