@@ -51,6 +51,7 @@ def measure(python, dataset, repeats):
     for run in range(repeats):
         for condition in ("quiet", "loaded"):
             busy = None
+            load = os.getloadavg()[0]  # what else ran before this one
             if condition == "loaded":
                 busy = subprocess.Popen([sys.executable, "-c", BUSY_LOOP])
             try:
@@ -59,18 +60,24 @@ def measure(python, dataset, repeats):
                 if busy is not None:
                     busy.kill()
                     busy.wait()
-            rows.append({"run": run, "condition": condition, "seconds": seconds})
-            print(f"run {run}, {condition}: {seconds:.1f} s", flush=True)
+            rows.append(
+                {"run": run, "condition": condition, "seconds": seconds, "load": load}
+            )
+            print(
+                f"run {run}, {condition}: {seconds:.1f} s (load {load:.1f})", flush=True
+            )
     return rows
 
 
 def summary(rows):
-    """``{condition: (median, min, max)}`` in seconds."""
+    """``{condition: (median, min, max)}`` in seconds, and the highest
+    one-minute load average seen before a quiet run."""
     out = {}
     for condition in ("quiet", "loaded"):
         values = [float(r["seconds"]) for r in rows if r["condition"] == condition]
         out[condition] = (float(np.median(values)), min(values), max(values))
-    return out
+    quiet_load = max(float(r["load"]) for r in rows if r["condition"] == "quiet")
+    return out, quiet_load
 
 
 def read(path):
@@ -100,11 +107,12 @@ def main(argv=None):
             "cpu": _cpu_model(),
             "dataset": args.dataset,
             "started": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-            "load_before": os.getloadavg()[0],
         }
         args.out.with_suffix(".json").write_text(json.dumps(meta, indent=1) + "\n")
     rows, meta = read(args.out)
-    for condition, (median, low, high) in summary(rows).items():
+    times, quiet_load = summary(rows)
+    print(f"highest load average before a quiet run: {quiet_load:.1f}")
+    for condition, (median, low, high) in times.items():
         print(f"{condition}: median {median:.1f} s ({low:.1f}-{high:.1f})")
 
 

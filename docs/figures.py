@@ -1070,26 +1070,35 @@ def _decades(low, high):
 
 def demo_time():
     """The demo's wall time from bench/results/demo.csv (bench/demo.py):
-    quiet and beside a CPU-bound process."""
+    on the machine as it was, and beside a CPU-bound process."""
     from bench.demo import RESULTS, read, summary
 
     rows, meta = read(RESULTS / "demo.csv")
-    times = summary(rows)
+    times, quiet_load = summary(rows)
     n_runs = sum(r["condition"] == "quiet" for r in rows)
+    cores = meta["machine"]["cores"]
 
     def span(condition):
         median, low, high = times[condition]
         return f"{median:.0f} s (runs from {low:.0f} to {high:.0f} s)"
 
+    # A load average below half a core: nothing else ran.
+    if quiet_load < 0.5:
+        alone = "on a quiet"
+    else:
+        alone = (
+            f"with other jobs already running (load average up to "
+            f"{quiet_load:.1f}) on a"
+        )
     cpu = meta.get("cpu") or meta["machine"]["processor"]
     return _wrap(
         f"The demo (`python -m skweighting`, {meta['dataset']}, interpreter "
         "start and imports included, install excluded) takes a median of "
-        f"{span('quiet')} on a {meta['machine']['cores']}-core {cpu}, and "
-        f"{span('loaded')} with a CPU-bound process of another program "
-        f"running beside it ({n_runs} runs each, measured by bench/demo.py "
-        f"at commit {meta['commit']} on {meta['started'][:10]}). It prints a "
-        "line as each method starts."
+        f"{span('quiet')} {alone} {cores}-core {cpu}, and {span('loaded')} "
+        "with one more CPU-bound process of another program running beside "
+        f"it ({n_runs} runs each, measured by bench/demo.py at commit "
+        f"{meta['commit']} on {meta['started'][:10]}). It prints a line as "
+        "each method starts."
     )
 
 
