@@ -1080,7 +1080,9 @@ def demo_time():
 
     def span(condition):
         median, low, high = times[condition]
-        return f"{median:.0f} s (runs from {low:.0f} to {high:.0f} s)"
+        if n_runs == 1:
+            return f"{median:.0f} s"
+        return f"a median of {median:.0f} s (runs from {low:.0f} to {high:.0f} s)"
 
     # A load average below half a core: nothing else ran.
     if quiet_load < 0.5:
@@ -1093,10 +1095,10 @@ def demo_time():
     cpu = meta.get("cpu") or meta["machine"]["processor"]
     return _wrap(
         f"The demo (`python -m skweighting`, {meta['dataset']}, interpreter "
-        "start and imports included, install excluded) takes a median of "
+        "start and imports included, install excluded) takes "
         f"{span('quiet')} {alone} {cores}-core {cpu}, and {span('loaded')} "
         "with one more CPU-bound process of another program running beside "
-        f"it ({n_runs} runs each, measured by bench/demo.py at commit "
+        f"it ({n_runs} run{'s' if n_runs > 1 else ''} each, measured by bench/demo.py at commit "
         f"{meta['commit']} on {meta['started'][:10]}). It prints a line as "
         "each method starts."
     )
