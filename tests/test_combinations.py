@@ -230,3 +230,26 @@ def test_combine_writes_into_out(make):
     np.testing.assert_allclose(
         combined, make(np.arange(3)).combine(iter(list(proba)), weights, extra)
     )
+
+
+@pytest.mark.parametrize("make", [LogPooling, LinearMixture])
+def test_class_probabilities_placeholder_is_uniform(make):
+    np.testing.assert_array_equal(
+        make(np.arange(4)).placeholder(3), np.full((3, 4), 0.25)
+    )
+
+
+@pytest.mark.parametrize("deferred", [False, True])
+def test_read_names_the_module_in_its_errors(deferred):
+    combination = LinearMixture(np.array([0, 1, 2]))
+    wrong_shape = Table(np.full((2, 2), 0.5), classes=np.array([0, 1, 2]))
+    with pytest.raises(ValueError, match=r"module 'm' \(Table\)"):
+        combination.read(wrong_shape, "m", np.array([[0.0], [1.0]]), deferred)
+    # A module that learned labels the ensemble never saw, as many as its own.
+    unknown = Table(np.full((2, 3), 1 / 3), classes=np.array([0, 1, 5]))
+    with pytest.raises(ValueError, match=r"module 'u' \(Table\)"):
+        combination.read(unknown, "u", np.array([[0.0], [1.0]]), deferred)
+    nan = Table(np.full((2, 3), np.nan), classes=np.array([0, 1, 2]))
+    with pytest.raises(ValueError, match=r"module 'n' \(Table\) returned NaN"):
+        output, check = combination.read(nan, "n", np.array([[0.0], [1.0]]), True)
+        combination.combine([(output, check)], np.array([1.0]), None)
