@@ -251,5 +251,5 @@ def test_read_names_the_module_in_its_errors(deferred):
         combination.read(unknown, "u", np.array([[0.0], [1.0]]), deferred)
     nan = Table(np.full((2, 3), np.nan), classes=np.array([0, 1, 2]))
     with pytest.raises(ValueError, match=r"module 'n' \(Table\) returned NaN"):
-        output, check = combination.read(nan, "n", np.array([[0.0], [1.0]]), True)
-        combination.combine([(output, check)], np.array([1.0]), None)
+        output = combination.read(nan, "n", np.array([[0.0], [1.0]]), deferred)
+        combination.combine([output], np.array([1.0]), None)

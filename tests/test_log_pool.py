@@ -92,9 +92,33 @@ def test_log_pooling_store_is_the_floored_log_tensor():
     rng = np.random.default_rng(1)
     proba, y = module_probas(rng)
     combination = LogPooling(np.arange(3))
-    loss = combination.loss(_write_all(combination, proba, y, FOLDS))
+    sample_weight = rng.uniform(0.5, 2.0, len(y))
+    store = _write_all(combination, proba, y, FOLDS, sample_weight)
+    loss = combination.loss(store)
+    assert loss.log_proba is store.proba  # turned into logs in place
     np.testing.assert_allclose(loss.log_proba, np.log(np.maximum(proba, POOL_FLOOR)))
     np.testing.assert_array_equal(loss.y, y)
+    np.testing.assert_allclose(loss.sample_weight, sample_weight / sample_weight.sum())
+
+
+def test_log_pool_value_and_row_losses_are_the_loss_without_its_penalty():
+    rng = np.random.default_rng(21)
+    proba, y = module_probas(rng)
+    sample_weight = rng.uniform(0.5, 2.0, len(y))
+    loss = LogPoolLoss(clipped_log(proba.copy(), floor=POOL_FLOOR), y, sample_weight)
+    weights, extra = rng.dirichlet(np.ones(4)), np.array([0.3])
+    value = loss.value(weights, extra)
+    assert value == pytest.approx(
+        loss.loss_grad(weights, extra)[0] - loss.extra_penalty(extra), rel=1e-13
+    )
+    pooled = np.exp(0.3) * np.einsum("m,mik->ik", weights, loss.log_proba)
+    log_p = pooled - np.log(np.exp(pooled).sum(axis=1, keepdims=True))
+    np.testing.assert_allclose(
+        loss.row_losses(weights, extra), -log_p[np.arange(len(y)), y], rtol=1e-13
+    )
+    assert LogPooling(np.arange(3)).fitted_attributes(np.log([2.0])) == {
+        "sharpness_": pytest.approx(2.0)
+    }
 
 
 def test_floored_log_transform_is_clipped_log_for_any_block():
