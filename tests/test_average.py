@@ -224,6 +224,10 @@ def test_output_scale_of_columns_constant_up_to_rounding_is_one():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         np.testing.assert_array_equal(output_scale(y, np.full(30, 1 / 30)), [1.0, 1.0])
+        # Each alone (one pass, then the check of the spread against the
+        # column's root mean square).
+        for column in y.T:
+            assert output_scale(column[:, None], np.full(30, 1 / 30)).tolist() == [1.0]
 
 
 def test_scaled_output_scale_finds_the_largest_value_in_any_block(monkeypatch):
@@ -263,6 +267,11 @@ def test_huge_values_raise_no_floating_point_warnings():
         for keep_rows in (False, True):
             with pytest.raises(ValueError, match=r"modules \['c'\] overflow"):
                 _write_folds(predictions, y, keep_rows)
+            # Squares of opposite signs: inf - inf in the Gram matrix.
+            mixed = predictions.copy()
+            mixed[1, 10:12], mixed[2, 10:12] = [[1e200], [1e200]], [[1e200], [-1e200]]
+            with pytest.raises(ValueError, match=r"modules \['b', 'c'\] overflow"):
+                _write_folds(mixed, y, keep_rows)
             with pytest.raises(ValueError, match=r"module 'c' .*overflow"):
                 _write_folds(scaled_up, tiny, keep_rows)
         errors = np.full((2, 3, 1), 1e300)
@@ -386,6 +395,8 @@ def test_average_store_error_messages():
 
 def test_average_read_and_check_name_the_module():
     combination = Average(2, 2)
+    with pytest.raises(TypeError, match=r"^module 'f' \(Values\) failed to predict"):
+        combination.read(Values(None), "f", np.arange(5.0)[:, None])
     with pytest.raises(ValueError, match=r"^module 'b' \(Values\) predicted 1 outputs"):
         combination.check(np.zeros((5, 1)), "b", Values(np.zeros((5, 1))))
     module = Values(np.full((5, 2), np.nan))

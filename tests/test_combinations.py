@@ -242,6 +242,9 @@ def test_class_probabilities_placeholder_is_uniform(make):
 @pytest.mark.parametrize("deferred", [False, True])
 def test_read_names_the_module_in_its_errors(deferred):
     combination = LinearMixture(np.array([0, 1, 2]))
+    failing = Table(None, classes=np.array([0, 1, 2]))
+    with pytest.raises(TypeError, match=r"^module 'f' \(Table\) failed to predict"):
+        combination.read(failing, "f", np.array([[0.0], [1.0]]), deferred)
     wrong_shape = Table(np.full((2, 2), 0.5), classes=np.array([0, 1, 2]))
     with pytest.raises(ValueError, match=r"module 'm' \(Table\)"):
         combination.read(wrong_shape, "m", np.array([[0.0], [1.0]]), deferred)

@@ -58,6 +58,12 @@ def test_linear_mixture_floor_applies_strictly_below_1e_15():
     expected = -(at_floor + np.array([0.5, 0.9]) / 0.7) / 3
     np.testing.assert_allclose(grad, expected, rtol=1e-12)
     assert loss == pytest.approx(-(2 * np.log(1e-15) + np.log(0.7)) / 3)
+    # Floored by a module with all the weight: the other's probability of
+    # that row (0.9) does not reach the gradient either.
+    _, grad = linear_mixture_loss(
+        np.array([1.0, 0.0]), np.array([[1e-16, 0.5], [0.9, 0.5]]), np.full(2, 0.5)
+    )
+    np.testing.assert_allclose(grad, [-0.5, -0.5], rtol=1e-15)
 
 
 def test_mixture_take_keeps_every_classes_probabilities():

@@ -8,6 +8,7 @@ from _helpers import (
     NORMALISER_NAMES,
     combination_loss,
     relative_gradient_error,
+    solve,
 )
 
 from skweighting._normalisers import NORMALISERS
@@ -83,3 +84,27 @@ def test_simplex_form_on_a_subset_keeps_the_modules_held_at_zero():
     np.testing.assert_array_equal(subset.fixed_zero, fixed)
     assert subset.bounds == form.bounds
     assert subset.penalty == form.penalty
+
+
+@pytest.mark.parametrize("normaliser", NORMALISER_NAMES)
+def test_starts_are_the_documented_points(normaliser):
+    # Logits at ones (equal weights) without a warm start; a warm start
+    # from a fit at another temperature gives back that fit's weights
+    # (simplex form) or its logits (logit form).
+    loss = combination_loss("log", np.random.default_rng(10))
+    objective = Objective(loss, NORMALISERS[normaliser], alpha=0.1, temperature=2.5)
+    form = objective.form()
+    theta = form.initial_theta(2.5)
+    weights, u = form.weights_and_u(theta)
+    np.testing.assert_allclose(weights, 0.25, rtol=1e-15)
+    np.testing.assert_array_equal(theta[4:], [0.0])
+    if normaliser == "softmax":
+        np.testing.assert_allclose(2.5 * u, 1.0, rtol=1e-15)  # logits at ones
+    fit = solve(loss, normaliser=normaliser, temperature=0.5, alpha=0.1)
+    start = form.start_from(fit, 2.5)
+    np.testing.assert_array_equal(start[4:], fit.extra)
+    weights, u = form.weights_and_u(start)
+    if normaliser == "softmax":
+        np.testing.assert_allclose(2.5 * u, fit.logits, rtol=1e-14)
+    else:
+        np.testing.assert_allclose(weights, fit.weights, rtol=1e-12, atol=1e-15)
