@@ -259,6 +259,7 @@ def test_huge_values_raise_no_floating_point_warnings():
     tiny = y * 1e-12
     scaled_up = tiny + rng.normal(size=(3, 200, 1)) * 1e-12
     scaled_up[2, 10] = 1e300  # its scaled error overflows
+    scaled_up[0, 10] = tiny[10]  # an error of exactly 0 there: 0 * inf is NaN
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         np.testing.assert_allclose(
@@ -280,6 +281,15 @@ def test_huge_values_raise_no_floating_point_warnings():
         Average(1, 1).write(store, 0, slice(0, 10), np.full((10, 1), 1e300))
         Average(1, 1).write(store, 1, slice(0, 10), np.full((10, 1), -1e300))
         assert np.all(Average(1, 1).module_scores(store) == -np.inf)
+        # A squared error that overflows on a row of zero weight: NaN.
+        weight = np.r_[0.0, np.ones(9)]
+        store = Average(1, 1).allocate(
+            _modules("ab"), y[:10, 0], weight, keep_rows=True
+        )
+        Average(1, 1).write(store, 0, slice(0, 10), np.r_[1e300, y[1:10, 0]][:, None])
+        Average(1, 1).write(store, 1, slice(0, 10), y[:10])
+        scores = Average(1, 1).module_scores(store)
+        assert np.isnan(scores[0]) and scores[1] == 1.0
 
 
 def test_error_gram_of_a_single_row():
