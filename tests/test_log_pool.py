@@ -13,6 +13,7 @@ from _helpers import (
 )
 
 from skweighting._combinations import LogPooling
+from skweighting._combinations import log_pool as log_pool_module
 from skweighting._combinations._common import clipped_log
 from skweighting._combinations.log_pool import (
     POOL_FLOOR,
@@ -215,3 +216,26 @@ def test_a_rows_probabilities_do_not_depend_on_its_batch(monkeypatch):
     for rows in (slice(0, 1), slice(7, 8), slice(1001, 1014), slice(2990, 3000)):
         part = combination.combine(iter(list(proba[:, rows])), weights, extra)
         np.testing.assert_allclose(part, whole[rows], rtol=1e-15, atol=0)
+
+
+def test_log_pool_loss_sums_its_blocks_of_rows(monkeypatch):
+    # Blocks of 7 rows x 3 classes: the loss and both gradients are the sums
+    # over the blocks, the same as in one block.
+    rng = np.random.default_rng(23)
+    proba, y = module_probas(rng, n_samples=50)
+    log_proba = clipped_log(proba.copy(), floor=POOL_FLOOR)
+    sample_weight = rng.uniform(0.5, 2.0, 50)
+    sample_weight /= sample_weight.sum()
+    weights = rng.dirichlet(np.ones(4))
+    whole = log_pool_loss(weights, 0.3, log_proba, y, sample_weight)
+    monkeypatch.setattr(log_pool_module, "LOSS_BLOCK_ELEMENTS", 21)
+    blocks = log_pool_loss(weights, 0.3, log_proba, y, sample_weight)
+    assert blocks[0] == pytest.approx(whole[0], rel=1e-13)
+    np.testing.assert_allclose(blocks[1], whole[1], rtol=1e-12)
+    assert blocks[2] == pytest.approx(whole[2], rel=1e-12)
+    loss = LogPoolLoss(log_proba, y, sample_weight)
+    np.testing.assert_allclose(
+        loss.row_losses(weights, np.array([0.3])).sum(),
+        LogPoolLoss(log_proba, y).value(weights, np.array([0.3])) * 50,
+        rtol=1e-13,
+    )
