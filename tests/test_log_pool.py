@@ -1,6 +1,8 @@
 """LogPooling and its loss: the log-linear pool, its gradient, its store
 and its prediction."""
 
+import warnings
+
 import numpy as np
 import pytest
 from _helpers import (
@@ -22,6 +24,7 @@ from skweighting._combinations.log_pool import (
     _FlooredLog,
     log_pool,
     log_pool_loss,
+    log_pool_normalise,
 )
 
 
@@ -239,3 +242,24 @@ def test_log_pool_loss_sums_its_blocks_of_rows(monkeypatch):
         LogPoolLoss(log_proba, y).value(weights, np.array([0.3])) * 50,
         rtol=1e-13,
     )
+
+
+@pytest.mark.parametrize("log_sharpness", [0.0, 1.0, -0.7])
+def test_log_pool_normalise_is_the_formula_without_warnings(log_sharpness):
+    # Ordinary rows, two rows far below 0 (their sums underflow: redone with
+    # their own maximum) and one far above it (its sum would overflow).
+    pooled = np.array(
+        [[-0.2, -1.5, -0.7], [-3000.0, -3001.0, -3003.0], [-2000.5, -2000.0, -2002.0]]
+    )
+    pooled = np.vstack([pooled, [[800.0, 799.0, 790.0]]])
+    scores = np.exp(log_sharpness) * pooled
+    top = scores.max(axis=1, keepdims=True)
+    expected = np.exp(scores - top) / np.exp(scores - top).sum(axis=1, keepdims=True)
+    expected_log_norm = np.log(np.exp(scores - top).sum(axis=1)) + top[:, 0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        unnormalised, norm, log_norm = log_pool_normalise(
+            pooled, log_sharpness, out=np.empty((4, 3))
+        )
+    np.testing.assert_allclose(unnormalised / norm[:, None], expected, rtol=1e-13)
+    np.testing.assert_allclose(log_norm, expected_log_norm, rtol=1e-13)
