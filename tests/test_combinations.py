@@ -256,3 +256,25 @@ def test_read_names_the_module_in_its_errors(deferred):
     with pytest.raises(ValueError, match=r"module 'n' \(Table\) returned NaN"):
         output = combination.read(nan, "n", np.array([[0.0], [1.0]]), deferred)
         combination.combine([output], np.array([1.0]), None)
+
+
+@pytest.mark.parametrize("module_classes", [["c", "a"], ["a", "c"]])
+def test_deferred_read_aligns_the_columns_of_a_module_that_saw_fewer_classes(
+    module_classes,
+):
+    # predict reads each block deferred: the columns go to the module's
+    # labels in the ensemble's classes_, zeros for the class it never saw.
+    table = np.array([[0.7, 0.3], [0.1, 0.9], [0.5, 0.5]])
+    module = Table(table, classes=np.array(module_classes))
+    combination = LinearMixture(np.array(["a", "b", "c"]))
+    output, _ = combination.read(module, "m", np.arange(3.0)[:, None], deferred=True)
+    expected = np.zeros((3, 3))
+    expected[:, [["a", "b", "c"].index(label) for label in module_classes]] = table
+    np.testing.assert_array_equal(output, expected)
+    wrong = Table(np.full((3, 3), 1 / 3), classes=np.array(module_classes))
+    with pytest.raises(
+        ValueError,
+        match=r"^module 'w' \(Table\) returned predict_proba of shape \(3, 3\), "
+        r"but it has 2 classes_\.",
+    ):
+        combination.read(wrong, "w", np.arange(3.0)[:, None], deferred=True)
