@@ -249,10 +249,12 @@ def entmax15(u):
     """
     # The largest weight (x_max - tau)^2 is at most 1 and x_max = 0 after the
     # shift, so tau >= -1: entries with x <= -1 never get weight. Clipping them
-    # at -1 keeps the result, removes -inf from an overflowed shift and bounds
-    # every x in [-1, 0], so `mean_sq - mean^2` below cannot cancel
-    # catastrophically (it would for logits spread over 1e10).
-    x = np.maximum(_shift_by_max(u) / 2.0, -1.0)
+    # at -2 keeps the result, removes -inf from an overflowed shift and bounds
+    # every x in [-2, 0], so `mean_sq - mean^2` below cannot cancel
+    # catastrophically (it would for logits spread over 1e10). Not at -1: when
+    # one module takes all the weight, tau is -1 itself, and entries clipped
+    # onto it got weights of ~5e-32 from the rounding of tau.
+    x = np.maximum(_shift_by_max(u) / 2.0, -2.0)
     x_sorted = np.sort(x)[::-1]
     k = np.arange(1, x.size + 1)
     # Threshold if the support were the k largest entries: the smaller root of

@@ -1,6 +1,8 @@
 """The combination objects: the out-of-fold store, reading and checking a
 module's output, module scores, and the prediction formula."""
 
+import warnings
+
 import numpy as np
 import pytest
 from _helpers import (
@@ -13,13 +15,14 @@ from _helpers import (
 )
 
 from skweighting._combinations import Average, LinearMixture, LogPooling
-from skweighting._combinations._common import clipped_log
+from skweighting._combinations._common import clipped_log, renormalised_without
 from skweighting._combinations.average import (
     QuadraticLoss,
 )
 from skweighting._combinations.log_pool import (
     POOL_FLOOR,
     LogPoolLoss,
+    _FlooredLog,
 )
 from skweighting._combinations.mixture import MixtureLoss
 
@@ -112,3 +115,166 @@ def test_take_is_the_same_loss_on_the_rows_taken(make):
     weights = rng.dirichlet(np.ones(4))
     extra = data.initial_extra()
     assert np.isfinite(subset.loss_grad(weights, extra)[0])
+
+
+# --------------------------------------------------------------------------
+# The losses' small pieces
+# --------------------------------------------------------------------------
+def _loss_of(make, rng, n_samples=120, with_proba=False):
+    proba, y = module_probas(rng, n_samples=n_samples)
+    sample_weight = rng.uniform(0.5, 2.0, n_samples)
+    if make == "log":
+        return LogPoolLoss(clipped_log(proba.copy()), y, sample_weight)
+    if make == "linear":
+        true = proba[:, np.arange(n_samples), y]
+        return MixtureLoss(true, sample_weight, proba if with_proba else None)
+    return QuadraticLoss(module_errors(rng, n_samples), sample_weight)
+
+
+@pytest.mark.parametrize("make", ["log", "linear", "regression"])
+def test_keep_modules_is_the_loss_of_those_modules_alone(make):
+    # The same rows, targets and sample weights; only the modules' axis is
+    # cut. Its value at weights on the kept modules is the whole loss's value
+    # at those weights with zeros elsewhere.
+    rng = np.random.default_rng(12)
+    loss = _loss_of(make, rng, with_proba=True)
+    kept = loss.keep_modules(np.array([0, 2]))
+    assert (kept.n_modules, kept.n_samples) == (2, loss.n_samples)
+    np.testing.assert_allclose(kept.sample_weight, loss.sample_weight, rtol=1e-15)
+    extra = loss.initial_extra() + 0.2
+    value = loss.value(np.array([0.7, 0.0, 0.3, 0.0]), extra)
+    assert kept.value(np.array([0.7, 0.3]), extra) == pytest.approx(value, rel=1e-13)
+    if make == "linear":
+        np.testing.assert_allclose(
+            kept.predict_rows(np.arange(5), np.array([0.7, 0.3]), extra),
+            loss.predict_rows(np.arange(5), np.array([0.7, 0, 0.3, 0]), extra),
+        )
+        assert _loss_of(make, rng).keep_modules([1]).proba is None
+
+
+@pytest.mark.parametrize("make", ["linear", "regression"])
+def test_losses_without_extra_parameters_have_no_extra_penalty(make):
+    loss = _loss_of(make, np.random.default_rng(13))
+    assert loss.extra_penalty(np.zeros(0)) == 0.0
+
+
+def test_log_pool_extra_penalty_is_half_the_sharpness_penalty_times_log_beta2():
+    assert LogPoolLoss.extra_penalty(np.array([0.7])) == pytest.approx(
+        0.5 * 1e-2 * 0.49, rel=1e-15
+    )
+    assert LogPoolLoss.extra_penalty(np.array([-2.0])) == pytest.approx(0.02)
+
+
+def test_log_pool_drop_of_the_only_module_with_weight():
+    # Nothing is left to pool: all-zero weights and the sharpness unchanged
+    # (not log(0)).
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        weights, extra = LogPoolLoss.drop(np.array([0.0, 1.0, 0.0]), np.array([0.3]), 1)
+    np.testing.assert_array_equal(weights, [0.0, 0.0, 0.0])
+    np.testing.assert_array_equal(extra, [0.3])
+
+
+def test_renormalised_without():
+    np.testing.assert_array_equal(
+        renormalised_without(np.array([0.25, 0.25, 0.5]), 2), [0.5, 0.5, 0.0]
+    )
+    # The only module with weight: all zeros, no division by zero.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        zeros = renormalised_without([0, 1, 0], 1)
+    assert zeros.dtype == np.float64
+    np.testing.assert_array_equal(zeros, [0.0, 0.0, 0.0])
+    # float32 weights are rescaled in float64.
+    w32 = np.array([0.2, 0.3, 0.5], dtype=np.float32)
+    rescaled = renormalised_without(w32, 0)
+    assert rescaled.dtype == np.float64
+    w64 = w32.astype(np.float64)
+    np.testing.assert_array_equal(rescaled, [0.0, w64[1], w64[2]] / (w64[1] + w64[2]))
+
+
+def test_floored_log_writes_into_its_buffer():
+    for dtype in [np.float64, np.float32]:
+        out = np.empty((2, 3), dtype=dtype)
+        block = np.array([[0.0, 0.5, 0.5], [0.2, 0.3, 0.5]])
+        assert _FlooredLog(dtype)(block, out) is out
+        assert out[0, 0] == np.log(np.asarray(POOL_FLOOR, dtype=dtype))
+
+
+def test_linear_mixture_combine_renormalises_only_rows_off_by_more_than_64_ulps():
+    eps = np.finfo(float).eps
+    rows = np.array(
+        [
+            [0.5, 0.5],  # sums to one
+            [0.5 + 2 * eps, 0.5],  # 2 ulps of 1 off: left as it is
+            [0.5 + 64 * eps, 0.5],  # exactly 64 ulps off: left as it is
+            [0.5 + 65 * eps, 0.5],  # 65 ulps off: divided by its sum
+            [0.3, 0.3],  # a module whose rows do not sum to one
+        ]
+    )
+    combined = LinearMixture(np.arange(2)).combine([rows], np.array([1.0]), None)
+    np.testing.assert_array_equal(combined[:3], rows[:3])
+    np.testing.assert_array_equal(combined[3:], rows[3:] / rows[3:].sum(1)[:, None])
+    np.testing.assert_array_equal(combined[4], [0.5, 0.5])
+    assert combined[3, 0] != rows[3, 0]
+
+
+@pytest.mark.parametrize("make", [LogPooling, LinearMixture])
+def test_combine_writes_into_out(make):
+    rng = np.random.default_rng(14)
+    proba, _ = module_probas(rng, n_samples=10)
+    out = np.empty((10, 3))
+    weights, extra = np.array([0.4, 0.3, 0.2, 0.1]), np.zeros(1)
+    combined = make(np.arange(3)).combine(iter(list(proba)), weights, extra, out=out)
+    assert combined is out
+    np.testing.assert_allclose(
+        combined, make(np.arange(3)).combine(iter(list(proba)), weights, extra)
+    )
+
+
+@pytest.mark.parametrize("make", [LogPooling, LinearMixture])
+def test_class_probabilities_placeholder_is_uniform(make):
+    np.testing.assert_array_equal(
+        make(np.arange(4)).placeholder(3), np.full((3, 4), 0.25)
+    )
+
+
+@pytest.mark.parametrize("deferred", [False, True])
+def test_read_names_the_module_in_its_errors(deferred):
+    combination = LinearMixture(np.array([0, 1, 2]))
+    failing = Table(None, classes=np.array([0, 1, 2]))
+    with pytest.raises(TypeError, match=r"^module 'f' \(Table\) failed to predict"):
+        combination.read(failing, "f", np.array([[0.0], [1.0]]), deferred)
+    wrong_shape = Table(np.full((2, 2), 0.5), classes=np.array([0, 1, 2]))
+    with pytest.raises(ValueError, match=r"module 'm' \(Table\)"):
+        combination.read(wrong_shape, "m", np.array([[0.0], [1.0]]), deferred)
+    # A module that learned labels the ensemble never saw, as many as its own.
+    unknown = Table(np.full((2, 3), 1 / 3), classes=np.array([0, 1, 5]))
+    with pytest.raises(ValueError, match=r"module 'u' \(Table\)"):
+        combination.read(unknown, "u", np.array([[0.0], [1.0]]), deferred)
+    nan = Table(np.full((2, 3), np.nan), classes=np.array([0, 1, 2]))
+    with pytest.raises(ValueError, match=r"module 'n' \(Table\) returned NaN"):
+        output = combination.read(nan, "n", np.array([[0.0], [1.0]]), deferred)
+        combination.combine([output], np.array([1.0]), None)
+
+
+@pytest.mark.parametrize("module_classes", [["c", "a"], ["a", "c"]])
+def test_deferred_read_aligns_the_columns_of_a_module_that_saw_fewer_classes(
+    module_classes,
+):
+    # predict reads each block deferred: the columns go to the module's
+    # labels in the ensemble's classes_, zeros for the class it never saw.
+    table = np.array([[0.7, 0.3], [0.1, 0.9], [0.5, 0.5]])
+    module = Table(table, classes=np.array(module_classes))
+    combination = LinearMixture(np.array(["a", "b", "c"]))
+    output, _ = combination.read(module, "m", np.arange(3.0)[:, None], deferred=True)
+    expected = np.zeros((3, 3))
+    expected[:, [["a", "b", "c"].index(label) for label in module_classes]] = table
+    np.testing.assert_array_equal(output, expected)
+    wrong = Table(np.full((3, 3), 1 / 3), classes=np.array(module_classes))
+    with pytest.raises(
+        ValueError,
+        match=r"^module 'w' \(Table\) returned predict_proba of shape \(3, 3\), "
+        r"but it has 2 classes_\.",
+    ):
+        combination.read(wrong, "w", np.arange(3.0)[:, None], deferred=True)

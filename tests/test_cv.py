@@ -19,6 +19,7 @@ from skweighting import (
     SparseAttentionRegressorCV,
 )
 from skweighting._normalisers import NORMALISERS
+from skweighting._selection import choose, paired_standard_errors
 
 X, Y = make_classification(
     n_samples=300, n_features=8, n_informative=4, flip_y=0.1, random_state=0
@@ -472,3 +473,34 @@ def test_inner_training_and_scoring_rows_are_disjoint(monkeypatch):
         for test in scored[2 * k : 2 * k + 2]:
             assert np.intersect1d(train, test).size == 0
             assert np.union1d(train, test).size == len(Y)
+
+
+# --------------------------------------------------------------------------
+# The selection rule by hand
+# --------------------------------------------------------------------------
+def test_paired_standard_errors_by_hand():
+    scores = np.array([[1.0, 2.0, 3.0], [0.5, 2.0, 2.0], [1.0, 2.0, 3.0]])
+    # Gaps to candidate 0: [0, 0, 0], [0.5, 0, 1], [0, 0, 0]; their sample
+    # std (ddof 1) over sqrt(3 splits).
+    np.testing.assert_allclose(
+        paired_standard_errors(scores, 0), [0.0, 0.5 / np.sqrt(3), 0.0], rtol=1e-15
+    )
+    # One split: no estimate of the noise.
+    np.testing.assert_array_equal(paired_standard_errors(scores[:, :1], 1), [0, 0, 0])
+
+
+def test_choose_keeps_the_reference_within_tol_standard_errors():
+    scores = np.array([[1.0, 2.0, 3.0], [0.5, 2.0, 2.0]])  # mean 2 and 1.5
+    standard_error = 0.5 / np.sqrt(3)
+    for tol, expected in [(0.0, 0), (0.5 / standard_error, 1), (1e9, 1)]:
+        chosen, best, gap, se = choose(scores, 1, tol)
+        assert (chosen, best) == (expected, 0)
+        np.testing.assert_allclose(gap, [0.0, 0.5], rtol=1e-15)
+        np.testing.assert_allclose(se, [0.0, standard_error], rtol=1e-15)
+    # A gap of exactly tol standard errors keeps the reference (gap <= tol * se).
+    exact = np.array([[2.0, 4.0], [1.0, 2.0]])  # gaps 1 and 2: mean 1.5, se 0.5
+    assert choose(exact, 1, 3.0)[0] == 1
+    assert choose(exact, 1, 2.999)[0] == 0
+    # Without a reference, or when the reference is the best: the best.
+    assert choose(scores, None, 1e9)[0] == 0
+    assert choose(scores, 0, 0.0)[0] == 0

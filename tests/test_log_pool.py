@@ -1,6 +1,8 @@
 """LogPooling and its loss: the log-linear pool, its gradient, its store
 and its prediction."""
 
+import warnings
+
 import numpy as np
 import pytest
 from _helpers import (
@@ -13,6 +15,7 @@ from _helpers import (
 )
 
 from skweighting._combinations import LogPooling
+from skweighting._combinations import log_pool as log_pool_module
 from skweighting._combinations._common import clipped_log
 from skweighting._combinations.log_pool import (
     POOL_FLOOR,
@@ -21,6 +24,7 @@ from skweighting._combinations.log_pool import (
     _FlooredLog,
     log_pool,
     log_pool_loss,
+    log_pool_normalise,
 )
 
 
@@ -92,9 +96,33 @@ def test_log_pooling_store_is_the_floored_log_tensor():
     rng = np.random.default_rng(1)
     proba, y = module_probas(rng)
     combination = LogPooling(np.arange(3))
-    loss = combination.loss(_write_all(combination, proba, y, FOLDS))
+    sample_weight = rng.uniform(0.5, 2.0, len(y))
+    store = _write_all(combination, proba, y, FOLDS, sample_weight)
+    loss = combination.loss(store)
+    assert loss.log_proba is store.proba  # turned into logs in place
     np.testing.assert_allclose(loss.log_proba, np.log(np.maximum(proba, POOL_FLOOR)))
     np.testing.assert_array_equal(loss.y, y)
+    np.testing.assert_allclose(loss.sample_weight, sample_weight / sample_weight.sum())
+
+
+def test_log_pool_value_and_row_losses_are_the_loss_without_its_penalty():
+    rng = np.random.default_rng(21)
+    proba, y = module_probas(rng)
+    sample_weight = rng.uniform(0.5, 2.0, len(y))
+    loss = LogPoolLoss(clipped_log(proba.copy(), floor=POOL_FLOOR), y, sample_weight)
+    weights, extra = rng.dirichlet(np.ones(4)), np.array([0.3])
+    value = loss.value(weights, extra)
+    assert value == pytest.approx(
+        loss.loss_grad(weights, extra)[0] - loss.extra_penalty(extra), rel=1e-13
+    )
+    pooled = np.exp(0.3) * np.einsum("m,mik->ik", weights, loss.log_proba)
+    log_p = pooled - np.log(np.exp(pooled).sum(axis=1, keepdims=True))
+    np.testing.assert_allclose(
+        loss.row_losses(weights, extra), -log_p[np.arange(len(y)), y], rtol=1e-13
+    )
+    assert LogPooling(np.arange(3)).fitted_attributes(np.log([2.0])) == {
+        "sharpness_": pytest.approx(2.0)
+    }
 
 
 def test_floored_log_transform_is_clipped_log_for_any_block():
@@ -191,3 +219,47 @@ def test_a_rows_probabilities_do_not_depend_on_its_batch(monkeypatch):
     for rows in (slice(0, 1), slice(7, 8), slice(1001, 1014), slice(2990, 3000)):
         part = combination.combine(iter(list(proba[:, rows])), weights, extra)
         np.testing.assert_allclose(part, whole[rows], rtol=1e-15, atol=0)
+
+
+def test_log_pool_loss_sums_its_blocks_of_rows(monkeypatch):
+    # Blocks of 7 rows x 3 classes: the loss and both gradients are the sums
+    # over the blocks, the same as in one block.
+    rng = np.random.default_rng(23)
+    proba, y = module_probas(rng, n_samples=50)
+    log_proba = clipped_log(proba.copy(), floor=POOL_FLOOR)
+    sample_weight = rng.uniform(0.5, 2.0, 50)
+    sample_weight /= sample_weight.sum()
+    weights = rng.dirichlet(np.ones(4))
+    whole = log_pool_loss(weights, 0.3, log_proba, y, sample_weight)
+    monkeypatch.setattr(log_pool_module, "LOSS_BLOCK_ELEMENTS", 21)
+    blocks = log_pool_loss(weights, 0.3, log_proba, y, sample_weight)
+    assert blocks[0] == pytest.approx(whole[0], rel=1e-13)
+    np.testing.assert_allclose(blocks[1], whole[1], rtol=1e-12)
+    assert blocks[2] == pytest.approx(whole[2], rel=1e-12)
+    loss = LogPoolLoss(log_proba, y, sample_weight)
+    np.testing.assert_allclose(
+        loss.row_losses(weights, np.array([0.3])).sum(),
+        LogPoolLoss(log_proba, y).value(weights, np.array([0.3])) * 50,
+        rtol=1e-13,
+    )
+
+
+@pytest.mark.parametrize("log_sharpness", [0.0, 1.0, -0.7])
+def test_log_pool_normalise_is_the_formula_without_warnings(log_sharpness):
+    # Ordinary rows, two rows far below 0 (their sums underflow: redone with
+    # their own maximum) and one far above it (its sum would overflow).
+    pooled = np.array(
+        [[-0.2, -1.5, -0.7], [-3000.0, -3001.0, -3003.0], [-2000.5, -2000.0, -2002.0]]
+    )
+    pooled = np.vstack([pooled, [[800.0, 799.0, 790.0]]])
+    scores = np.exp(log_sharpness) * pooled
+    top = scores.max(axis=1, keepdims=True)
+    expected = np.exp(scores - top) / np.exp(scores - top).sum(axis=1, keepdims=True)
+    expected_log_norm = np.log(np.exp(scores - top).sum(axis=1)) + top[:, 0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        unnormalised, norm, log_norm = log_pool_normalise(
+            pooled, log_sharpness, out=np.empty((4, 3))
+        )
+    np.testing.assert_allclose(unnormalised / norm[:, None], expected, rtol=1e-13)
+    np.testing.assert_allclose(log_norm, expected_log_norm, rtol=1e-13)

@@ -11,7 +11,7 @@ from _helpers import (
 )
 
 from skweighting._combinations import LinearMixture
-from skweighting._combinations.mixture import linear_mixture_loss
+from skweighting._combinations.mixture import MixtureLoss, linear_mixture_loss
 
 
 def test_linear_mixture_gradient_and_formula():
@@ -45,3 +45,35 @@ def test_linear_mixture_store_keeps_only_the_true_class():
     loss = combination.loss(_write_all(combination, proba, y, FOLDS))
     np.testing.assert_allclose(loss.proba_true, proba[:, np.arange(len(y)), y])
     assert loss.proba is None  # the whole outputs only when asked for
+
+
+def test_linear_mixture_floor_applies_strictly_below_1e_15():
+    # A row whose mixture is below the floor adds a constant to the loss and
+    # nothing to the gradient, even when its probabilities are not exactly
+    # zero; a row exactly at the floor is not floored.
+    proba_true = np.array([[1e-16, 1e-15, 0.5], [2e-16, 1e-15, 0.9]])
+    sample_weight = np.full(3, 1 / 3)
+    loss, grad = linear_mixture_loss(np.array([0.5, 0.5]), proba_true, sample_weight)
+    at_floor = np.array([1e-15, 1e-15]) / 1e-15
+    expected = -(at_floor + np.array([0.5, 0.9]) / 0.7) / 3
+    np.testing.assert_allclose(grad, expected, rtol=1e-12)
+    assert loss == pytest.approx(-(2 * np.log(1e-15) + np.log(0.7)) / 3)
+    # Floored by a module with all the weight: the other's probability of
+    # that row (0.9) does not reach the gradient either.
+    _, grad = linear_mixture_loss(
+        np.array([1.0, 0.0]), np.array([[1e-16, 0.5], [0.9, 0.5]]), np.full(2, 0.5)
+    )
+    np.testing.assert_allclose(grad, [-0.5, -0.5], rtol=1e-15)
+
+
+def test_mixture_take_keeps_every_classes_probabilities():
+    rng = np.random.default_rng(22)
+    proba, y = module_probas(rng)
+    loss = MixtureLoss(proba[:, np.arange(len(y)), y], None, proba)
+    rows = np.arange(0, len(y), 4)
+    weights = np.array([0.4, 0.3, 0.2, 0.1])
+    np.testing.assert_allclose(
+        loss.take(rows).predict_rows(np.array([0, 5]), weights, None),
+        np.einsum("m,mik->ik", weights, proba[:, rows[[0, 5]]]),
+    )
+    assert MixtureLoss(proba[:, np.arange(len(y)), y]).take(rows).proba is None

@@ -5,6 +5,7 @@ backward passes against central finite differences of the forward maps, and
 preimages / penalties against their defining properties.
 """
 
+import re
 import warnings
 
 import numpy as np
@@ -21,6 +22,7 @@ from skweighting._normalisers import (
     entmax15_backward,
     entmax15_logit_penalty,
     entmax15_preimage,
+    resolve_normaliser,
     softmax,
     softmax_backward,
     softmax_preimage,
@@ -185,6 +187,50 @@ def test_exact_zeros_when_logits_are_spread(name):
     assert np.all(softmax(u) > 0)
 
 
+@pytest.mark.parametrize("name", SPARSE)
+@pytest.mark.parametrize(
+    "u",
+    [
+        [0.0, -10.0, -10.0, -10.0, -10.0],
+        [5.0, -5.0, -5.0, -5.0, -5.0],
+        [0.0, -2.5, -2.5, -2.5, -2.5],
+        [1.5, 4.5, -6.0, -12.0, -6.0],
+    ],
+)
+def test_one_module_alone_gets_exactly_all_the_weight(name, u):
+    # The threshold is exactly at the top entry minus 1 (entmax15: minus 2
+    # in u): entries far below it get exact zeros and the top exactly one,
+    # not 1 + 4e-16 with ~5e-32 on the others (entmax15 once clipped far
+    # entries onto the threshold itself, where its rounding gave them weight).
+    u = np.array(u)
+    expected = np.zeros(len(u))
+    expected[np.argmax(u)] = 1.0
+    np.testing.assert_array_equal(NORMALISERS[name].forward(u), expected)
+
+
+@pytest.mark.parametrize("name", SPARSE)
+def test_entries_clearly_below_the_threshold_get_exact_zeros(name):
+    # Against the bisection reference: no entry below its threshold (by more
+    # than rounding) gets any weight, whatever the ties among the others.
+    rng = np.random.default_rng(11)
+    forward = NORMALISERS[name].forward
+    for _ in range(400):
+        u = rng.integers(-8, 9, size=rng.integers(2, 9)) / rng.choice([1, 2, 3, 8])
+        tau, x = _reference_threshold(name, u)
+        w = forward(u)
+        assert np.all(w[x < tau - 1e-9] == 0.0), u
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_forward_computes_in_float64_whatever_the_input_dtype(name):
+    # float32 logits (a float32 store) are widened first, not rounded through
+    # float32: the result is the float64 computation on the same values.
+    u32 = np.array([0.3, 0.1, -0.25, 0.05], dtype=np.float32)
+    w = NORMALISERS[name].forward(u32)
+    assert w.dtype == np.float64
+    np.testing.assert_array_equal(w, NORMALISERS[name].forward(u32.astype(float)))
+
+
 @pytest.mark.parametrize("name", ALL)
 def test_shift_invariance(name):
     rng = np.random.default_rng(1)
@@ -341,8 +387,43 @@ def test_preimage_round_trip(name):
 
 
 def test_softmax_preimage_rejects_zero_weights():
-    with pytest.raises(ValueError, match="> 0"):
+    with pytest.raises(
+        ValueError, match=r"^softmax_preimage needs weights that are all > 0\.$"
+    ):
         softmax_preimage(np.array([0.5, 0.5, 0.0]))
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_preimage_and_penalty_compute_in_float64(name):
+    # float32 weights are widened before the arithmetic: the preimage (and a
+    # sparse normaliser's penalty and root penalty) equal the float64 results
+    # on the same values exactly.
+    pieces = NORMALISERS[name]
+    w32 = np.array([0.1, 0.2, 0.3, 0.4], dtype=np.float32)
+    w64 = w32.astype(np.float64)
+    u = pieces.preimage(w32)
+    assert u.dtype == np.float64
+    np.testing.assert_array_equal(u, pieces.preimage(w64))
+    if pieces.penalty is None:
+        return
+    for penalty, point in [(pieces.penalty, w32), (pieces.root_penalty, w32 + 0.5)]:
+        value, grad = penalty(point)
+        value64, grad64 = penalty(point.astype(np.float64))
+        assert grad.dtype == np.float64
+        assert value == value64
+        np.testing.assert_array_equal(grad, grad64)
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_backward_computes_in_float64(name):
+    # A float32 gradient of the weights (the log-pooling loss on a float32
+    # store) gives the float64 vector-Jacobian product of the same values.
+    weights = NORMALISERS[name].forward(np.array([0.4, 0.1, 0.35, -0.2]))
+    g32 = np.array([0.7, -0.3, 0.2, 0.9], dtype=np.float32)
+    backward = NORMALISERS[name].backward
+    grad = backward(weights, g32)
+    assert grad.dtype == np.float64
+    np.testing.assert_array_equal(grad, backward(weights, g32.astype(np.float64)))
 
 
 def test_preimage_closed_forms():
@@ -482,6 +563,19 @@ def test_sparsemax_penalty_gradient_is_finite_at_zero_weights():
 # --------------------------------------------------------------------------
 # Registry
 # --------------------------------------------------------------------------
+@pytest.mark.parametrize("name", ["sparsemax ", "Softmax", None, ["softmax"]])
+def test_resolve_normaliser_names_the_choices(name):
+    with pytest.raises(
+        ValueError,
+        match=(
+            rf"^Unknown normaliser {re.escape(repr(name))}; "
+            r"use one of \['entmax15', 'softmax', 'sparsemax'\]\.$"
+        ),
+    ):
+        resolve_normaliser(name)
+    assert resolve_normaliser("entmax15") is NORMALISERS["entmax15"]
+
+
 def test_registry():
     assert set(NORMALISERS) == {"softmax", "sparsemax", "entmax15"}
     assert NORMALISERS["softmax"].forward is softmax

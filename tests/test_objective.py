@@ -8,6 +8,7 @@ from _helpers import (
     NORMALISER_NAMES,
     combination_loss,
     relative_gradient_error,
+    solve,
 )
 
 from skweighting._normalisers import NORMALISERS
@@ -48,3 +49,62 @@ def test_softmax_penalty_is_alpha_half_squared_logits(name):
     logits = temperature * theta[: loss.n_modules]
     expected = 0.5 * alpha * logits @ logits
     assert with_penalty(theta)[0] - without(theta)[0] == pytest.approx(expected)
+
+
+# --------------------------------------------------------------------------
+# The penalty and the value the pruning and the CV path ask for
+# --------------------------------------------------------------------------
+def test_penalty_and_value_by_hand():
+    # penalty = alpha * T**2 * R(w) (sparse normalisers) + the loss's own
+    # penalty on its extra parameters; value = data loss + penalty.
+    rng = np.random.default_rng(8)
+    loss = combination_loss("log", rng)
+    weights, extra = np.array([0.5, 0.3, 0.2, 0.0]), np.array([0.4])
+    sharpness_penalty = 0.5 * 1e-2 * 0.4**2
+    data = loss.value(weights, extra)
+    sparse = Objective(loss, NORMALISERS["sparsemax"], alpha=0.2, temperature=3.0)
+    expected = 0.2 * 9.0 * 0.5 * np.sum((weights - 0.25) ** 2) + sharpness_penalty
+    assert sparse.penalty(weights, extra) == pytest.approx(expected, rel=1e-13)
+    assert sparse.value(weights, extra) == pytest.approx(data + expected, rel=1e-13)
+    # softmax: only the loss's own penalty (its L2 penalty is on the logits,
+    # which the weights do not determine uniquely).
+    smooth = Objective(loss, NORMALISERS["softmax"], alpha=0.2, temperature=3.0)
+    assert smooth.penalty(weights, extra) == pytest.approx(sharpness_penalty)
+    assert smooth.penalty(weights, np.zeros(1)) == 0.0
+    assert smooth.value(weights, extra) == pytest.approx(data + sharpness_penalty)
+
+
+def test_simplex_form_on_a_subset_keeps_the_modules_held_at_zero():
+    loss = combination_loss("linear", np.random.default_rng(9))
+    fixed = np.array([False, True, False, True])
+    form = Objective(loss, NORMALISERS["sparsemax"], alpha=0.1, temperature=1.0).form(
+        fixed
+    )
+    subset = form.take(np.arange(0, loss.n_samples, 2))
+    np.testing.assert_array_equal(subset.fixed_zero, fixed)
+    assert subset.bounds == form.bounds
+    assert subset.penalty == form.penalty
+
+
+@pytest.mark.parametrize("normaliser", NORMALISER_NAMES)
+def test_starts_are_the_documented_points(normaliser):
+    # Logits at ones (equal weights) without a warm start; a warm start
+    # from a fit at another temperature gives back that fit's weights
+    # (simplex form) or its logits (logit form).
+    loss = combination_loss("log", np.random.default_rng(10))
+    objective = Objective(loss, NORMALISERS[normaliser], alpha=0.1, temperature=2.5)
+    form = objective.form()
+    theta = form.initial_theta(2.5)
+    weights, u = form.weights_and_u(theta)
+    np.testing.assert_allclose(weights, 0.25, rtol=1e-15)
+    np.testing.assert_array_equal(theta[4:], [0.0])
+    if normaliser == "softmax":
+        np.testing.assert_allclose(2.5 * u, 1.0, rtol=1e-15)  # logits at ones
+    fit = solve(loss, normaliser=normaliser, temperature=0.5, alpha=0.1)
+    start = form.start_from(fit, 2.5)
+    np.testing.assert_array_equal(start[4:], fit.extra)
+    weights, u = form.weights_and_u(start)
+    if normaliser == "softmax":
+        np.testing.assert_allclose(2.5 * u, fit.logits, rtol=1e-14)
+    else:
+        np.testing.assert_allclose(weights, fit.weights, rtol=1e-12, atol=1e-15)

@@ -19,7 +19,7 @@ from skweighting._combinations.average import QuadraticLoss
 from skweighting._combinations.log_pool import LogPoolLoss, log_pool
 from skweighting._combinations.mixture import MixtureLoss
 from skweighting._normalisers import NORMALISERS
-from skweighting._pruning import prune, rise_and_standard_error
+from skweighting._pruning import NEGLIGIBLE_WEIGHT, prune, rise_and_standard_error
 
 N_SAMPLES = 300
 FOLDS = [slice(0, 100), slice(100, 200), slice(200, 300)]
@@ -387,3 +387,74 @@ def test_only_weights_below_a_millionth_go_untested():
     pruned, _ = prune(penalised, weights, np.zeros(0), FOLDS, 1.0)
     assert pruned[3] == 0.0
     assert pruned[2] > 0.0
+
+
+# --------------------------------------------------------------------------
+# Boundaries of the rule
+# --------------------------------------------------------------------------
+def test_rise_and_standard_error_weighs_folds_by_their_share():
+    # Fold weights of a subset of rows need not sum to one: each fold's rise
+    # counts by its share of their sum (here 1/4 and 3/4).
+    optimum = np.array([1.0, 2.0])
+    fold_weight = np.array([0.1, 0.3])
+    candidate = optimum + np.array([0.2, -0.1]) * fold_weight  # mean rises
+    rise, standard_error = rise_and_standard_error(candidate, optimum, fold_weight)
+    assert rise == pytest.approx(0.25 * 0.2 + 0.75 * -0.1, abs=1e-15)
+    # The weighted variance of the rises around -0.025, over n_folds - 1 = 1.
+    variance = 0.25 * 0.225**2 + 0.75 * 0.075**2
+    assert standard_error == pytest.approx(np.sqrt(variance), rel=1e-12)
+
+
+def test_prune_with_zero_tol_keeps_even_negligible_weights():
+    # tol=0 keeps the optimum's support as it is: not even the weights below
+    # a millionth go, and the loss is never evaluated.
+    loss = _losses(np.random.default_rng(6))["linear"]
+    loss.fold_sums = None  # never called
+    weights = np.array([0.6, 0.4 - 1e-9, 1e-9, 0.0])
+    kept, extra = prune(_Penalised(loss), weights, np.zeros(0), FOLDS, 0.0)
+    np.testing.assert_array_equal(kept, weights)
+    # A one-hot list of integers comes back as float64 weights.
+    one_hot, _ = prune(_Penalised(loss), [0, 1, 0, 0], np.zeros(0), FOLDS, 0.0)
+    assert one_hot.dtype == np.float64
+    np.testing.assert_array_equal(one_hot, [0.0, 1.0, 0.0, 0.0])
+
+
+def test_a_drop_that_leaves_the_loss_unchanged_is_accepted():
+    # Two copies of one module at equal weights: dropping one gives the same
+    # mixture bit for bit, a rise of exactly zero with a standard error of
+    # exactly zero, which is within any tol (the rule is rise <= tol * se).
+    rng = np.random.default_rng(9)
+    proba, y = module_probas(rng, n_modules=2, n_samples=N_SAMPLES)
+    true = proba[0, np.arange(N_SAMPLES), y]
+    loss = MixtureLoss(np.vstack([true, true]))
+    weights = np.array([0.5, 0.5])
+    optimum, fold_weight = loss.fold_sums(weights, np.zeros(0), FOLDS)
+    dropped = loss.fold_sums(np.array([0.0, 1.0]), np.zeros(0), FOLDS)[0]
+    assert rise_and_standard_error(dropped, optimum, fold_weight) == (0.0, 0.0)
+    pruned, _ = prune(_Penalised(loss), weights, np.zeros(0), FOLDS, 1.0)
+    np.testing.assert_array_equal(pruned, [0.0, 1.0])
+
+
+def test_a_weight_of_exactly_a_millionth_is_tested():
+    # NEGLIGIBLE_WEIGHT itself is not below the threshold: it is tested (and
+    # kept here, as the penalty makes every tested drop fail).
+    rng = np.random.default_rng(8)
+    proba, y = module_probas(rng, n_modules=3, n_samples=N_SAMPLES)
+    loss = MixtureLoss(proba[:, np.arange(N_SAMPLES), y])
+    weights = np.array([0.6, 0.4 - NEGLIGIBLE_WEIGHT, NEGLIGIBLE_WEIGHT])
+    penalised = _Penalised(loss, lambda w, e: 1e3 * np.abs(w - weights).sum())
+    pruned, _ = prune(penalised, weights, np.zeros(0), FOLDS, 1.0)
+    np.testing.assert_array_equal(pruned, weights)
+
+
+def test_negligible_drops_carry_the_log_pools_sharpness():
+    # A negligible module dropped from the log pool lowers the sharpness by
+    # log(1 - w), so that the other modules' exponents beta * w[m] stay.
+    rng = np.random.default_rng(10)
+    loss = _losses(rng)["log"]
+    weights = np.array([0.6, 0.4 - 1e-9, 1e-9, 0.0])
+    extra = np.array([0.3])
+    penalised = _Penalised(loss, lambda w, e: 1e3 * np.abs(w - weights).sum())
+    pruned, pruned_extra = prune(penalised, weights, extra, FOLDS, 1.0)
+    np.testing.assert_allclose(pruned, np.array([0.6, 0.4 - 1e-9, 0, 0]) / (1 - 1e-9))
+    assert pruned_extra[0] == pytest.approx(0.3 + np.log(1 - 1e-9), abs=1e-15)
