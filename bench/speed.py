@@ -171,9 +171,8 @@ class Shared:
 
 def _gather(table, X):
     """The rows ``X[:, 0]`` of ``table``. ``np.take`` rather than indexing
-    with the array: the same rows at 0.9 ms instead of 2.2 ms for 200,000
-    rows of 10 values, so the modules' own share of a fit is what a row
-    gather costs, not NumPy's general indexing."""
+    with the array, NumPy's faster gather, so the modules' own share of a
+    fit is what a row gather costs, not NumPy's general indexing."""
     return np.take(table, X[:, 0].astype(np.intp), axis=0)
 
 
@@ -1190,7 +1189,7 @@ def report_whole_fit(rows):
         "Modules that cost nothing (`FreeClassifier`, `FreeRegressor` in "
         "bench/speed.py): `fit` only sets `classes_`, `predict_proba` / "
         "`predict` gathers the rows X[:, 0] of a precomputed table "
-        "(`np.take`, 2.5 times faster than indexing with the array) of "
+        "(`np.take`) of "
         "synthetic outputs (`synthetic_outputs`: graded quality, correlated "
         "errors). What is left is the ensemble's own work. `cv=KFold(5)`, "
         "n_jobs=1, the library's default threads, default alpha and "

@@ -13,10 +13,6 @@ from sklearn.utils.validation import _num_samples
 
 from ._kernels import one_blas_thread
 
-# Rows per block of the output checks: a block stays in cache between its
-# two reductions.
-CHECK_BLOCK_ROWS = 8192
-
 
 def describe(name, estimator):
     return f"module {name!r} ({type(estimator).__name__})"
@@ -144,15 +140,10 @@ def check_probability_shape(output, name, estimator, n_classes):
 
 def check_probabilities(output, name, estimator, n_classes):
     """Raise unless ``output`` is (n_samples, n_classes) probabilities;
-    returns whether some entry is (slightly, within the tolerance) negative.
-
-    In blocks of rows that stay in cache, so both reductions of
-    `ProbabilityCheck` read the output from memory once.
-    """
+    returns whether some entry is (slightly, within the tolerance) negative."""
     check_probability_shape(output, name, estimator, n_classes)
     check = ProbabilityCheck(name, estimator, n_classes)
-    for start in range(0, output.shape[0], CHECK_BLOCK_ROWS):
-        check.add(output[start : start + CHECK_BLOCK_ROWS])
+    check.add(output)
     return check.finish()
 
 

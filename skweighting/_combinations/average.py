@@ -21,14 +21,10 @@ from .._modules import (
 )
 from ._common import Store, fold_weights, normalised_weights, renormalised_without
 
-# Values per block of rows of y and of a regression module's scaled errors:
-# each block stays in cache between the operations on it.
+# Values per block of rows of y as its spread is measured: each block stays
+# in cache between the operations on it (the regression ``whole fit`` rows
+# of bench/speed.py).
 SCALE_BLOCK_VALUES = 2**16
-
-
-def _block_rows(n_columns):
-    """Rows per block of an array of ``n_columns`` columns."""
-    return max(1, SCALE_BLOCK_VALUES // max(1, n_columns))
 
 
 def output_scale(y, sample_weight):
@@ -42,7 +38,7 @@ def output_scale(y, sample_weight):
     looks constant (its squares may have underflowed), is it measured again
     on ``y / max|y|`` (`_scaled_output_scale`)."""
     n_rows, n_columns = y.shape
-    block_rows = _block_rows(n_columns)
+    block_rows = max(1, SCALE_BLOCK_VALUES // n_columns)
     mean = np.zeros(n_columns)
     squares = np.zeros(n_columns)  # sum of w (y - mean)^2 over the rows so far
     total = 0.0  # sum of w over the rows so far
@@ -331,20 +327,9 @@ class Average:
             errors = self._fold_errors(store, module, rows)
         else:
             errors = store.errors[module, rows]
-        # (output - y) / scale, block by block so that the second pass reads
-        # from cache.
-        block_rows = _block_rows(errors.shape[1])
-        inverse_scale = 1.0 / store.scale
-        y = store.y[rows]
         with np.errstate(over="ignore", invalid="ignore"):
-            for start in range(0, len(errors), block_rows):
-                block = errors[start : start + block_rows]
-                np.subtract(
-                    output[start : start + block_rows],
-                    y[start : start + block_rows],
-                    out=block,
-                )
-                block *= inverse_scale
+            np.subtract(output, store.y[rows], out=errors)
+            errors *= 1.0 / store.scale
         if store.errors is None:
             self._add_fold_gram(store, rows)
 

@@ -68,7 +68,8 @@ def log_pool_normalise(pooled, log_sharpness, out=None):
     """
     sharpness = np.exp(log_sharpness)
     # No shift by each row's maximum (a reduction over short rows, slow in
-    # NumPy): pooled floored logs are at most 0 (log 1), so beta * pooled
+    # NumPy; the log-pooling ``whole fit`` and ``predict`` rows of
+    # bench/speed.py): pooled floored logs are at most 0 (log 1), so beta * pooled
     # cannot overflow, and the row sums are a BLAS product with ones. Rows
     # whose sum would lose precision to underflow (all their scores below
     # -644), or overflow (only if pooled were far above 0), are redone with
