@@ -1493,7 +1493,16 @@ def report_predict(rows):
     ]
 
 
-def report_end_to_end(rows):
+# What a run pinned no thread records; runs before that pinned one thread in
+# every process (their meta has no ``threads``).
+PLAIN_THREADS = "default"
+PINNED_NOTE = (
+    "This part's stored run predates the plain-process rule: every process "
+    "had one BLAS/OpenMP thread. "
+)
+
+
+def report_end_to_end(rows, pinned=False):
     summary = end_to_end_summary(rows)
     n_jobs_values = sorted({r["n_jobs"] for r in rows})
     methods = [m for m in END_TO_END_METHODS if any(r["method"] == m for r in rows)]
@@ -1529,9 +1538,14 @@ def report_end_to_end(rows):
         "round to round, the methods' order rotating): the ratio is to the "
         "stacking fit of the same pair; the median of the pairs, and in "
         "brackets the smallest and largest ratio. Median times are over all "
-        "of a method's fits (stacking's: all its pairs). Threads as a user's "
-        "plain process has them: the modules' BLAS/OpenMP defaults (joblib's "
-        "workers get one core's share each). `attention_log_sparsemax` is "
+        "of a method's fits (stacking's: all its pairs). "
+        + (
+            PINNED_NOTE
+            if pinned
+            else "Threads as a user's plain process has them: the modules' "
+            "BLAS/OpenMP defaults (joblib's workers get one core's share each). "
+        )
+        + "`attention_log_sparsemax` is "
         "`normaliser='sparsemax'`, which leaves the modules with zero weight "
         "out of the refit.",
         "",
@@ -1646,7 +1660,7 @@ def report_targets(results):
     ]
 
 
-def report_weights(rows):
+def report_weights(rows, pinned=False):
     lines = []
     for r in rows:
         lines.append(
@@ -1671,10 +1685,14 @@ def report_weights(rows):
     return [
         "### Weight learning alone (learn_attention, lbfgs, alpha=1e-4, T=1)",
         "",
-        "The package's own threads: its weight step runs on one BLAS thread, "
-        "StackingClassifier's meta-step on the default ones; the floor is the "
-        "faster of the two. "
-        "Synthetic out-of-fold outputs of M modules of graded quality with "
+        (
+            PINNED_NOTE
+            if pinned
+            else "The package's own threads: its weight step runs on one BLAS "
+            "thread, StackingClassifier's meta-step on the default ones; the "
+            "floor is the faster of the two. "
+        )
+        + "Synthetic out-of-fold outputs of M modules of graded quality with "
         "correlated errors (`synthetic_outputs`).",
         "",
         "Floor: one `np.tensordot(w, tensor, 1)` over the float64 n x M x K "
@@ -1809,10 +1827,12 @@ def report(results, meta=None):
             "tables: the best of repeated runs), and the floor is measured "
             "in the same process right before and after what it divides. Runs "
             "(part: date, CPU, commit of the package measured, 1-minute load "
-            "average): "
+            "average; 'one thread': a run from before this benchmark stopped "
+            "pinning threads, every process on one BLAS/OpenMP thread): "
             + "; ".join(
                 f"{r['part'].replace('_', '-')}: {r['date']}, {r['cpu']}, "
                 f"{r.get('package', '')}, load {r['load']}"
+                + ("" if r.get("threads") == PLAIN_THREADS else ", one thread")
                 for r in runs
             )
             + "."
@@ -1832,7 +1852,11 @@ def report(results, meta=None):
     }
     for part in PARTS:
         if results.get(part):
-            parts += reporters[part](results[part])
+            if part in ("end_to_end", "weights"):
+                pinned = meta.get(part, {}).get("threads") != PLAIN_THREADS
+                parts += reporters[part](results[part], pinned=pinned)
+            else:
+                parts += reporters[part](results[part])
     return "\n".join(parts)
 
 
@@ -1924,6 +1948,7 @@ def _meta(part, load_before, package, machine):
         "package": package,
         "load": f"{load_before[0]:.1f} at its start, {load_after[0]:.1f} at its end",
         "date": datetime.date.today().isoformat(),
+        "threads": PLAIN_THREADS,
     }
 
 
