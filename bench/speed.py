@@ -1817,10 +1817,14 @@ def report(results, meta=None):
     runs = [meta[p] for p in PARTS if p in meta and results.get(p)]
     if runs:
         cpus = list(dict.fromkeys(r["cpu"] for r in runs))
+        latest = max(runs, key=lambda r: r["date"])
         if len(cpus) == 1:
-            head = [f"Machine: {cpus[0]}; {runs[-1]['machine']}."]
+            head = [f"Machine: {cpus[0]}; {latest['machine']}."]
         else:  # parts measured on different machines: each run names its own
-            head = [f"Machines: {' / '.join(cpus)}; {runs[-1]['machine']}."]
+            head = [
+                f"Machines: {' / '.join(cpus)} (each run's below); the "
+                f"latest run's: {latest['machine']}."
+            ]
         head.append(
             "The cores were shared with other jobs. The targets' times are "
             "medians of repeated runs (the weight step, memory and tuning "
