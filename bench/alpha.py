@@ -32,7 +32,6 @@ import numpy as np  # noqa: E402
 from joblib import Parallel, delayed  # noqa: E402
 from sklearn.exceptions import ConvergenceWarning  # noqa: E402
 from sklearn.model_selection import StratifiedKFold  # noqa: E402
-from threadpoolctl import threadpool_limits  # noqa: E402
 
 from bench._common import (  # noqa: E402
     DOCS,
@@ -61,56 +60,53 @@ def entropy(weights):
 
 def run_fold(name, fold, n_folds, max_train, quick):
     rows = []
-    with threadpool_limits(1):
-        folds, info = load_folds(name, n_folds, max_train=max_train)
-        X_train, y_train, X_test, y_test = folds[fold]
-        clear_cache()
-        modules = make_modules("classification", quick=quick)
-        cv = StratifiedKFold(3 if quick else 5, shuffle=True, random_state=0)
-        codes = np.searchsorted(np.unique(y_train), y_test)
-        settings = [("alpha", a, 1.0) for a in ALPHAS]
-        settings += [("temperature", DEFAULT_ALPHA, t) for t in TEMPERATURES]
-        for combine in ("log", "linear"):
-            reference = None
-            for sweep, alpha, temperature in settings:
-                est = SparseAttentionClassifier(
-                    modules,
-                    combine=combine,
-                    alpha=alpha,
-                    temperature=temperature,
-                    cv=cv,
-                    random_state=0,
-                )
-                start = time.perf_counter()
-                with warnings.catch_warnings(record=True) as caught:
-                    warnings.simplefilter("always", ConvergenceWarning)
-                    est.fit(X_train, y_train)
-                seconds = time.perf_counter() - start
-                weights = est.attention_weights_
-                if sweep == "alpha" and alpha == 0.0:
-                    reference = weights
-                rows.append(
-                    {
-                        "dataset": name,
-                        "fold": fold,
-                        "combine": combine,
-                        "sweep": sweep,
-                        "alpha": alpha,
-                        "temperature": temperature,
-                        "test_log_loss": log_loss_rows(
-                            est.predict_proba(X_test), codes
-                        ),
-                        "entropy": entropy(weights),
-                        "max_weight": float(weights.max()),
-                        "distance_to_alpha0": float(np.abs(weights - reference).sum()),
-                        "n_iter": est.n_iter_,
-                        "converged": not any(
-                            issubclass(w.category, ConvergenceWarning) for w in caught
-                        ),
-                        "seconds": seconds,
-                    }
-                )
-        clear_cache()
+    folds, info = load_folds(name, n_folds, max_train=max_train)
+    X_train, y_train, X_test, y_test = folds[fold]
+    clear_cache()
+    modules = make_modules("classification", quick=quick)
+    cv = StratifiedKFold(3 if quick else 5, shuffle=True, random_state=0)
+    codes = np.searchsorted(np.unique(y_train), y_test)
+    settings = [("alpha", a, 1.0) for a in ALPHAS]
+    settings += [("temperature", DEFAULT_ALPHA, t) for t in TEMPERATURES]
+    for combine in ("log", "linear"):
+        reference = None
+        for sweep, alpha, temperature in settings:
+            est = SparseAttentionClassifier(
+                modules,
+                combine=combine,
+                alpha=alpha,
+                temperature=temperature,
+                cv=cv,
+                random_state=0,
+            )
+            start = time.perf_counter()
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", ConvergenceWarning)
+                est.fit(X_train, y_train)
+            seconds = time.perf_counter() - start
+            weights = est.attention_weights_
+            if sweep == "alpha" and alpha == 0.0:
+                reference = weights
+            rows.append(
+                {
+                    "dataset": name,
+                    "fold": fold,
+                    "combine": combine,
+                    "sweep": sweep,
+                    "alpha": alpha,
+                    "temperature": temperature,
+                    "test_log_loss": log_loss_rows(est.predict_proba(X_test), codes),
+                    "entropy": entropy(weights),
+                    "max_weight": float(weights.max()),
+                    "distance_to_alpha0": float(np.abs(weights - reference).sum()),
+                    "n_iter": est.n_iter_,
+                    "converged": not any(
+                        issubclass(w.category, ConvergenceWarning) for w in caught
+                    ),
+                    "seconds": seconds,
+                }
+            )
+    clear_cache()
     return rows
 
 

@@ -404,21 +404,13 @@ def _cases():
 
     def bad_row_at_predict(values):
         """A module whose row 0, a middle row or the last row is ``values`` at
-        predict time, with blocks of 7 rows (as in tests/test_faults_modules.py):
-        the bad row is in the first, a middle or the last block."""
+        predict time (as in tests/test_faults_modules.py)."""
 
         def run():
-            from skweighting import _kernels
-
             est = classifier(("bad", faults.RowFaultClassifier())).fit(X, Y)
-            block_bytes = _kernels.SUM_BLOCK_BYTES
-            _kernels.SUM_BLOCK_BYTES = 7 * 3 * 8
-            try:
-                for row in (0, len(X) // 2, len(X) - 1):
-                    est.named_estimators_["bad"].set_params(row=row, values=values)
-                    est.predict_proba(X)
-            finally:
-                _kernels.SUM_BLOCK_BYTES = block_bytes
+            for row in (0, len(X) // 2, len(X) - 1):
+                est.named_estimators_["bad"].set_params(row=row, values=values)
+                est.predict_proba(X)
 
         return run
 

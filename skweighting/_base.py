@@ -363,26 +363,31 @@ class _BaseSparseAttention(
         """Every (module, fold) fit, written into every combination's store;
         returns the combinations' losses, the run (its times) and the refits
         made with the folds' fits (or None)."""
-        stores = [
-            c.allocate(
-                list(zip(fits.names, fits.modules)),
-                layout.targets,
-                layout.sample_weight,
-                **self._store_needs(),
-            )
-            for c in combinations
-        ]
+        # The package's own work on y and the outputs (the module fits in
+        # `run` excepted) runs on one BLAS thread: see `one_blas_thread`.
+        with one_blas_thread():
+            stores = [
+                c.allocate(
+                    list(zip(fits.names, fits.modules)),
+                    layout.targets,
+                    layout.sample_weight,
+                    **self._store_needs(),
+                )
+                for c in combinations
+            ]
         run = OutOfFoldRun(
             fits, layout, n_jobs=self.n_jobs, verbose=self.verbose, log=self._log
         )
         refits = run.run(combinations, stores, self._refits_every_module())
         reader = combinations[0]  # every candidate reads the outputs alike
-        # After the last fold: a regression store completes its scores (the
-        # Gram matrix's diagonal) only once every module is in.
-        self.oof_scores_ = reader.module_scores(stores[0])
+        with one_blas_thread():
+            # After the last fold: a regression store completes its scores
+            # (the Gram matrix's diagonal) only once every module is in.
+            self.oof_scores_ = reader.module_scores(stores[0])
+            losses = [c.loss(store) for c, store in zip(combinations, stores)]
         if self.verbose:
             run.log_module_scores(self.oof_scores_, reader.score_name)
-        return [c.loss(store) for c, store in zip(combinations, stores)], run, refits
+        return losses, run, refits
 
     def _set_weights(self, combination, fit, seconds):
         if not (np.isfinite(fit.objective) and np.all(np.isfinite(fit.weights))):

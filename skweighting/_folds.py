@@ -108,8 +108,9 @@ def row_runs(rows):
 def _take_rows(data, rows, runs=None, into=None):
     """A copy of ``data``'s ``rows``. For a NumPy array, sorted rows in a few
     runs (``KFold`` without shuffling: at most two) are copied run by run,
-    and others with ``np.take``: measured on a (1e6, 10) array, 15 ms with
-    ``_safe_indexing``, 10 ms with ``np.take``, 9 ms run by run. ``runs``:
+    and others with ``np.take``, which copies rows faster than
+    ``_safe_indexing`` (the ``fold slicing`` column of the whole-fit rows of
+    ``bench/speed.py``). ``runs``:
     `row_runs` of ``rows`` if already found. ``into``: for C-contiguous
     data, a function ``n_rows, data -> array`` (`FoldBuffers.taker`) giving
     the array to copy into."""

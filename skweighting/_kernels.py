@@ -1,8 +1,9 @@
-"""The few hand-tuned loops over the modules' outputs.
+"""Thread limits around the package's own small BLAS calls, and the
+weighted sum that folds the modules' outputs into a prediction.
 
-Each one exists because a row of ``bench/speed.py`` shows that it matters
-to the whole ``fit`` or ``predict`` a user pays for; each docstring names
-that row. Everything else is the plain NumPy call.
+A hand-tuned loop belongs here only while a row of ``bench/speed.py`` shows
+that it matters to the whole ``fit`` or ``predict`` a user pays for, and its
+docstring names that row; everything else is the plain NumPy call.
 """
 
 import numpy as np
@@ -17,13 +18,16 @@ _controller = None
 def one_blas_thread():
     """A context in which BLAS runs on one thread.
 
-    The weight step and predict's combination make many BLAS calls on small
-    arrays (L-BFGS-B's vectors of length n_params, blocks of rows that stay
-    in cache): a multi-threaded BLAS wakes and synchronises its threads for
-    each of them, which costs more than the calls' work. The large products
-    are limited by memory bandwidth, which one thread already saturates.
-    Measured by the ``whole fit`` and ``predict`` rows of ``bench/speed.py``
-    run with the library's default threads.
+    The package's own work on the modules' outputs (their checks and store
+    writes at fit, the weight step, predict's combination) makes many BLAS
+    calls on small arrays (L-BFGS-B's vectors of length n_params, one
+    fold's or one block's rows): a multi-threaded BLAS wakes and
+    synchronises its threads for each of them, which costs more than the
+    calls' work, most of all on a machine shared with other jobs. The large
+    products are limited by memory bandwidth, which one thread already
+    saturates. The modules' own calls never run inside it. Measured by the
+    ``whole fit`` and ``predict`` rows of ``bench/speed.py``, which run with
+    the library's default threads.
     """
     global _controller
     if _controller is None:
@@ -40,104 +44,42 @@ def one_thread():
     return _controller.limit(limits=1)
 
 
-class Workspace:
-    """Work arrays reused from one evaluation of a loss to the next: at a
-    million rows a fresh (n, K) array per evaluation is a fresh set of pages
-    for the kernel to fault in (``weight step`` rows of ``bench/speed.py``).
-    """
-
-    def __init__(self):
-        self._arrays = {}
-
-    def get(self, name, shape, dtype=np.float64):
-        """An uninitialised array of ``shape``: a view of the largest buffer
-        asked for under ``name`` so far (blocks of rows of different sizes
-        share one)."""
-        size = int(np.prod(shape))
-        array = self._arrays.get(name)
-        if array is None or array.size < size or array.dtype != dtype:
-            array = self._arrays[name] = np.empty(size, dtype=dtype)
-        return array[:size].reshape(shape)
-
-
-# Bytes per block of rows as an output is checked, transformed and added
-# into the total: the block and its transformed copy stay in cache on their
-# way from the module's output into the total.
-SUM_BLOCK_BYTES = 2 * 2**20
-
-
-def _block_buffer(buffer, block, n_rows, dtype=np.float64):
-    """``buffer`` if it holds ``n_rows`` rows shaped like ``block``'s (of
-    ``dtype``), else a new one."""
-    if buffer is None or buffer.shape[1:] != block.shape[1:] or buffer.dtype != dtype:
-        buffer = np.empty((n_rows, *block.shape[1:]), dtype=dtype)
-    return buffer
-
-
 def weighted_sum(weights, outputs, transform=None, out=None):
     """``sum_m w[m] * transform(output_m)``, folding each module's output in
-    as it comes (only one is alive at a time), block of rows by block of
-    rows; into ``out`` if given.
+    as it comes (only one is alive at a time); into ``out`` if given.
 
-    ``transform(block, out)`` writes into a small buffer reused block by
-    block (of ``transform.dtype``, float64 if it has none): a module's own
-    array is never overwritten (it may keep it), and each block goes from
-    the output through the transform into the total while it is in cache
-    (the ``predict`` rows of ``bench/speed.py``). The total is float64 and
-    every operation is element-wise, so a row's result does not depend on
-    the other rows it is predicted with.
+    The work on each output runs on one BLAS thread (`one_blas_thread`),
+    the module calls that produce them do not.
+
+    ``transform(output, out)`` writes into a new array of
+    ``transform.dtype`` (float64 if it has none): a module's own array is
+    never overwritten (it may keep it). The total is float64 and every
+    operation is element-wise, so a row's result does not depend on the
+    other rows it is predicted with.
 
     An output may come as a pair ``(output, check)`` (see the combinations'
-    ``read(..., deferred=True)``): its check then runs on each block on the
-    way, and raises once the output is folded in; entries rounded below
-    zero are clipped first.
+    ``read(..., deferred=True)``): its check then runs on it first, and
+    raises once the output is folded in; entries rounded below zero are
+    clipped first.
     """
     dtype = np.dtype(getattr(transform, "dtype", np.float64))
     total = out
-    buffers = {}
+    # A module is called as ``outputs`` yields it, with its own threads;
+    # only the work on its output runs on one BLAS thread.
     for index, (weight, item) in enumerate(zip(weights, outputs)):
         output, check = item if isinstance(item, tuple) else (item, None)
-        if total is None:
-            total = np.empty(output.shape)
-        row_bytes = 8 * max(1, int(np.prod(output.shape[1:])))
-        n_rows = max(1, SUM_BLOCK_BYTES // row_bytes)
-        for start in range(0, output.shape[0], n_rows):
-            block = output[start : start + n_rows]
-            if check is not None and check.add(block) < 0.0:
-                # NaN never compares below zero: the check raises for it.
-                buffers["clipped"] = _block_buffer(
-                    buffers.get("clipped"), block, n_rows
-                )
-                block = np.maximum(block, 0.0, out=buffers["clipped"][: len(block)])
+        with one_blas_thread():
+            # NaN never compares below zero: the check raises for it.
+            if check is not None and check.add(output) < 0.0:
+                output = np.maximum(output, 0.0)
             if transform is not None:
-                buffers["transformed"] = _block_buffer(
-                    buffers.get("transformed"), block, n_rows, dtype
-                )
-                block = transform(block, buffers["transformed"][: len(block)])
-            target = total[start : start + n_rows]
+                output = transform(output, np.empty(output.shape, dtype=dtype))
+            if total is None:
+                total = np.empty(output.shape)
             if index == 0:  # the first module sets the total: no zero fill
-                np.multiply(block, weight, out=target)
+                np.multiply(output, weight, out=total)
             else:
-                buffers["scaled"] = _block_buffer(buffers.get("scaled"), block, n_rows)
-                scaled = np.multiply(block, weight, out=buffers["scaled"][: len(block)])
-                target += scaled
-        if check is not None:
-            check.finish()
+                total += weight * output
+            if check is not None:
+                check.finish()
     return total
-
-
-def column_max_abs(y, group=32):
-    """``np.max(np.abs(y), axis=0)`` for an (n, T) array with few columns:
-    NumPy reduces along axis 0 one short row at a time, so ``group`` rows
-    are viewed as one row of ``group * T`` columns (the regression ``whole
-    fit`` rows of ``bench/speed.py``)."""
-    n_rows, n_columns = y.shape
-    whole = n_rows - n_rows % group
-    top = np.zeros(n_columns)
-    if whole:
-        wide = y[:whole].reshape(whole // group, group * n_columns)
-        top = np.maximum(wide.max(axis=0), -wide.min(axis=0))
-        top = top.reshape(group, n_columns).max(axis=0)
-    if whole < n_rows:
-        top = np.maximum(top, np.abs(y[whole:]).max(axis=0))
-    return top

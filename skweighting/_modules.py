@@ -11,9 +11,7 @@ import numpy as np
 from sklearn.utils import _safe_indexing
 from sklearn.utils.validation import _num_samples
 
-# Rows per block of the output checks: a block stays in cache between its
-# two reductions.
-CHECK_BLOCK_ROWS = 8192
+from ._kernels import one_blas_thread
 
 
 def describe(name, estimator):
@@ -142,15 +140,10 @@ def check_probability_shape(output, name, estimator, n_classes):
 
 def check_probabilities(output, name, estimator, n_classes):
     """Raise unless ``output`` is (n_samples, n_classes) probabilities;
-    returns whether some entry is (slightly, within the tolerance) negative.
-
-    In blocks of rows that stay in cache, so both reductions of
-    `ProbabilityCheck` read the output from memory once.
-    """
+    returns whether some entry is (slightly, within the tolerance) negative."""
     check_probability_shape(output, name, estimator, n_classes)
     check = ProbabilityCheck(name, estimator, n_classes)
-    for start in range(0, output.shape[0], CHECK_BLOCK_ROWS):
-        check.add(output[start : start + CHECK_BLOCK_ROWS])
+    check.add(output)
     return check.finish()
 
 
@@ -265,7 +258,8 @@ def fit_predict_fold(estimator, name, fold, fit_params, reader, *, memory, where
     output, classes, seconds = fit_call(
         estimator, name, tuple(fold), fit_params, reader.method, where
     )
-    output = reader.check(output, name, estimator, classes)
+    with one_blas_thread():  # the module's own calls keep their threads
+        output = reader.check(output, name, estimator, classes)
     return output, seconds
 
 

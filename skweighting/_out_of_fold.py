@@ -15,6 +15,7 @@ from sklearn.base import clone
 from sklearn.utils.parallel import Parallel, delayed
 
 from ._folds import FoldBuffers, fold_data, fold_params
+from ._kernels import one_blas_thread
 from ._modules import ModuleFailure, fit_module, fit_predict_fold, tolerating
 
 
@@ -144,8 +145,9 @@ class OutOfFoldRun:
                 n_rows = rows.stop - rows.start
                 result = (combinations[0].placeholder(n_rows), (0.0, 0.0, 0.0))
             output, seconds = result
-            for combination, store in zip(combinations, stores):
-                combination.write(store, module, rows, output)
+            with one_blas_thread():  # small BLAS calls: see `one_blas_thread`
+                for combination, store in zip(combinations, stores):
+                    combination.write(store, module, rows, output)
             self.done[fold] += 1
             self.fold_seconds[module, fold] = seconds
             if self.verbose >= 2:

@@ -20,7 +20,6 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from ._kernels import one_blas_thread
 from ._validation import reject_1d
 from ._version import __version__
 from .exceptions import InconsistentVersionWarning
@@ -30,7 +29,7 @@ from .exceptions import InconsistentVersionWarning
 # module's per-call overhead stays small against its work): a block's
 # outputs, and the total they are folded into, stay in cache (the
 # ``predict`` rows of bench/speed.py).
-PREDICT_BLOCK_BYTES = 4 * 2**20
+PREDICT_BLOCK_BYTES = 2 * 2**20
 PREDICT_MIN_BLOCK_ROWS = 4096
 
 
@@ -82,17 +81,15 @@ class _Prediction:
             PREDICT_BLOCK_BYTES // (8 * self._combination.n_columns),
         )
         if n_samples <= block_rows:
-            with one_blas_thread():
-                outputs = self._outputs_in_use(X, deferred=True)
-                return self._combination.combine(outputs, weights, self._extra)
+            outputs = self._outputs_in_use(X, deferred=True)
+            return self._combination.combine(outputs, weights, self._extra)
         combined = np.empty((n_samples, self._combination.n_columns))
         for start in range(0, n_samples, block_rows):
             rows = slice(start, min(start + block_rows, n_samples))
             outputs = self._outputs_in_use(_safe_indexing(X, rows), deferred=True)
-            with one_blas_thread():
-                block = self._combination.combine(
-                    outputs, weights, self._extra, out=combined[rows]
-                )
+            block = self._combination.combine(
+                outputs, weights, self._extra, out=combined[rows]
+            )
         # The combination's own shape (a 1-D y gives 1-D predictions).
         return combined.reshape(-1, *block.shape[1:])
 

@@ -12,6 +12,8 @@ import numpy as np
 from scipy.linalg import LinAlgError, cho_factor, cho_solve
 from scipy.optimize import minimize
 
+from ._kernels import one_blas_thread
+
 # --------------------------------------------------------------------------
 # Solvers
 # --------------------------------------------------------------------------
@@ -249,6 +251,9 @@ def learn_attention(
         (exact zeros kept), ``extra`` (e.g. the log-sharpness), the final
         ``objective`` value, the solver's report, and ``theta`` in the
         solver's own form (a warm start for a neighbouring fit).
+
+    Runs on one BLAS thread (`~skweighting._kernels.one_blas_thread`):
+    every evaluation is many small BLAS calls.
     """
     temperature = objective.temperature
     form = objective.form(fixed_zero)
@@ -257,15 +262,16 @@ def learn_attention(
     else:
         theta0 = form.initial_theta(temperature)
     loss = objective.loss
-    if loss.evaluation_reads_rows and form.n_samples > 4 * WARM_START_ROWS:
-        rng = np.random.default_rng(random_state)
-        result = _solve_from_subsample(
-            form, theta0, rng, max_iter=max_iter, tol=tol, close_start=close_start
-        )
-    else:
-        result = minimize_lbfgs(
-            form, theta0, max_iter=max_iter, tol=tol, bounds=form.bounds
-        )
+    with one_blas_thread():
+        if loss.evaluation_reads_rows and form.n_samples > 4 * WARM_START_ROWS:
+            rng = np.random.default_rng(random_state)
+            result = _solve_from_subsample(
+                form, theta0, rng, max_iter=max_iter, tol=tol, close_start=close_start
+            )
+        else:
+            result = minimize_lbfgs(
+                form, theta0, max_iter=max_iter, tol=tol, bounds=form.bounds
+            )
     theta = result.theta
     weights, u = form.weights_and_u(theta)
     return AttentionFit(

@@ -39,17 +39,15 @@ def test_quadratic_loss_is_the_weighted_squared_error_of_the_average():
     assert relative_gradient_error(lambda w: quadratic_loss(w, gram), weights) < 1e-5
 
 
-def test_weighted_gram_in_blocks_is_the_same_matrix(monkeypatch):
+def test_weighted_gram_is_the_sample_weighted_mean_of_the_error_products():
     rng = np.random.default_rng(9)
     errors = module_errors(rng, n_samples=100)
     sample_weight = rng.uniform(0.5, 1.5, 100)
     sample_weight /= sample_weight.sum()
-    whole = error_gram(errors, sample_weight)
-    monkeypatch.setattr(average_module, "GRAM_BLOCK_ROWS", 7)
-    np.testing.assert_allclose(error_gram(errors, sample_weight), whole)
-    flat = errors.reshape(4, -1)
-    row_weight = np.repeat(sample_weight / errors.shape[2], errors.shape[2])
-    np.testing.assert_allclose(whole, (flat * row_weight) @ flat.T)
+    expected = np.einsum("i,mit,lit->ml", sample_weight, errors, errors)
+    np.testing.assert_allclose(
+        error_gram(errors, sample_weight), expected / errors.shape[2]
+    )
 
 
 def test_average_store_scores_and_prediction():
@@ -189,7 +187,7 @@ def test_output_scale_is_the_weighted_std_of_y(monkeypatch, n_rows, scale):
     # Without the constant column, and unless squares under- or overflow,
     # one pass measures the scale: the largest values are never searched.
     if scale == 1.0 and n_rows > 8:
-        monkeypatch.setattr(average_module, "column_max_abs", None)
+        monkeypatch.setattr(average_module, "_scaled_output_scale", None)
     varying = np.ascontiguousarray(y[:, :2])
     scale_ = output_scale(varying, sample_weight)
     np.testing.assert_allclose(scale_, expected[:2], rtol=1e-12)

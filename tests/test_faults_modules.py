@@ -202,14 +202,9 @@ def test_probabilities_outside_0_1_are_an_error(combine):
     ],
     ids=["nan", "inf", "negative", "sum"],
 )
-def test_bad_probabilities_at_predict_in_any_block_are_an_error(
-    combine, values, message, monkeypatch
-):
-    # Predict checks each block of rows as it folds it into the result: a
-    # bad row in the last block is caught as surely as one in the first.
-    from skweighting import _kernels
-
-    monkeypatch.setattr(_kernels, "SUM_BLOCK_BYTES", 7 * 3 * 8)  # 7 rows
+def test_bad_probabilities_at_predict_in_any_row_are_an_error(combine, values, message):
+    # Predict checks each module's output as it folds it into the result: a
+    # bad last row is caught as surely as the first.
     ens = classifier_with(("bad", RowFaultClassifier()), combine=combine).fit(X, Y)
     for row in (0, 30, len(X) - 1):
         ens.named_estimators_["bad"].set_params(row=row, values=values)

@@ -1,17 +1,21 @@
-"""The hand-tuned loops: each gives what the plain NumPy call gives."""
+"""The thread limit around the package's own BLAS calls, and the weighted
+sum predict folds the modules' outputs into."""
 
+import numpy as np
 import pytest
+from sklearn.datasets import make_classification
+from sklearn.naive_bayes import GaussianNB
+from threadpoolctl import threadpool_info, threadpool_limits
 
-from skweighting import _kernels
+from skweighting import SparseAttentionClassifier, _kernels
+
+
+def blas_threads():
+    return {p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"}
 
 
 def test_one_blas_thread_limits_blas_inside_and_restores_it_after():
     # The controller is found once and reused: each use still limits BLAS.
-    from threadpoolctl import threadpool_info, threadpool_limits
-
-    def blas_threads():
-        return {p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"}
-
     if not blas_threads():
         pytest.skip("no BLAS thread pool found")
     with threadpool_limits(limits=2, user_api="blas"):
@@ -20,3 +24,50 @@ def test_one_blas_thread_limits_blas_inside_and_restores_it_after():
             with _kernels.one_blas_thread():
                 assert blas_threads() == {1}
             assert blas_threads() == outside
+
+
+def test_weighted_sum_folds_the_outputs_in_and_leaves_them_alone():
+    rng = np.random.default_rng(0)
+    outputs = [rng.uniform(0.1, 1.0, (6, 3)) for _ in range(3)]
+    copies = [output.copy() for output in outputs]
+    weights = np.array([0.2, 0.3, 0.5])
+    total = _kernels.weighted_sum(weights, iter(outputs))
+    np.testing.assert_allclose(total, np.tensordot(weights, outputs, 1))
+
+    def log(block, out):
+        return np.log(block, out=out)
+
+    out = np.empty((6, 3))
+    pooled = _kernels.weighted_sum(weights, iter(outputs), log, out=out)
+    assert pooled is out
+    np.testing.assert_allclose(pooled, np.tensordot(weights, np.log(outputs), 1))
+    for output, copy in zip(outputs, copies):
+        np.testing.assert_array_equal(output, copy)
+
+
+class ThreadSpy(GaussianNB):
+    """GaussianNB that records the BLAS threads it predicts with."""
+
+    seen = []
+
+    def predict_proba(self, X):
+        ThreadSpy.seen.append(blas_threads())
+        return super().predict_proba(X)
+
+
+def test_the_modules_keep_their_threads_at_fit_and_predict():
+    # Only the package's own small BLAS calls run on one thread; a module's
+    # fit and predict run with the threads the user's process has.
+    if not blas_threads():
+        pytest.skip("no BLAS thread pool found")
+    X, y = make_classification(n_samples=120, n_features=5, random_state=0)
+    ThreadSpy.seen.clear()
+    with threadpool_limits(limits=2, user_api="blas"):
+        ens = SparseAttentionClassifier(
+            [("spy", ThreadSpy()), ("nb", GaussianNB())], cv=2, n_jobs=1
+        ).fit(X, y)
+        at_fit = len(ThreadSpy.seen)
+        ens.predict_proba(X)
+        ens.predict(X)
+    assert at_fit >= 2 and len(ThreadSpy.seen) > at_fit
+    assert all(seen == {2} for seen in ThreadSpy.seen)

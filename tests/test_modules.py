@@ -66,10 +66,7 @@ def test_predictions_check():
         check_predictions(np.ones((3, 2)), "r", LogisticRegression(), 1)
 
 
-def test_blocked_check_finds_a_bad_row_in_any_block(monkeypatch):
-    from skweighting import _modules
-
-    monkeypatch.setattr(_modules, "CHECK_BLOCK_ROWS", 3)
+def test_check_finds_a_bad_row_anywhere():
     rows = np.tile([[0.25, 0.75]], (10, 1))
     assert not _check(rows)
     for bad_row, bad in [(9, [np.nan, 1.0]), (4, [-0.5, 1.5]), (7, [0.6, 0.6])]:

@@ -94,7 +94,8 @@ class ClassProbabilities:
 
     @staticmethod
     def _true_class_proba(store, rows, output):
-        # A gather through flat indices: one index array, not a pair.
+        # A gather through flat indices: one index array, not a pair (the
+        # store writes of the ``whole fit`` rows of bench/speed.py).
         flat = np.arange(0, output.size, output.shape[1])
         flat += store.codes[rows]
         return np.take(output.ravel(), flat)

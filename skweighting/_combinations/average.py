@@ -10,7 +10,7 @@ and every evaluation of the loss (`QuadraticLoss`) costs O(M^2).
 
 import numpy as np
 
-from .._kernels import column_max_abs, weighted_sum
+from .._kernels import weighted_sum
 from .._modules import (
     all_finite,
     call_module,
@@ -21,18 +21,10 @@ from .._modules import (
 )
 from ._common import Store, fold_weights, normalised_weights, renormalised_without
 
-# Values per block of rows of y and of a regression module's scaled errors:
-# each block stays in cache between the operations on it.
+# Values per block of rows of y as its spread is measured: each block stays
+# in cache between the operations on it (the regression ``whole fit`` rows
+# of bench/speed.py).
 SCALE_BLOCK_VALUES = 2**16
-
-# Rows per block when the Gram matrix is accumulated with sample weights: the
-# weighted copy of a block stays in cache instead of one of the whole tensor.
-GRAM_BLOCK_ROWS = 8192
-
-
-def _block_rows(n_columns):
-    """Rows per block of an array of ``n_columns`` columns."""
-    return max(1, SCALE_BLOCK_VALUES // max(1, n_columns))
 
 
 def output_scale(y, sample_weight):
@@ -46,7 +38,7 @@ def output_scale(y, sample_weight):
     looks constant (its squares may have underflowed), is it measured again
     on ``y / max|y|`` (`_scaled_output_scale`)."""
     n_rows, n_columns = y.shape
-    block_rows = _block_rows(n_columns)
+    block_rows = max(1, SCALE_BLOCK_VALUES // n_columns)
     mean = np.zeros(n_columns)
     squares = np.zeros(n_columns)  # sum of w (y - mean)^2 over the rows so far
     total = 0.0  # sum of w over the rows so far
@@ -78,21 +70,10 @@ def output_scale(y, sample_weight):
 def _scaled_output_scale(y, sample_weight):
     """`output_scale` measured on ``y / max|y|``: safe from squares that
     over- or underflow."""
-    n_rows, n_columns = y.shape
-    block_rows = _block_rows(n_columns)
-    magnitude = np.zeros(n_columns)
-    for start in range(0, n_rows, block_rows):
-        block = y[start : start + block_rows]
-        magnitude = np.maximum(magnitude, column_max_abs(block))
+    magnitude = np.abs(y).max(axis=0)
     magnitude[magnitude == 0] = 1.0
-    scaled_mean = (sample_weight @ (y / magnitude)).reshape(1, -1)
-    spread = np.sqrt(
-        sum(
-            sample_weight[start : start + block_rows]
-            @ (y[start : start + block_rows] / magnitude - scaled_mean) ** 2
-            for start in range(0, n_rows, block_rows)
-        )
-    )
+    scaled = y / magnitude
+    spread = np.sqrt(sample_weight @ (scaled - sample_weight @ scaled) ** 2)
     # Without spread (relative to the largest value): left in units.
     return np.where(spread <= 1e-12, 1.0, spread * magnitude)
 
@@ -108,19 +89,12 @@ def error_gram(errors, sample_weight):
         Non-negative, summing to one.
     """
     n_modules, n_samples, n_outputs = errors.shape
+    flat = errors.reshape(n_modules, n_samples * n_outputs)
     if np.all(sample_weight == sample_weight[0]):
         # Equal weights: one BLAS product over the errors, no copy.
-        flat = errors.reshape(n_modules, n_samples * n_outputs)
         return (flat @ flat.T) * (sample_weight[0] / n_outputs)
-    gram = np.zeros((n_modules, n_modules))
-    for start in range(0, n_samples, GRAM_BLOCK_ROWS):
-        block = errors[:, start : start + GRAM_BLOCK_ROWS]
-        flat = block.reshape(n_modules, -1)
-        row_weight = np.repeat(
-            sample_weight[start : start + GRAM_BLOCK_ROWS] / n_outputs, n_outputs
-        )
-        gram += (flat * row_weight) @ flat.T
-    return gram
+    row_weight = np.repeat(sample_weight / n_outputs, n_outputs)
+    return (flat * row_weight) @ flat.T
 
 
 def quadratic_loss(weights, gram):
@@ -353,20 +327,9 @@ class Average:
             errors = self._fold_errors(store, module, rows)
         else:
             errors = store.errors[module, rows]
-        # (output - y) / scale, block by block so that the second pass reads
-        # from cache.
-        block_rows = _block_rows(errors.shape[1])
-        inverse_scale = 1.0 / store.scale
-        y = store.y[rows]
         with np.errstate(over="ignore", invalid="ignore"):
-            for start in range(0, len(errors), block_rows):
-                block = errors[start : start + block_rows]
-                np.subtract(
-                    output[start : start + block_rows],
-                    y[start : start + block_rows],
-                    out=block,
-                )
-                block *= inverse_scale
+            np.subtract(output, store.y[rows], out=errors)
+            errors *= 1.0 / store.scale
         if store.errors is None:
             self._add_fold_gram(store, rows)
 
@@ -436,7 +399,7 @@ def _check_errors(store, errors, gram):
             raise non_finite_predictions(label)
         columns = np.isinf(module_errors).any(axis=0)
         can_overflow = (store.scale[columns] < 1.0) | (
-            column_max_abs(store.y[:, columns]) > 1e291
+            np.abs(store.y[:, columns]).max(axis=0) > 1e291
         )
         if not can_overflow.any():
             raise non_finite_predictions(label)

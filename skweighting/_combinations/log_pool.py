@@ -9,7 +9,7 @@ solvers minimise (`LogPoolLoss`) and the combination the estimators use
 
 import numpy as np
 
-from .._kernels import Workspace, weighted_sum
+from .._kernels import one_blas_thread, weighted_sum
 from ._common import (
     Store,
     clipped_log,
@@ -38,23 +38,15 @@ SHARPNESS_PENALTY = 1e-2
 LOSS_BLOCK_ELEMENTS = 2**16
 
 
-def pooled_logs(weights, log_proba, workspace=None):
+def pooled_logs(weights, log_proba):
     """``sum_m w[m] log p_m(k | x)`` over an (n_modules, n_samples,
     n_classes) tensor of floored logs: one pass, as float64 (n, K)."""
-    workspace = workspace or Workspace()
     n_modules, n_samples, n_classes = log_proba.shape
     flat = log_proba.reshape(n_modules, n_samples * n_classes)
     # Keep the small vector in the tensor's dtype so NumPy never upcasts
     # (copies) the tensor.
-    weights = np.asarray(weights).astype(flat.dtype)
-    pooled = workspace.get("pooled", (n_samples, n_classes))
-    if flat.dtype == np.float64:
-        np.dot(weights, flat, out=pooled.reshape(-1))
-    else:
-        narrow = workspace.get("pooled_narrow", (n_samples, n_classes), flat.dtype)
-        np.dot(weights, flat, out=narrow.reshape(-1))
-        pooled[...] = narrow
-    return pooled
+    pooled = np.asarray(weights).astype(flat.dtype) @ flat
+    return pooled.astype(np.float64, copy=False).reshape(n_samples, n_classes)
 
 
 def log_pool_normalise(pooled, log_sharpness, out=None):
@@ -76,7 +68,8 @@ def log_pool_normalise(pooled, log_sharpness, out=None):
     """
     sharpness = np.exp(log_sharpness)
     # No shift by each row's maximum (a reduction over short rows, slow in
-    # NumPy): pooled floored logs are at most 0 (log 1), so beta * pooled
+    # NumPy; the log-pooling ``whole fit`` and ``predict`` rows of
+    # bench/speed.py): pooled floored logs are at most 0 (log 1), so beta * pooled
     # cannot overflow, and the row sums are a BLAS product with ones. Rows
     # whose sum would lose precision to underflow (all their scores below
     # -644), or overflow (only if pooled were far above 0), are redone with
@@ -101,7 +94,7 @@ def log_pool_normalise(pooled, log_sharpness, out=None):
     return unnormalised, norm, log_norm
 
 
-def log_pool(weights, log_sharpness, log_proba, workspace=None):
+def log_pool(weights, log_sharpness, log_proba):
     """The log-linear pool of the modules' class probabilities.
 
     Parameters
@@ -120,10 +113,8 @@ def log_pool(weights, log_sharpness, log_proba, workspace=None):
     unnormalised, norm, log_norm
         As in `log_pool_normalise`.
     """
-    workspace = workspace or Workspace()
-    pooled = pooled_logs(weights, log_proba, workspace)
-    out = workspace.get("unnormalised", pooled.shape)
-    return (pooled, *log_pool_normalise(pooled, log_sharpness, out=out))
+    pooled = pooled_logs(weights, log_proba)
+    return (pooled, *log_pool_normalise(pooled, log_sharpness))
 
 
 def _row_blocks(n_samples, n_classes):
@@ -134,7 +125,7 @@ def _row_blocks(n_samples, n_classes):
     ]
 
 
-def log_pool_loss(weights, log_sharpness, log_proba, y, sample_weight, workspace=None):
+def log_pool_loss(weights, log_sharpness, log_proba, y, sample_weight):
     """Log-loss of `log_pool` and its gradient.
 
     Parameters
@@ -154,7 +145,6 @@ def log_pool_loss(weights, log_sharpness, log_proba, y, sample_weight, workspace
     grad_weights : ndarray of shape (n_modules,)
     grad_log_sharpness : float
     """
-    workspace = workspace or Workspace()
     n_modules, n_samples, n_classes = log_proba.shape
     loss, grad_weights, grad_log_sharpness = 0.0, np.zeros(n_modules), 0.0
     for rows in _row_blocks(n_samples, n_classes):
@@ -164,7 +154,6 @@ def log_pool_loss(weights, log_sharpness, log_proba, y, sample_weight, workspace
             log_proba[:, rows],
             y[rows],
             sample_weight[rows],
-            workspace,
         )
         loss += block_loss
         grad_weights += block_grad
@@ -172,14 +161,10 @@ def log_pool_loss(weights, log_sharpness, log_proba, y, sample_weight, workspace
     return loss, grad_weights, grad_log_sharpness
 
 
-def _log_pool_loss_block(
-    weights, log_sharpness, log_proba, y, sample_weight, workspace
-):
+def _log_pool_loss_block(weights, log_sharpness, log_proba, y, sample_weight):
     """`log_pool_loss` of one block of rows (a view of the tensor)."""
     n_modules, n_samples, n_classes = log_proba.shape
-    pooled, scores, norm, log_norm = log_pool(
-        weights, log_sharpness, log_proba, workspace
-    )
+    pooled, scores, norm, log_norm = log_pool(weights, log_sharpness, log_proba)
     sharpness = np.exp(log_sharpness)
     true_index = np.arange(n_samples) * n_classes + y
     loss = sample_weight @ (log_norm - sharpness * np.take(pooled, true_index))
@@ -191,12 +176,9 @@ def _log_pool_loss_block(
     scores.ravel()[true_index] -= sample_weight
     grad_log_sharpness = sharpness * np.vdot(scores, pooled)
     flat = log_proba.reshape(n_modules, n_samples * n_classes)
-    if flat.dtype == np.float64:
-        grad_scores = scores.reshape(-1)
-    else:
-        grad_scores = workspace.get("scores_narrow", (scores.size,), flat.dtype)
-        grad_scores[...] = scores.reshape(-1)
-    grad_weights = sharpness * (flat @ grad_scores)
+    grad_weights = sharpness * (
+        flat @ scores.reshape(-1).astype(flat.dtype, copy=False)
+    )
     return float(loss), grad_weights.astype(np.float64), float(grad_log_sharpness)
 
 
@@ -221,7 +203,6 @@ class LogPoolLoss:
         self.y = np.asarray(y, dtype=np.intp)
         self.n_modules, self.n_samples = log_proba.shape[:2]
         self.sample_weight = normalised_weights(sample_weight, self.n_samples)
-        self.workspace = Workspace()
 
     def initial_extra(self):
         return np.zeros(1)  # sharpness beta = exp(0) = 1
@@ -234,7 +215,6 @@ class LogPoolLoss:
             self.log_proba,
             self.y,
             self.sample_weight,
-            self.workspace,
         )
         loss += 0.5 * SHARPNESS_PENALTY * log_sharpness**2
         grad_sharpness += SHARPNESS_PENALTY * log_sharpness
@@ -252,7 +232,7 @@ class LogPoolLoss:
         losses = np.empty(self.n_samples)
         for rows in _row_blocks(self.n_samples, n_classes):
             pooled, _, _, log_norm = log_pool(
-                weights, extra[0], self.log_proba[:, rows], self.workspace
+                weights, extra[0], self.log_proba[:, rows]
             )
             true_index = np.arange(len(log_norm)) * n_classes + self.y[rows]
             losses[rows] = log_norm - np.exp(extra[0]) * np.take(pooled, true_index)
@@ -363,9 +343,10 @@ class LogPooling(ClassProbabilities):
         sharpness = np.exp(extra[0])
         transform = _FlooredLog(self.log_dtype)
         pooled = weighted_sum(weights * sharpness, outputs, transform, out=out)
-        # Not in place: rows that underflow are redone from `pooled`.
-        unnormalised, norm, _ = log_pool_normalise(pooled, 0.0)
-        return np.divide(unnormalised, norm[:, None], out=pooled)
+        with one_blas_thread():  # a small BLAS product: see `one_blas_thread`
+            # Not in place: rows that underflow are redone from `pooled`.
+            unnormalised, norm, _ = log_pool_normalise(pooled, 0.0)
+            return np.divide(unnormalised, norm[:, None], out=pooled)
 
     def fitted_attributes(self, extra):
         return {"sharpness_": float(np.exp(extra[0]))}

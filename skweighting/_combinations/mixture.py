@@ -157,7 +157,7 @@ class LinearMixture(ClassProbabilities):
         # The weights sum to one, so do the rows, up to the modules' own
         # rounding: only rows off by more than 64 ulps are divided by their
         # sum.
-        row_sums = proba @ np.ones(proba.shape[1])
+        row_sums = proba.sum(axis=1)
         off = np.flatnonzero(np.abs(row_sums - 1.0) > 64 * np.finfo(float).eps)
         if off.size:
             proba[off] /= row_sums[off, None]
