@@ -1123,13 +1123,12 @@ def demo_time():
             return f"{median:.0f} s"
         return f"a median of {median:.0f} s (runs from {low:.0f} to {high:.0f} s)"
 
-    # A load average below half a core: nothing else ran.
-    if quiet_load < 0.5:
-        alone = "on a quiet"
+    if quiet_load == 0:
+        alone = "with nothing else running on a"
     else:
         alone = (
-            f"with other jobs already running (load average up to "
-            f"{quiet_load:.1f}) on a"
+            f"with up to {quiet_load:g} other processes ready to run as a run "
+            "started, on a"
         )
     cpu = meta.get("cpu") or meta["machine"]["processor"]
     return _wrap(
