@@ -209,6 +209,18 @@ def machine():
     }
 
 
+def cpu_model():
+    """The CPU's model name ("" where /proc/cpuinfo does not say)."""
+    try:
+        with open("/proc/cpuinfo") as handle:
+            for line in handle:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return ""
+
+
 def _version(distribution):
     from importlib import metadata
 

@@ -28,7 +28,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._common import RESULTS, _git_commit, machine  # noqa: E402
+from bench._common import RESULTS, _git_commit, cpu_model, machine  # noqa: E402
 
 # A busy loop in another process: the load a shared machine puts on one core.
 BUSY_LOOP = "while True: pass"
@@ -114,7 +114,7 @@ def main(argv=None):
         meta = {
             "commit": _git_commit(),
             "machine": machine(),
-            "cpu": _cpu_model(),
+            "cpu": cpu_model(),
             "dataset": args.dataset,
             "started": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         }
@@ -124,16 +124,6 @@ def main(argv=None):
     print(f"most other processes ready to run at a quiet start: {quiet_load:g}")
     for condition, (median, low, high) in times.items():
         print(f"{condition}: median {median:.1f} s ({low:.1f}-{high:.1f})")
-
-
-def _cpu_model():
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return ""
 
 
 if __name__ == "__main__":

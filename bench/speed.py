@@ -75,7 +75,13 @@ from sklearn.model_selection import (  # noqa: E402
     StratifiedKFold,
 )
 
-from bench._common import DOCS, RESULTS, machine_line, make_modules  # noqa: E402
+from bench._common import (  # noqa: E402
+    DOCS,
+    RESULTS,
+    cpu_model,
+    machine_line,
+    make_modules,
+)
 from bench.quality import replace_section  # noqa: E402
 from skweighting import (  # noqa: E402
     SparseAttentionClassifier,
@@ -1843,7 +1849,7 @@ def report(results, meta=None):
         )
         head = " ".join(head)
     else:
-        head = f"Machine: {os.cpu_count()} cores, {_cpu_model()}; {machine_line()}."
+        head = f"Machine: {os.cpu_count()} cores, {cpu_model()}; {machine_line()}."
     parts = [head, ""]
     parts += report_targets(results)
     reporters = {
@@ -1896,17 +1902,6 @@ def _read_csv(path):
         ]
 
 
-def _cpu_model():
-    try:
-        with open("/proc/cpuinfo") as handle:
-            for line in handle:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return ""
-
-
 def _package_state():
     """The repository's commit, and whether the skweighting that was imported
     is exactly that commit's (it may be the working tree with changes, or an
@@ -1948,7 +1943,7 @@ def _meta(part, load_before, package, machine):
     return {
         "part": part,
         "machine": machine,
-        "cpu": f"{os.cpu_count()} cores, {_cpu_model() or 'unknown CPU'}",
+        "cpu": f"{os.cpu_count()} cores, {cpu_model() or 'unknown CPU'}",
         "package": package,
         "load": f"{load_before[0]:.1f} at its start, {load_after[0]:.1f} at its end",
         "date": datetime.date.today().isoformat(),

@@ -78,6 +78,7 @@ the fits fast on a busy machine and does not change their results.
 
 import argparse
 import difflib
+import functools
 import json
 import os
 import re
@@ -332,15 +333,21 @@ def _cv_sparse_text(quality):
     return " (in the table above: " + ", ".join(parts) + ")"
 
 
+@functools.cache
+def _broad_rows():
+    """The rows of bench/results/broad.csv, read once per run."""
+    from bench._runner import read_rows
+
+    return read_rows(ROOT / "bench" / "results" / "broad.csv")
+
+
 def _broad():
     """The broad benchmark's summary per task (bench/broad.py), from
     bench/results/broad.csv."""
     from bench import broad
     from bench._methods import METHODS
-    from bench._runner import read_rows
 
-    rows = read_rows(ROOT / "bench" / "results" / "broad.csv")
-    return broad.summarise(rows, list(METHODS))
+    return broad.summarise(_broad_rows(), list(METHODS))
 
 
 def _fit_time_ratios(method, reference):
@@ -348,10 +355,8 @@ def _fit_time_ratios(method, reference):
     ``method``'s fit time divided by ``reference``'s."""
     import numpy as np
 
-    from bench._runner import read_rows
-
     times = {}
-    for row in read_rows(ROOT / "bench" / "results" / "broad.csv"):
+    for row in _broad_rows():
         if row["kind"] == "method" and row["method"] in (method, reference):
             key = (row["dataset"], row["fold"])
             times.setdefault(key, {})[row["method"]] = float(row["fit_time"])
@@ -1231,7 +1236,8 @@ def temperature_range():
     low_end, high_end = (f"{100 * f:g}%" for f in PATH_ENDS)
     intro = _wrap(
         "How `SparseAttentionClassifierCV` and `SparseAttentionRegressorCV` "
-        "build the path when `temperatures` is an int (10, the default). For "
+        "build the path when `temperatures` is an int "
+        f"({est.temperatures}, the default). For "
         "every candidate (combination x normaliser) they find, at the given "
         f"`alpha` and on at most {PATH_ROWS:,} out-of-fold rows, where its "
         "weights **leave the optimum** — the temperature at which the penalty "
@@ -1243,7 +1249,8 @@ def temperature_range():
         "above 1 (the plain estimators' default temperature), up to the "
         "highest point where some candidate's weights are nearly uniform; "
         "the temperature 1 is added when it is not on the path, so the plain "
-        "default is always a candidate (11 temperatures then). So "
+        f"default is always a candidate ({est.temperatures + 1} temperatures "
+        "then). So "
         "the path's first temperature, `temperatures_[0]`, lies below every "
         "candidate's point of leaving the optimum, where the weights are at "
         "(or very near) the unpenalised optimum. At the defaults — the "
