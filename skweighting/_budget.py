@@ -4,7 +4,9 @@ of supports from the weights' support down to one module.
 A module with weight zero is never called at predict time, so the predict
 cost of an ensemble is the sum of the costs of the modules it keeps. Each
 step of the path drops the module whose removal costs the least out-of-fold
-loss per unit of predict cost saved, and learns the others' weights again.
+loss per unit saved, and learns the others' weights again: per second of
+predict cost under a cost budget, per module under a budget of modules
+(`savings`).
 
 Pure functions of an `~skweighting._objective.Objective` and a ``solve``
 callable; the estimators choose a point of the path within their budget.
@@ -60,6 +62,16 @@ def predict_costs(fold_seconds, fold_rows):
     return per_call + 1000.0 * np.median(slopes, axis=1), per_call
 
 
+def savings(costs, max_cost):
+    """What dropping each module saves, the unit the path trades loss
+    against: its predict cost under a cost budget (``max_cost`` set), one
+    module otherwise (a budget of modules counts modules, whatever they
+    cost)."""
+    if max_cost is None:
+        return np.ones(len(costs))
+    return np.asarray(costs, dtype=np.float64)
+
+
 def restricted(objective, modules):
     """``objective`` over ``modules`` (indices) alone."""
     return Objective(
@@ -98,7 +110,7 @@ def _point(objective, fit, modules, costs, folds):
     return SupportPoint(tuple(modules), fit, value, standard_error, cost)
 
 
-def support_path(objective, fit, costs, folds, solve):
+def support_path(objective, fit, costs, folds, solve, saved=None):
     """The nested supports from ``fit``'s down to one module.
 
     Parameters
@@ -113,15 +125,18 @@ def support_path(objective, fit, costs, folds, solve):
         The rows of each cv fold, for the loss's standard error.
     solve : callable
         ``solve(objective, warm_start=fit) -> AttentionFit``.
+    saved : ndarray of shape (n_modules,) or None
+        What dropping each module saves (`savings`); None: its cost.
 
     Returns
     -------
     list of SupportPoint
         From ``fit``'s support (its own weights) to one module; each next
         point drops the module of the smallest rise of the out-of-fold loss
-        per unit of predict cost saved, the others' weights learned again.
+        per unit saved, the others' weights learned again.
     """
     n_modules = len(costs)
+    saved = costs if saved is None else saved
     support = [int(m) for m in np.flatnonzero(fit.weights > 0)]
     points = [_point(objective, fit, support, costs, folds)]
     while len(support) > 1:
@@ -135,8 +150,8 @@ def support_path(objective, fit, costs, folds, solve):
             )
             trial = expanded(solve(restricted(objective, kept), warm), kept, n_modules)
             point = _point(objective, trial, kept, costs, folds)
-            saved = max(float(costs[module]), MIN_COST)
-            trials.append(((point.loss - points[-1].loss) / saved, module, point))
+            rise = point.loss - points[-1].loss
+            trials.append((rise / max(float(saved[module]), MIN_COST), module, point))
         _, dropped, point = min(trials, key=lambda t: (t[0], t[1]))
         support = list(point.modules)
         points.append(point)

@@ -114,8 +114,9 @@ alpha : float, default=1e-4
         When the learned weights use more, the ensemble is the point of
         lowest out-of-fold loss within the budget on their path of supports
         (``support_path_``): each step drops the module whose removal costs
-        the least out-of-fold loss per unit of predict cost saved, and
-        learns the others' weights again.
+        the least out-of-fold loss (per unit of predict cost saved when
+        ``max_predict_cost`` is set too), and learns the others' weights
+        again.
 
     max_predict_cost : float or None, default=None
         The most the modules in use may cost at predict time, in seconds of

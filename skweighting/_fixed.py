@@ -13,7 +13,7 @@ from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._base import _BaseSparseAttention
-from ._budget import affordable_start, support_path, within_budget
+from ._budget import affordable_start, savings, support_path, within_budget
 from ._docstrings import FITTED_ATTRIBUTES, OTHER_PARAMETERS, TEMPERATURE_PARAMETERS
 from ._normalisers import NORMALISERS, resolve_normaliser
 from ._objective import Objective
@@ -117,7 +117,12 @@ class _BaseFixedTemperature(_BaseSparseAttention):
             objective, fit, problem.costs, self.max_predict_cost, self._solve_from
         )
         points = support_path(
-            objective, start, problem.costs, problem.layout.folds, self._solve_from
+            objective,
+            start,
+            problem.costs,
+            problem.layout.folds,
+            self._solve_from,
+            saved=savings(problem.costs, self.max_predict_cost),
         )
         self.support_path_ = points
         point = within_budget(points, self.max_modules, self.max_predict_cost)

@@ -6,15 +6,27 @@ that it matters to the whole ``fit`` or ``predict`` a user pays for, and its
 docstring names that row; everything else is the plain NumPy call.
 """
 
+from contextlib import contextmanager
+
 import numpy as np
+from scipy.linalg.blas import daxpy, saxpy
 from threadpoolctl import ThreadpoolController
 
 # Found once: finding the loaded thread pools reads every loaded library's
 # file. A BLAS loaded after the first call is not limited, as with
 # scikit-learn's own cached controller: only speed depends on it.
 _controller = None
+_blas_libraries = None
 
 
+def _thread_controller():
+    global _controller
+    if _controller is None:
+        _controller = ThreadpoolController()
+    return _controller
+
+
+@contextmanager
 def one_blas_thread():
     """A context in which BLAS runs on one thread.
 
@@ -28,58 +40,80 @@ def one_blas_thread():
     saturates. The modules' own calls never run inside it. Measured by the
     ``whole fit`` and ``predict`` rows of ``bench/speed.py``, which run with
     the library's default threads.
+
+    Predict enters it once per module and block of rows, so it sets the
+    libraries' limits directly rather than through
+    `threadpoolctl.ThreadpoolController.limit`, whose bookkeeping costs
+    more than a block's check.
     """
-    global _controller
-    if _controller is None:
-        _controller = ThreadpoolController()
-    return _controller.limit(limits=1, user_api="blas")
+    global _blas_libraries
+    if _blas_libraries is None:
+        _blas_libraries = _thread_controller().select(user_api="blas").lib_controllers
+    saved = [library.num_threads for library in _blas_libraries]
+    for library, threads in zip(_blas_libraries, saved):
+        if threads != 1:
+            library.set_num_threads(1)
+    try:
+        yield
+    finally:
+        for library, threads in zip(_blas_libraries, saved):
+            if threads != 1:
+                library.set_num_threads(threads)
 
 
 def one_thread():
     """A context in which BLAS and OpenMP run on one thread each (the
     default portfolio's modules, see `skweighting._portfolio`)."""
-    global _controller
-    if _controller is None:
-        _controller = ThreadpoolController()
-    return _controller.limit(limits=1)
+    return _thread_controller().limit(limits=1)
 
 
 def weighted_sum(weights, outputs, transform=None, out=None):
     """``sum_m w[m] * transform(output_m)``, folding each module's output in
     as it comes (only one is alive at a time); into ``out`` if given.
 
-    The work on each output runs on one BLAS thread (`one_blas_thread`),
-    the module calls that produce them do not.
-
-    ``transform(output, out)`` writes into a new array of
-    ``transform.dtype`` (float64 if it has none): a module's own array is
-    never overwritten (it may keep it). The total is float64 and every
-    operation is element-wise, so a row's result does not depend on the
-    other rows it is predicted with.
-
-    An output may come as a pair ``(output, check)`` (see the combinations'
-    ``read(..., deferred=True)``): its check then runs on it first, and
-    raises once the output is folded in; entries rounded below zero are
-    clipped first.
+    ``transform(output, out)`` writes into a scratch array of
+    ``transform.dtype`` (float64 if it has none), reused from module to
+    module: a module's own array is never overwritten (it may keep it). The
+    total is in that dtype too. Every operation is element-wise, so a row's
+    result does not depend on the other rows it is predicted with.
     """
     dtype = np.dtype(getattr(transform, "dtype", np.float64))
     total = out
-    # A module is called as ``outputs`` yields it, with its own threads;
-    # only the work on its output runs on one BLAS thread.
-    for index, (weight, item) in enumerate(zip(weights, outputs)):
-        output, check = item if isinstance(item, tuple) else (item, None)
-        with one_blas_thread():
-            # NaN never compares below zero: the check raises for it.
-            if check is not None and check.add(output) < 0.0:
-                output = np.maximum(output, 0.0)
-            if transform is not None:
-                output = transform(output, np.empty(output.shape, dtype=dtype))
-            if total is None:
-                total = np.empty(output.shape)
-            if index == 0:  # the first module sets the total: no zero fill
-                np.multiply(output, weight, out=total)
-            else:
-                total += weight * output
-            if check is not None:
-                check.finish()
+    scratch = None
+    for index, (weight, output) in enumerate(zip(weights, outputs)):
+        if transform is not None:
+            if scratch is None or scratch.shape != output.shape:
+                scratch = np.empty(output.shape, dtype=dtype)
+            output = transform(output, scratch)
+        if total is None:
+            total = np.empty(output.shape, dtype=dtype)
+        if index == 0:  # the first module sets the total: no zero fill
+            np.multiply(output, weight, out=total)
+        else:
+            add_scaled(total, weight, output)
     return total
+
+
+_AXPY = {np.dtype(np.float64): daxpy, np.dtype(np.float32): saxpy}
+
+
+def add_scaled(total, weight, output):
+    """``total += weight * output`` in place.
+
+    One BLAS axpy (on one thread) where both are C-contiguous of the same
+    float dtype: a single pass with no temporary, where NumPy makes two
+    and allocates ``weight * output`` (the ``predict`` rows of
+    bench/speed.py).
+    """
+    axpy = _AXPY.get(total.dtype)
+    if (
+        axpy is not None
+        and output.dtype == total.dtype
+        and output.shape == total.shape
+        and total.flags.c_contiguous
+        and output.flags.c_contiguous
+    ):
+        with one_blas_thread():
+            axpy(output.ravel(), total.ravel(), a=weight)
+    else:
+        total += weight * output

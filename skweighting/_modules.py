@@ -77,57 +77,6 @@ def call_module(estimator, name, X, method, *, where=None):
     return np.asarray(output, dtype=np.float64)
 
 
-class ProbabilityCheck:
-    """The value checks of `check_probabilities`, fed block by block of rows.
-
-    ``add(block)`` as the rows pass (while they are in cache for other work:
-    predict folds each block into the combination right after), then
-    ``finish()`` raises as `check_probabilities` would. Two reductions per
-    block: its minimum and its row sums (a BLAS product). Entries >= 0 with
-    rows summing to one are probabilities (none can exceed one); NaN
-    propagates into the minimum, and an infinite entry into its row sum, so
-    these two also catch non-finite outputs.
-    """
-
-    def __init__(self, name, estimator, n_classes):
-        self.name, self.estimator = name, estimator
-        self.ones = np.ones(n_classes)
-        self.row_sums = None  # one block's, reused block after block
-        # Per block: its smallest entry and its smallest and largest row
-        # sums, reduced in `finish` by NumPy, which propagates NaN (Python's
-        # min and max skip it: any comparison with NaN is False).
-        self.extremes = []
-
-    def add(self, block):
-        """Check the next block of rows; returns its smallest entry."""
-        if block.size == 0:
-            return np.inf
-        if self.row_sums is None or len(self.row_sums) < len(block):
-            self.row_sums = np.empty(len(block))
-        smallest = block.min()
-        row_sums = np.dot(block, self.ones, out=self.row_sums[: len(block)])
-        self.extremes.append((smallest, row_sums.min(), row_sums.max()))
-        return smallest
-
-    def finish(self):
-        """Raise unless every row added held probabilities; returns whether
-        some entry is (slightly, within the tolerance) negative."""
-        if not self.extremes:
-            return False
-        smallest, lowest_sum, _ = np.min(self.extremes, axis=0)
-        highest_sum = np.max(self.extremes, axis=0)[2]
-        module = describe(self.name, self.estimator)
-        if not np.all(np.isfinite([smallest, lowest_sum, highest_sum])):
-            raise non_finite_predictions(module, method="predict_proba")
-        if smallest < -1e-6 or lowest_sum < 1 - 1e-4 or highest_sum > 1 + 1e-4:
-            raise ValueError(
-                f"{module} returned predict_proba values that are not "
-                "probabilities (each row must lie in [0, 1] and sum to 1). Fix "
-                "the module, calibrate it, or drop it."
-            )
-        return bool(smallest < 0.0)
-
-
 def check_probability_shape(output, name, estimator, n_classes):
     """Raise unless ``output`` is (n_samples, n_classes)."""
     if output.ndim != 2 or output.shape[1] != n_classes:
@@ -140,11 +89,32 @@ def check_probability_shape(output, name, estimator, n_classes):
 
 def check_probabilities(output, name, estimator, n_classes):
     """Raise unless ``output`` is (n_samples, n_classes) probabilities;
-    returns whether some entry is (slightly, within the tolerance) negative."""
+    returns whether some entry is (slightly, within the tolerance) negative.
+
+    Two reductions: the smallest entry and the row sums (a BLAS product,
+    on one thread: see `one_blas_thread`). Entries >= 0 with rows summing
+    to one are probabilities (none can exceed one); NaN propagates into the
+    minimum, and an infinite entry into its row sum, so these two also
+    catch non-finite outputs.
+    """
     check_probability_shape(output, name, estimator, n_classes)
-    check = ProbabilityCheck(name, estimator, n_classes)
-    check.add(output)
-    return check.finish()
+    if output.size == 0:
+        return False
+    smallest = float(output.min())
+    with one_blas_thread():
+        row_sums = output @ np.ones(n_classes)
+    lowest_sum, highest_sum = float(row_sums.min()), float(row_sums.max())
+    # Written so that NaN, which fails every comparison, fails the check.
+    if not (smallest >= -1e-6 and lowest_sum >= 1 - 1e-4 and highest_sum <= 1 + 1e-4):
+        module = describe(name, estimator)
+        if not np.all(np.isfinite([smallest, lowest_sum, highest_sum])):
+            raise non_finite_predictions(module, method="predict_proba")
+        raise ValueError(
+            f"{module} returned predict_proba values that are not "
+            "probabilities (each row must lie in [0, 1] and sum to 1). Fix "
+            "the module, calibrate it, or drop it."
+        )
+    return smallest < 0.0
 
 
 def check_predictions(output, name, estimator, n_outputs):
@@ -258,9 +228,7 @@ def fit_predict_fold(estimator, name, fold, fit_params, reader, *, memory, where
     output, classes, seconds = fit_call(
         estimator, name, tuple(fold), fit_params, reader.method, where
     )
-    with one_blas_thread():  # the module's own calls keep their threads
-        output = reader.check(output, name, estimator, classes)
-    return output, seconds
+    return reader.check(output, name, estimator, classes), seconds
 
 
 class ModuleFailure:

@@ -29,7 +29,7 @@ from .exceptions import InconsistentVersionWarning
 # module's per-call overhead stays small against its work): a block's
 # outputs, and the total they are folded into, stay in cache (the
 # ``predict`` rows of bench/speed.py).
-PREDICT_BLOCK_BYTES = 2 * 2**20
+PREDICT_BLOCK_BYTES = 2**20
 PREDICT_MIN_BLOCK_ROWS = 4096
 
 
@@ -54,13 +54,12 @@ class _Prediction:
             check_array(X, accept_sparse=True, dtype=None, ensure_all_finite=True)
         return X
 
-    def _outputs_in_use(self, X, deferred=False):
-        """Outputs of the modules with non-zero weight (the only ones kept),
-        one at a time (``deferred``: for the combination's ``combine``,
-        which checks them as it folds them in)."""
+    def _outputs_in_use(self, X):
+        """Checked outputs of the modules with non-zero weight (the only ones
+        kept), one at a time."""
         names = [n for n, kept in zip(self.module_names_, self.support_) if kept]
         return (
-            self._combination.read(estimator, name, X, deferred=deferred)
+            self._combination.read(estimator, name, X)
             for name, estimator in zip(names, self.estimators_)
         )
 
@@ -81,12 +80,12 @@ class _Prediction:
             PREDICT_BLOCK_BYTES // (8 * self._combination.n_columns),
         )
         if n_samples <= block_rows:
-            outputs = self._outputs_in_use(X, deferred=True)
+            outputs = self._outputs_in_use(X)
             return self._combination.combine(outputs, weights, self._extra)
         combined = np.empty((n_samples, self._combination.n_columns))
         for start in range(0, n_samples, block_rows):
             rows = slice(start, min(start + block_rows, n_samples))
-            outputs = self._outputs_in_use(_safe_indexing(X, rows), deferred=True)
+            outputs = self._outputs_in_use(_safe_indexing(X, rows))
             block = self._combination.combine(
                 outputs, weights, self._extra, out=combined[rows]
             )

@@ -11,7 +11,13 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.metrics import check_scoring
 
-from ._budget import affordable_start, restricted, support_path, within_budget
+from ._budget import (
+    affordable_start,
+    restricted,
+    savings,
+    support_path,
+    within_budget,
+)
 from ._solvers import AttentionFit, learn_attention
 
 
@@ -256,7 +262,12 @@ def within_budget_candidates(
         solve_from = lambda o, warm: learn_attention(o, warm_start=warm, **solve)  # noqa: E731
         start = affordable_start(objective, fit, problem.costs, max_cost, solve_from)
         points = support_path(
-            objective, start, problem.costs, problem.layout.folds, solve_from
+            objective,
+            start,
+            problem.costs,
+            problem.layout.folds,
+            solve_from,
+            saved=savings(problem.costs, max_cost),
         )
         point = within_budget(points, max_modules, max_cost)
         kept = restricted(objective, list(point.modules))

@@ -21,9 +21,11 @@ from skweighting._budget import (
     affordable_start,
     predict_costs,
     restricted,
+    savings,
     support_path,
     within_budget,
 )
+from skweighting._combinations.mixture import MixtureLoss
 from skweighting._normalisers import NORMALISERS
 from skweighting._objective import Objective
 from skweighting._solvers import learn_attention
@@ -115,6 +117,38 @@ def test_each_step_drops_the_least_loss_per_unit_of_cost_saved():
         ratios[module] = rise / costs[module]
     dropped = (set(first.modules) - set(second.modules)).pop()
     assert dropped == min(ratios, key=ratios.get)
+
+
+def test_a_budget_of_modules_drops_the_least_loss_whatever_the_cost():
+    # Under max_modules every module saves one module: the dropped one is
+    # the smallest rise of the loss, whatever the modules cost. Each module
+    # is right on its own quarter of the rows, module 3 the least so.
+    quarter = np.repeat(np.arange(4), 50)
+    strength = np.array([0.95, 0.9, 0.85, 0.8])
+    proba_true = np.where(quarter == np.arange(4)[:, None], strength[:, None], 0.2)
+    loss = MixtureLoss(proba_true, np.full(200, 1 / 200), None)
+    objective = Objective(loss, NORMALISERS["softmax"], alpha=1e-4, temperature=1.0)
+    fit = learn_attention(objective)
+    costs = np.array([1.0, 2.0, 1.0, 1.0])
+    np.testing.assert_array_equal(savings(costs, None), np.ones(4))
+    np.testing.assert_array_equal(savings(costs, 2.0), costs)
+    rises = []
+    for module in range(4):
+        kept = [m for m in range(4) if m != module]
+        kept_objective = restricted(objective, kept)
+        trial = learn_attention(kept_objective)
+        rises.append(kept_objective.loss.value(trial.weights, trial.extra))
+    rises = np.array(rises) - loss.value(fit.weights, fit.extra)
+    assert np.all(np.diff(rises) < -1e-3)  # distinct: 3 is the least missed
+    by_count = support_path(
+        objective, fit, costs, FOLDS, _solve, saved=savings(costs, None)
+    )[1]
+    assert by_count.modules == (0, 1, 2)
+    # The costs still say what each point costs.
+    assert by_count.cost == pytest.approx(4.0)
+    # Per unit of cost, the dearer module 1 goes first instead.
+    assert np.argmin(rises / costs) == 1
+    assert support_path(objective, fit, costs, FOLDS, _solve)[1].modules == (0, 2, 3)
 
 
 def test_within_budget_is_the_lowest_loss_that_fits():

@@ -239,35 +239,33 @@ def test_class_probabilities_placeholder_is_uniform(make):
     )
 
 
-@pytest.mark.parametrize("deferred", [False, True])
-def test_read_names_the_module_in_its_errors(deferred):
+def test_read_names_the_module_in_its_errors():
     combination = LinearMixture(np.array([0, 1, 2]))
     failing = Table(None, classes=np.array([0, 1, 2]))
     with pytest.raises(TypeError, match=r"^module 'f' \(Table\) failed to predict"):
-        combination.read(failing, "f", np.array([[0.0], [1.0]]), deferred)
+        combination.read(failing, "f", np.array([[0.0], [1.0]]))
     wrong_shape = Table(np.full((2, 2), 0.5), classes=np.array([0, 1, 2]))
     with pytest.raises(ValueError, match=r"module 'm' \(Table\)"):
-        combination.read(wrong_shape, "m", np.array([[0.0], [1.0]]), deferred)
+        combination.read(wrong_shape, "m", np.array([[0.0], [1.0]]))
     # A module that learned labels the ensemble never saw, as many as its own.
     unknown = Table(np.full((2, 3), 1 / 3), classes=np.array([0, 1, 5]))
     with pytest.raises(ValueError, match=r"module 'u' \(Table\)"):
-        combination.read(unknown, "u", np.array([[0.0], [1.0]]), deferred)
+        combination.read(unknown, "u", np.array([[0.0], [1.0]]))
     nan = Table(np.full((2, 3), np.nan), classes=np.array([0, 1, 2]))
     with pytest.raises(ValueError, match=r"module 'n' \(Table\) returned NaN"):
-        output = combination.read(nan, "n", np.array([[0.0], [1.0]]), deferred)
-        combination.combine([output], np.array([1.0]), None)
+        combination.read(nan, "n", np.array([[0.0], [1.0]]))
 
 
 @pytest.mark.parametrize("module_classes", [["c", "a"], ["a", "c"]])
-def test_deferred_read_aligns_the_columns_of_a_module_that_saw_fewer_classes(
+def test_read_aligns_the_columns_of_a_module_that_saw_fewer_classes(
     module_classes,
 ):
-    # predict reads each block deferred: the columns go to the module's
-    # labels in the ensemble's classes_, zeros for the class it never saw.
+    # The columns go to the module's labels in the ensemble's classes_,
+    # zeros for the class it never saw.
     table = np.array([[0.7, 0.3], [0.1, 0.9], [0.5, 0.5]])
     module = Table(table, classes=np.array(module_classes))
     combination = LinearMixture(np.array(["a", "b", "c"]))
-    output, _ = combination.read(module, "m", np.arange(3.0)[:, None], deferred=True)
+    output = combination.read(module, "m", np.arange(3.0)[:, None])
     expected = np.zeros((3, 3))
     expected[:, [["a", "b", "c"].index(label) for label in module_classes]] = table
     np.testing.assert_array_equal(output, expected)
@@ -277,4 +275,4 @@ def test_deferred_read_aligns_the_columns_of_a_module_that_saw_fewer_classes(
         match=r"^module 'w' \(Table\) returned predict_proba of shape \(3, 3\), "
         r"but it has 2 classes_\.",
     ):
-        combination.read(wrong, "w", np.arange(3.0)[:, None], deferred=True)
+        combination.read(wrong, "w", np.arange(3.0)[:, None])

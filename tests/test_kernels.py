@@ -24,6 +24,9 @@ def test_one_blas_thread_limits_blas_inside_and_restores_it_after():
             with _kernels.one_blas_thread():
                 assert blas_threads() == {1}
             assert blas_threads() == outside
+        with pytest.raises(KeyError), _kernels.one_blas_thread():
+            raise KeyError("an error inside still restores the threads")
+        assert blas_threads() == outside
 
 
 def test_weighted_sum_folds_the_outputs_in_and_leaves_them_alone():

@@ -3,7 +3,7 @@
 Every combination answers the same few questions, so the estimator never
 asks which one it has:
 
-* ``method`` and ``read(estimator, name, X, deferred=False)``: which method
+* ``method`` and ``read(estimator, name, X)``: which method
   of a module is called, and its output checked and laid out for this
   combination (class probabilities in the columns of ``classes_``, or 2-D
   predictions); ``check(output, name, estimator, module_classes)`` does the

@@ -4,13 +4,7 @@ module's own out-of-fold log-likelihood."""
 
 import numpy as np
 
-from .._modules import (
-    ProbabilityCheck,
-    call_module,
-    check_probabilities,
-    check_probability_shape,
-    class_columns,
-)
+from .._modules import call_module, check_probabilities, class_columns
 from ._common import clipped_log, normalised_weights
 
 
@@ -37,41 +31,30 @@ class ClassProbabilities:
         self.classes = np.asarray(classes)
         self.n_columns = len(self.classes)
 
-    def read(self, estimator, name, X, deferred=False):
+    def read(self, estimator, name, X):
         """The module's checked outputs on ``X``, in the columns of
-        ``classes``.
-
-        ``deferred=True`` gives ``(output, check)`` instead, the values not
-        yet checked: `combine` runs the `ProbabilityCheck` on each block of
-        rows as it folds them in, so that predict reads each output from
-        memory once."""
+        ``classes``."""
         output = call_module(estimator, name, X, self.method)
-        if not deferred:
-            return self.check(output, name, estimator, estimator.classes_)
-        output = self._aligned(output, name, estimator, estimator.classes_)
-        return output, ProbabilityCheck(name, estimator, self.n_columns)
+        return self.check(output, name, estimator, estimator.classes_)
 
     def check(self, output, name, estimator, module_classes):
         """``read`` for an output already computed by a fitted module that
-        learned ``module_classes`` (``estimator`` names it in errors)."""
-        columns = class_columns(module_classes, name, estimator, self.classes)
-        if check_probabilities(output, name, estimator, len(columns)):
-            output = np.maximum(output, 0.0)  # rounding below zero only
-        return self._aligned(output, name, estimator, module_classes, columns)
-
-    def _aligned(self, output, name, estimator, module_classes, columns=None):
-        """``output`` (of a module that learned ``module_classes``) in the
-        columns of ``classes``: zeros for the classes it never saw. Only
-        the shape is checked here."""
-        if columns is None:
-            if _same_labels(module_classes, self.classes):
-                # The usual case, found without `class_columns`' search:
-                # predict calls this for every block of rows of every module.
-                check_probability_shape(output, name, estimator, len(self.classes))
-                return output
+        learned ``module_classes`` (``estimator`` names it in errors):
+        checked, entries rounded below zero clipped, and zeros in the
+        columns of the classes it never saw."""
+        if _same_labels(module_classes, self.classes):
+            # The usual case, found without `class_columns`' search:
+            # predict checks every block of rows of every module.
+            columns = None
+            n_columns = len(self.classes)
+        else:
             columns = class_columns(module_classes, name, estimator, self.classes)
-            check_probability_shape(output, name, estimator, len(columns))
-        if len(columns) == len(self.classes) and np.all(np.diff(columns) > 0):
+            n_columns = len(columns)
+        if check_probabilities(output, name, estimator, n_columns):
+            output = np.maximum(output, 0.0)  # rounding below zero only
+        if columns is None or (
+            len(columns) == len(self.classes) and np.all(np.diff(columns) > 0)
+        ):
             return output  # already in the order of classes_
         aligned = np.zeros((output.shape[0], len(self.classes)))
         aligned[:, columns] = output

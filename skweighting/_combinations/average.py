@@ -245,9 +245,8 @@ class Average:
         self.n_columns = n_outputs
         self.y_ndim = y_ndim
 
-    def read(self, estimator, name, X, deferred=False):
-        """The module's checked predictions on ``X``, (n_samples, n_outputs):
-        checked at once whether ``deferred`` or not (one reduction)."""
+    def read(self, estimator, name, X):
+        """The module's checked predictions on ``X``, (n_samples, n_outputs)."""
         output = call_module(estimator, name, X, self.method)
         return check_predictions(output, name, estimator, self.n_columns)
 

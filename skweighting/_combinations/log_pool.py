@@ -277,15 +277,21 @@ class LogPoolLoss:
 
 class _FlooredLog:
     """``log(max(block, POOL_FLOOR))`` into ``out``, in ``dtype``: in
-    float32 the block is rounded to float32 as it is floored (one pass) and
-    the log is float32's, what the fit computed when its store was
-    float32."""
+    float32 the block is rounded to float32 first (rounding is monotonic,
+    so this equals rounding the floored value) and the log is float32's,
+    what the fit computed when its store was float32."""
 
     def __init__(self, dtype):
         self.dtype = np.dtype(dtype)
 
     def __call__(self, block, out):
-        np.maximum(block, POOL_FLOOR, out=out, dtype=self.dtype, casting="same_kind")
+        if out.dtype == block.dtype:
+            np.maximum(block, POOL_FLOOR, out=out)
+        else:
+            # A cast, then the floor in the cast dtype: NumPy's mixed-type
+            # maximum buffers and is slower than the two passes.
+            np.copyto(out, block, casting="same_kind")
+            np.maximum(out, out.dtype.type(POOL_FLOOR), out=out)
         return np.log(out, out=out)
 
 
@@ -339,10 +345,15 @@ class LogPooling(ClassProbabilities):
 
     def combine(self, outputs, weights, extra, out=None):
         # The sharpness beta goes into the weights (beta * sum_m w[m] log p_m
-        # = sum_m (beta w[m]) log p_m): one pass fewer over the result.
+        # = sum_m (beta w[m]) log p_m): one pass fewer over the result. The
+        # sum is in the dtype of the logs, as the fit's pool was.
         sharpness = np.exp(extra[0])
         transform = _FlooredLog(self.log_dtype)
-        pooled = weighted_sum(weights * sharpness, outputs, transform, out=out)
+        pooled = weighted_sum(weights * sharpness, outputs, transform)
+        if out is not None:
+            out[...] = pooled
+            pooled = out
+        pooled = pooled.astype(np.float64, copy=False)
         with one_blas_thread():  # a small BLAS product: see `one_blas_thread`
             # Not in place: rows that underflow are redone from `pooled`.
             unnormalised, norm, _ = log_pool_normalise(pooled, 0.0)
