@@ -76,8 +76,9 @@ print(f"predict_cost_: {plain.predict_cost_:.4f} s per 1,000 rows")
 # The fit learns the weights as usual, then follows a path of supports down
 # to one module: each step drops the module whose removal raises the
 # out-of-fold loss the least (a budget of modules counts modules, not their
-# cost), and learns the others' weights again. It keeps the point of lowest out-of-fold loss within the
-# budget; only that point's modules are refitted and called.
+# cost), and learns the others' weights again. It keeps the point of lowest
+# out-of-fold loss within the budget; only that point's modules are
+# refitted and called.
 two = SparseAttentionClassifier(modules, max_modules=2, cv=3, random_state=0)
 two.fit(X_train, y_train)
 print("weights:", dict(zip(two.module_names_, two.attention_weights_.round(3))))
