@@ -55,6 +55,7 @@ if __package__ in (None, ""):
 import numpy as np  # noqa: E402
 from sklearn.base import clone  # noqa: E402
 from sklearn.exceptions import ConvergenceWarning  # noqa: E402
+from sklearn.utils import _safe_indexing  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
 
 from bench import _report  # noqa: E402
@@ -226,7 +227,12 @@ def _fit_and_score(method, est, task, fold_data, base, names, reference):
             # exactly such a call, on held-out rows (repeated if fewer).
             rows_1000 = np.resize(np.arange(len(y_test)), BUDGET_ROWS)
             _, seconds = _predict(
-                est, X_test[rows_1000], task, classes, PREDICT_REPEATS, np.median
+                est,
+                _safe_indexing(X_test, rows_1000),
+                task,
+                classes,
+                PREDICT_REPEATS,
+                np.median,
             )
             facts["measured_1000_s"] = f"{seconds:.6g}"
     if hasattr(est, "predict_cost_"):

@@ -1470,13 +1470,12 @@ def report_predict(rows):
         "beyond the modules: minus the modules' own work (their row gathers, "
         "from the fastest profiled call), in floor passes (the same floor as "
         "the whole fit: one pass over the n x M x K tensor, all M modules). "
-        "Phases as in the fit, except that a classifier's probabilities "
-        "are checked inside `combine`, block by block of rows as they are "
-        "folded in (output checks then hold only the column alignment). "
-        "Log pooling fitted on 200,000 out-of-fold rows or more (as here) "
-        "pools float32 logs, as its fit did (`LogPooling.FLOAT32_ROWS`); "
-        "its probabilities are float64, at most 2e-7 from float64 pooling "
-        "here. Peak: memory allocated during the call, "
+        "Phases as in the fit: the modules are called on blocks of rows, "
+        "each block's outputs checked (output checks) and folded into the "
+        "combination (combine). Log pooling fitted on 200,000 out-of-fold "
+        "rows or more (as here) pools float32 logs in float32, as its fit "
+        "did (`LogPooling.FLOAT32_ROWS`), and normalises them in float64. "
+        "Peak: memory allocated during the call, "
         "the modules' outputs and the result included, in tensors.",
         "",
         _table(

@@ -49,16 +49,20 @@ def one_blas_thread():
     global _blas_libraries
     if _blas_libraries is None:
         _blas_libraries = _thread_controller().select(user_api="blas").lib_controllers
-    saved = [library.num_threads for library in _blas_libraries]
-    for library, threads in zip(_blas_libraries, saved):
-        if threads != 1:
-            library.set_num_threads(1)
+    # A library that cannot tell its threads (None) is left alone: only
+    # speed depends on it.
+    changed = [
+        (library, threads)
+        for library in _blas_libraries
+        if (threads := library.num_threads) is not None and threads != 1
+    ]
+    for library, _ in changed:
+        library.set_num_threads(1)
     try:
         yield
     finally:
-        for library, threads in zip(_blas_libraries, saved):
-            if threads != 1:
-                library.set_num_threads(threads)
+        for library, threads in changed:
+            library.set_num_threads(threads)
 
 
 def one_thread():

@@ -130,7 +130,9 @@ class _Prediction:
         Returns
         -------
         proba : ndarray of shape (n_samples, n_classes)
-            Columns in the order of ``classes_``; rows sum to one.
+            Columns in the order of ``classes_``; rows sum to one. A row's
+            probabilities do not depend on the other rows predicted with
+            it: every step of the combination is element-wise.
         """
         return self._combined(X)
 

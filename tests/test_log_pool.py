@@ -206,8 +206,8 @@ def test_the_store_is_float32_from_200_000_rows(n_rows, dtype):
 
 
 def test_a_rows_probabilities_do_not_depend_on_its_batch(monkeypatch):
-    # Element-wise pooling in float64: the same row gives the same values
-    # whatever rows it is predicted with, float32 logs included.
+    # Element-wise pooling: the same row gives the same values whatever
+    # rows it is predicted with, float32 logs (summed in float32) included.
     monkeypatch.setattr(LogPooling, "FLOAT32_ROWS", 1000)
     rng = np.random.default_rng(9)
     proba, y = module_probas(rng, n_samples=3000)

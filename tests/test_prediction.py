@@ -27,9 +27,10 @@ from sklearn.linear_model import LinearRegression, LogisticRegression, Ridge
 from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
-from sklearn.tree import DecisionTreeRegressor
+from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
 from skweighting import SparseAttentionClassifier, SparseAttentionRegressor
+from skweighting import _prediction as prediction_module
 
 
 # --------------------------------------------------------------------------
@@ -132,3 +133,40 @@ def test_concurrent_predict_on_one_regressor():
     expected = ens.predict(X_REG)
     for got in _hammer(ens.predict, [X_REG] * 32):
         np.testing.assert_array_equal(got, expected)
+
+
+# --------------------------------------------------------------------------
+# Blocks of rows: a row's prediction does not depend on its batch
+# --------------------------------------------------------------------------
+@pytest.mark.parametrize("combine", ["log", "linear", "regression"])
+def test_a_rows_prediction_does_not_depend_on_its_batch_or_blocks(combine, monkeypatch):
+    # Modules whose own outputs for a row do not depend on its batch (a
+    # linear model's may, by an ulp, through BLAS): the combination then
+    # gives the same bits.
+    if combine == "regression":
+        ens = SparseAttentionRegressor(
+            [
+                ("tree", DecisionTreeRegressor(max_depth=3, random_state=0)),
+                ("knn", KNeighborsRegressor()),
+            ],
+            random_state=0,
+        ).fit(X_REG, Y_REG)
+        method, data = ens.predict, X_REG
+    else:
+        ens = SparseAttentionClassifier(
+            [
+                ("tree", DecisionTreeClassifier(max_depth=3, random_state=0)),
+                ("knn", KNeighborsClassifier()),
+            ],
+            combine=combine,
+            random_state=0,
+        ).fit(X, Y)
+        method, data = ens.predict_proba, X
+    assert ens.n_nonzero_ == 2
+    whole = method(data)
+    # Blocks of 7 rows (the last one shorter), each folded in on its own.
+    monkeypatch.setattr(prediction_module, "PREDICT_BLOCK_BYTES", 1)
+    monkeypatch.setattr(prediction_module, "PREDICT_MIN_BLOCK_ROWS", 7)
+    np.testing.assert_array_equal(method(data), whole)
+    for rows in (slice(0, 1), slice(5, 6), slice(13, 29)):
+        np.testing.assert_array_equal(method(data[rows]), whole[rows])
