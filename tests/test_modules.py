@@ -69,11 +69,21 @@ def test_predictions_check():
 def test_check_finds_a_bad_row_anywhere():
     rows = np.tile([[0.25, 0.75]], (10, 1))
     assert not _check(rows)
-    for bad_row, bad in [(9, [np.nan, 1.0]), (4, [-0.5, 1.5]), (7, [0.6, 0.6])]:
+    cases = [
+        (9, [np.nan, 1.0], "NaN or infinite"),
+        (0, [np.inf, 0.0], "NaN or infinite"),
+        (4, [-0.5, 1.5], "not probabilities"),
+        (7, [0.6, 0.6], "not probabilities"),
+        (2, [0.4, 0.4], "not probabilities"),
+    ]
+    for bad_row, bad, message in cases:
         broken = rows.copy()
         broken[bad_row] = bad
-        with pytest.raises(ValueError, match="module 'm'"):
+        with pytest.raises(ValueError, match=f"module 'm'.*{message}"):
             _check(broken)
+    # A tiny negative in the last row is reported, not raised.
+    rows[9] = [1.0 + 1e-7, -1e-7]
+    assert _check(rows)
 
 
 def test_prediction_check_is_exact_when_the_sum_overflows():
