@@ -86,7 +86,8 @@ def weighted_sum(weights, outputs, transform=None, out=None):
     scratch = None
     for index, (weight, output) in enumerate(zip(weights, outputs)):
         if transform is not None:
-            if scratch is None or scratch.shape != output.shape:
+            # Every output has the same shape: one scratch serves them all.
+            if scratch is None:
                 scratch = np.empty(output.shape, dtype=dtype)
             output = transform(output, scratch)
         if total is None:
@@ -102,22 +103,16 @@ _AXPY = {np.dtype(np.float64): daxpy, np.dtype(np.float32): saxpy}
 
 
 def add_scaled(total, weight, output):
-    """``total += weight * output`` in place.
+    """``total += weight * output`` in place, for a float64 or float32
+    ``total``.
 
-    One BLAS axpy (on one thread) where both are C-contiguous of the same
-    float dtype: a single pass with no temporary, where NumPy makes two
-    and allocates ``weight * output`` (the ``predict`` rows of
-    bench/speed.py).
+    One BLAS axpy (on one thread) where ``total`` is C-contiguous: a single
+    pass with no temporary, where NumPy makes two and allocates ``weight *
+    output`` (the ``predict`` rows of bench/speed.py). BLAS works on flat
+    arrays, and only a C-contiguous ``total`` flattens to a view of itself.
     """
-    axpy = _AXPY.get(total.dtype)
-    if (
-        axpy is not None
-        and output.dtype == total.dtype
-        and output.shape == total.shape
-        and total.flags.c_contiguous
-        and output.flags.c_contiguous
-    ):
-        with one_blas_thread():
-            axpy(output.ravel(), total.ravel(), a=weight)
-    else:
+    if not total.flags.c_contiguous:
         total += weight * output
+        return
+    with one_blas_thread():
+        _AXPY[total.dtype](output.ravel(), total.ravel(), a=weight)

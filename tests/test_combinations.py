@@ -256,23 +256,23 @@ def test_read_names_the_module_in_its_errors():
         combination.read(nan, "n", np.array([[0.0], [1.0]]))
 
 
-@pytest.mark.parametrize("module_classes", [["c", "a"], ["a", "c"]])
-def test_read_aligns_the_columns_of_a_module_that_saw_fewer_classes(
-    module_classes,
-):
-    # The columns go to the module's labels in the ensemble's classes_,
-    # zeros for the class it never saw.
-    table = np.array([[0.7, 0.3], [0.1, 0.9], [0.5, 0.5]])
+@pytest.mark.parametrize("module_classes", [["c", "a"], ["a", "c"], ["c", "a", "b"]])
+def test_read_aligns_the_columns_of_a_module_by_label(module_classes):
+    # The columns go to the module's labels in the ensemble's classes_:
+    # zeros for a class it never saw, and its own order undone.
+    n_labels = len(module_classes)
+    table = np.random.default_rng(0).dirichlet(np.ones(n_labels), size=3)
     module = Table(table, classes=np.array(module_classes))
     combination = LinearMixture(np.array(["a", "b", "c"]))
     output = combination.read(module, "m", np.arange(3.0)[:, None])
     expected = np.zeros((3, 3))
     expected[:, [["a", "b", "c"].index(label) for label in module_classes]] = table
     np.testing.assert_array_equal(output, expected)
-    wrong = Table(np.full((3, 3), 1 / 3), classes=np.array(module_classes))
+    shape = (3, n_labels + 1)
+    wrong = Table(np.full(shape, 1 / shape[1]), classes=np.array(module_classes))
     with pytest.raises(
         ValueError,
-        match=r"^module 'w' \(Table\) returned predict_proba of shape \(3, 3\), "
-        r"but it has 2 classes_\.",
+        match=rf"^module 'w' \(Table\) returned predict_proba of shape "
+        rf"\(3, {shape[1]}\), but it has {n_labels} classes_\.",
     ):
         combination.read(wrong, "w", np.arange(3.0)[:, None])

@@ -48,6 +48,45 @@ def test_weighted_sum_folds_the_outputs_in_and_leaves_them_alone():
         np.testing.assert_array_equal(output, copy)
 
 
+def test_weighted_sum_in_the_dtype_of_its_transform():
+    # A float32 transform: the sum is float32 too, and one module with
+    # weight one is exactly its transformed output (float32's log of the
+    # float32 block, not float64's log rounded).
+    rng = np.random.default_rng(1)
+    outputs = [rng.uniform(0.01, 1.0, (500, 3)) for _ in range(2)]
+
+    def log32(block, out):
+        np.copyto(out, block, casting="same_kind")
+        return np.log(out, out=out)
+
+    log32.dtype = np.float32
+    one = _kernels.weighted_sum(np.array([1.0]), iter(outputs[:1]), log32)
+    assert one.dtype == np.float32
+    np.testing.assert_array_equal(one, np.log(outputs[0].astype(np.float32)))
+    two = _kernels.weighted_sum(np.array([0.25, 0.75]), iter(outputs), log32)
+    assert two.dtype == np.float32
+    expected = 0.25 * np.log(outputs[0]) + 0.75 * np.log(outputs[1])
+    np.testing.assert_allclose(two, expected, rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_add_scaled_into_contiguous_and_strided_totals(dtype):
+    rng = np.random.default_rng(2)
+    output = rng.uniform(size=(6, 3))
+    start = rng.uniform(size=(6, 3)).astype(dtype)
+    contiguous = start.copy()
+    _kernels.add_scaled(contiguous, 0.5, output)
+    np.testing.assert_allclose(contiguous, start + 0.5 * output, rtol=1e-6)
+    # A strided total (every other column of a wider array) is updated in
+    # place too: BLAS would have worked on a flattened copy of it.
+    wide = np.zeros((6, 6), dtype=dtype)
+    strided = wide[:, ::2]
+    strided[...] = start
+    _kernels.add_scaled(strided, 0.5, output)
+    np.testing.assert_allclose(wide[:, ::2], start + 0.5 * output, rtol=1e-6)
+    assert np.all(wide[:, 1::2] == 0)
+
+
 class ThreadSpy(GaussianNB):
     """GaussianNB that records the BLAS threads it predicts with."""
 

@@ -52,9 +52,7 @@ class ClassProbabilities:
             n_columns = len(columns)
         if check_probabilities(output, name, estimator, n_columns):
             output = np.maximum(output, 0.0)  # rounding below zero only
-        if columns is None or (
-            len(columns) == len(self.classes) and np.all(np.diff(columns) > 0)
-        ):
+        if columns is None:
             return output  # already in the order of classes_
         aligned = np.zeros((output.shape[0], len(self.classes)))
         aligned[:, columns] = output

@@ -277,21 +277,14 @@ class LogPoolLoss:
 
 class _FlooredLog:
     """``log(max(block, POOL_FLOOR))`` into ``out``, in ``dtype``: in
-    float32 the block is rounded to float32 first (rounding is monotonic,
-    so this equals rounding the floored value) and the log is float32's,
-    what the fit computed when its store was float32."""
+    float32 the floored block is rounded to float32 and the log is
+    float32's, what the fit computed when its store was float32."""
 
     def __init__(self, dtype):
         self.dtype = np.dtype(dtype)
 
     def __call__(self, block, out):
-        if out.dtype == block.dtype:
-            np.maximum(block, POOL_FLOOR, out=out)
-        else:
-            # A cast, then the floor in the cast dtype: NumPy's mixed-type
-            # maximum buffers and is slower than the two passes.
-            np.copyto(out, block, casting="same_kind")
-            np.maximum(out, out.dtype.type(POOL_FLOOR), out=out)
+        np.maximum(block, POOL_FLOOR, out=out)
         return np.log(out, out=out)
 
 
@@ -350,10 +343,10 @@ class LogPooling(ClassProbabilities):
         sharpness = np.exp(extra[0])
         transform = _FlooredLog(self.log_dtype)
         pooled = weighted_sum(weights * sharpness, outputs, transform)
-        if out is not None:
-            out[...] = pooled
-            pooled = out
-        pooled = pooled.astype(np.float64, copy=False)
+        if out is None:
+            out = np.empty(pooled.shape)
+        out[...] = pooled
+        pooled = out
         with one_blas_thread():  # a small BLAS product: see `one_blas_thread`
             # Not in place: rows that underflow are redone from `pooled`.
             unnormalised, norm, _ = log_pool_normalise(pooled, 0.0)
