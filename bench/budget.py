@@ -2,7 +2,7 @@
 predict-time budget against Caruana's ensemble selection and the best single
 module held to the same budget, on real data sets.
 
-Run ``python bench/budget.py`` (full run: ~30 min on 2 shared cores; it
+Run ``python bench/budget.py`` (full run: ~5 min on 2 quiet cores; it
 resumes from its CSV) or, tiny, ``python bench/budget.py --datasets iris
 quakes --folds 1 --quick``.
 
