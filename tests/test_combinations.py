@@ -15,7 +15,11 @@ from _helpers import (
 )
 
 from skweighting._combinations import Average, LinearMixture, LogPooling
-from skweighting._combinations._common import clipped_log, renormalised_without
+from skweighting._combinations._common import (
+    clipped_log,
+    normalised_weights,
+    renormalised_without,
+)
 from skweighting._combinations.average import (
     QuadraticLoss,
 )
@@ -276,3 +280,11 @@ def test_read_aligns_the_columns_of_a_module_by_label(module_classes):
         rf"\(3, {shape[1]}\), but it has {n_labels} classes_\.",
     ):
         combination.read(wrong, "w", np.arange(3.0)[:, None])
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.float32, np.float64])
+def test_normalised_sample_weights_are_float64_and_sum_to_one(dtype):
+    weights = normalised_weights(np.array([1, 2, 5], dtype=dtype), 3)
+    assert weights.dtype == np.float64
+    np.testing.assert_array_equal(weights, np.array([1, 2, 5]) / 8)
+    np.testing.assert_array_equal(normalised_weights(None, 4), np.full(4, 0.25))

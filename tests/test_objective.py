@@ -108,3 +108,35 @@ def test_starts_are_the_documented_points(normaliser):
         np.testing.assert_allclose(2.5 * u, fit.logits, rtol=1e-14)
     else:
         np.testing.assert_allclose(weights, fit.weights, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("normaliser", ["sparsemax", "entmax15"])
+def test_the_simplex_start_has_unit_scale_and_held_modules_at_zero(normaliser):
+    # r0 is the image of equal weights over the free modules with the
+    # scale term at its minimum (sum r**p = 1), and exactly zero for a
+    # module held at zero (its bounds are 0 <= r <= 0).
+    loss = combination_loss("log", np.random.default_rng(11))
+    fixed = np.array([False, True, False, False])
+    objective = Objective(loss, NORMALISERS[normaliser], alpha=0.1, temperature=1.0)
+    form = objective.form(fixed)
+    theta = form.initial_theta(1.0)
+    r = theta[: loss.n_modules]
+    assert r[1] == 0.0
+    assert (r**form.power).sum() == pytest.approx(1.0, rel=1e-15)
+    weights, _ = form.weights_and_u(theta)
+    np.testing.assert_allclose(weights, [1 / 3, 0.0, 1 / 3, 1 / 3], rtol=1e-15)
+    # At r = 0 there are no weights: an infinite value pushes the solver
+    # away, with a gradient of theta's shape that it never uses.
+    value, gradient = form(np.zeros_like(theta))
+    assert value == np.inf
+    assert gradient.shape == theta.shape and np.all(np.isnan(gradient))
+
+
+def test_only_a_sparse_normaliser_holds_a_weight_at_zero():
+    loss = combination_loss("linear", np.random.default_rng(12))
+    objective = Objective(loss, NORMALISERS["softmax"], alpha=0.1, temperature=1.0)
+    objective.form(np.zeros(loss.n_modules, dtype=bool))  # none held: fine
+    with pytest.raises(
+        ValueError, match=r"^Only a sparse normaliser can hold a weight at zero\.$"
+    ):
+        objective.form(np.array([False, True, False, False]))
