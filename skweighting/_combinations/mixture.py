@@ -156,8 +156,9 @@ class LinearMixture(ClassProbabilities):
         proba = weighted_sum(weights, outputs, out=out)
         # The weights sum to one, so do the rows, up to the modules' own
         # rounding: only rows off by more than 64 ulps are divided by their
-        # sum. (Row sums as a BLAS product on one thread: NumPy's sum over
-        # short rows is several times slower; see `one_blas_thread`.)
+        # sum. The row sums are a BLAS product on one thread (see
+        # `one_blas_thread`), faster than NumPy's sum over short rows (the
+        # ``predict`` rows of bench/speed.py).
         with one_blas_thread():
             row_sums = proba @ np.ones(proba.shape[1])
         off = np.flatnonzero(np.abs(row_sums - 1.0) > 64 * np.finfo(float).eps)
