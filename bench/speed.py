@@ -59,9 +59,18 @@ from collections import defaultdict
 from pathlib import Path
 
 if __package__ in (None, ""):
-    # Appended, not prepended: a skweighting given on PYTHONPATH (say, an
-    # export of a commit) comes before the repository's own.
-    sys.path.append(str(Path(__file__).resolve().parents[1]))
+    # After PYTHONPATH, before the installed packages: a skweighting given on
+    # PYTHONPATH (say, an export of a commit) comes before the repository's
+    # own, and the repository's before a copy installed in site-packages.
+    _installed = [
+        i
+        for i, p in enumerate(sys.path)
+        if p.endswith(("site-packages", "dist-packages"))
+    ]
+    sys.path.insert(
+        _installed[0] if _installed else len(sys.path),
+        str(Path(__file__).resolve().parents[1]),
+    )
 
 import numpy as np  # noqa: E402
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin  # noqa: E402
