@@ -185,6 +185,21 @@ def within_budget(points, max_modules=None, max_cost=None):
     return min(fitting, key=lambda p: p.loss) if fitting else None
 
 
+def path_within_budget(objective, fit, costs, folds, solve, max_modules, max_cost):
+    """The path of supports a budget (``max_modules``, ``max_cost``; None:
+    no limit) is met on, and its point of lowest out-of-fold loss within
+    it: ``(points, point)``.
+
+    The path starts from ``fit`` (`affordable_start`) and trades loss
+    against what each drop saves under this budget (`savings`).
+    """
+    start = affordable_start(objective, fit, costs, max_cost, solve)
+    points = support_path(
+        objective, start, costs, folds, solve, saved=savings(costs, max_cost)
+    )
+    return points, within_budget(points, max_modules, max_cost)
+
+
 def check_budget(costs, names, max_cost):
     """Raise unless some module alone costs at most ``max_cost``."""
     if max_cost is None:

@@ -13,7 +13,7 @@ from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._base import _BaseSparseAttention
-from ._budget import affordable_start, savings, support_path, within_budget
+from ._budget import path_within_budget
 from ._docstrings import FITTED_ATTRIBUTES, OTHER_PARAMETERS, TEMPERATURE_PARAMETERS
 from ._normalisers import NORMALISERS, resolve_normaliser
 from ._objective import Objective
@@ -113,19 +113,15 @@ class _BaseFixedTemperature(_BaseSparseAttention):
         budget."""
         if self.max_modules is None and self.max_predict_cost is None:
             return fit
-        start = affordable_start(
-            objective, fit, problem.costs, self.max_predict_cost, self._solve_from
-        )
-        points = support_path(
+        self.support_path_, point = path_within_budget(
             objective,
-            start,
+            fit,
             problem.costs,
             problem.layout.folds,
             self._solve_from,
-            saved=savings(problem.costs, self.max_predict_cost),
+            self.max_modules,
+            self.max_predict_cost,
         )
-        self.support_path_ = points
-        point = within_budget(points, self.max_modules, self.max_predict_cost)
         if self.verbose:
             names = [problem.module_names[m] for m in point.modules]
             self._log(

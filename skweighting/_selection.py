@@ -11,13 +11,7 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.metrics import check_scoring
 
-from ._budget import (
-    affordable_start,
-    restricted,
-    savings,
-    support_path,
-    within_budget,
-)
+from ._budget import path_within_budget, restricted
 from ._solvers import AttentionFit, learn_attention
 
 
@@ -260,16 +254,15 @@ def within_budget_candidates(
         family += normalisers.index(params["normaliser"])
         objective = objectives[family].at(params["temperature"])
         solve_from = lambda o, warm: learn_attention(o, warm_start=warm, **solve)  # noqa: E731
-        start = affordable_start(objective, fit, problem.costs, max_cost, solve_from)
-        points = support_path(
+        _, point = path_within_budget(
             objective,
-            start,
+            fit,
             problem.costs,
             problem.layout.folds,
             solve_from,
-            saved=savings(problem.costs, max_cost),
+            max_modules,
+            max_cost,
         )
-        point = within_budget(points, max_modules, max_cost)
         kept = restricted(objective, list(point.modules))
         candidates.scores[index] = [
             search.score(kept.loss, test, learn_attention(kept.take(train), **solve))
