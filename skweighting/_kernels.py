@@ -78,11 +78,12 @@ def weighted_sum(weights, outputs, transform=None, out=None):
     ``transform(output, out)`` writes into a scratch array of
     ``transform.dtype`` (float64 if it has none), reused from module to
     module: a module's own array is never overwritten (it may keep it). The
-    total is in that dtype too. Every operation is element-wise, so a row's
+    total is summed in that dtype too, and copied into an ``out`` of
+    another dtype at the end. Every operation is element-wise, so a row's
     result does not depend on the other rows it is predicted with.
     """
     dtype = np.dtype(getattr(transform, "dtype", np.float64))
-    total = out
+    total = out if out is not None and out.dtype == dtype else None
     scratch = None
     for index, (weight, output) in enumerate(zip(weights, outputs)):
         if transform is not None:
@@ -96,6 +97,9 @@ def weighted_sum(weights, outputs, transform=None, out=None):
             np.multiply(output, weight, out=total)
         else:
             add_scaled(total, weight, output)
+    if out is not None and total is not out:
+        out[...] = total
+        return out
     return total
 
 

@@ -67,6 +67,11 @@ def test_weighted_sum_in_the_dtype_of_its_transform():
     assert two.dtype == np.float32
     expected = 0.25 * np.log(outputs[0]) + 0.75 * np.log(outputs[1])
     np.testing.assert_allclose(two, expected, rtol=1e-6, atol=1e-6)
+    # Into a float64 ``out``: summed in float32 all the same, then copied.
+    out = np.empty((500, 3))
+    into = _kernels.weighted_sum(np.array([0.25, 0.75]), iter(outputs), log32, out)
+    assert into is out
+    np.testing.assert_array_equal(out, two)
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])

@@ -342,11 +342,8 @@ class LogPooling(ClassProbabilities):
         # sum is in the dtype of the logs, as the fit's pool was.
         sharpness = np.exp(extra[0])
         transform = _FlooredLog(self.log_dtype)
-        pooled = weighted_sum(weights * sharpness, outputs, transform)
-        if out is None:
-            out = np.empty(pooled.shape)
-        out[...] = pooled
-        pooled = out
+        pooled = weighted_sum(weights * sharpness, outputs, transform, out=out)
+        pooled = pooled.astype(np.float64, copy=False)  # normalised in float64
         with one_blas_thread():  # a small BLAS product: see `one_blas_thread`
             # Not in place: rows that underflow are redone from `pooled`.
             unnormalised, norm, _ = log_pool_normalise(pooled, 0.0)
