@@ -185,7 +185,7 @@ def within_budget(points, max_modules=None, max_cost=None):
     return min(fitting, key=lambda p: p.loss) if fitting else None
 
 
-def path_within_budget(objective, fit, costs, folds, solve, max_modules, max_cost):
+def path_within_budget(objective, fit, costs, folds, solve, *, max_modules, max_cost):
     """The path of supports a budget (``max_modules``, ``max_cost``; None:
     no limit) is met on, and its point of lowest out-of-fold loss within
     it: ``(points, point)``.

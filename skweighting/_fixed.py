@@ -119,8 +119,8 @@ class _BaseFixedTemperature(_BaseSparseAttention):
             problem.costs,
             problem.layout.folds,
             self._solve_from,
-            self.max_modules,
-            self.max_predict_cost,
+            max_modules=self.max_modules,
+            max_cost=self.max_predict_cost,
         )
         if self.verbose:
             names = [problem.module_names[m] for m in point.modules]

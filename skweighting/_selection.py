@@ -260,8 +260,8 @@ def within_budget_candidates(
             problem.costs,
             problem.layout.folds,
             solve_from,
-            max_modules,
-            max_cost,
+            max_modules=max_modules,
+            max_cost=max_cost,
         )
         kept = restricted(objective, list(point.modules))
         candidates.scores[index] = [
