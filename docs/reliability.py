@@ -615,6 +615,12 @@ def _cases():
                 "predict",
                 X_predict=-np.abs(X_REG) - 2.0,
             ),
+            note=lambda exc: (
+                "— found from the weighted sum of each block of rows, which "
+                "every NaN or infinite prediction reaches (the weights in use "
+                "are positive); only then are the modules called again to name "
+                "the one at fault"
+            ),
         ),
         Case(
             "`predict_proba` of the wrong shape",

@@ -6,6 +6,7 @@ that it matters to the whole ``fit`` or ``predict`` a user pays for, and its
 docstring names that row; everything else is the plain NumPy call.
 """
 
+import threading
 from contextlib import contextmanager
 
 import numpy as np
@@ -17,6 +18,8 @@ from threadpoolctl import ThreadpoolController
 # scikit-learn's own cached controller: only speed depends on it.
 _controller = None
 _blas_libraries = None
+# How many `one_blas_thread` contexts are open in the main thread.
+_depth = 0
 
 
 def _thread_controller():
@@ -41,12 +44,26 @@ def one_blas_thread():
     ``whole fit`` and ``predict`` rows of ``bench/speed.py``, which run with
     the library's default threads.
 
-    Predict enters it once per module and block of rows, so it sets the
-    libraries' limits directly rather than through
+    It sets the libraries' limits directly rather than through
     `threadpoolctl.ThreadpoolController.limit`, whose bookkeeping costs
-    more than a block's check.
+    more than a block's check; a context entered inside another changes
+    nothing, so the small calls that pin themselves cost no more when their
+    caller already has. A BLAS library has one limit per process, which
+    OpenBLAS lets a thread other than the main one lower but not raise
+    back: there the context leaves the limits alone (only speed depends on
+    them), rather than leave the whole process on one thread.
     """
-    global _blas_libraries
+    global _blas_libraries, _depth
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    if _depth:
+        _depth += 1
+        try:
+            yield
+        finally:
+            _depth -= 1
+        return
     if _blas_libraries is None:
         _blas_libraries = _thread_controller().select(user_api="blas").lib_controllers
     # A library that cannot tell its threads (None) is left alone: only
@@ -58,9 +75,11 @@ def one_blas_thread():
     ]
     for library, _ in changed:
         library.set_num_threads(1)
+    _depth = 1
     try:
         yield
     finally:
+        _depth = 0
         for library, threads in changed:
             library.set_num_threads(threads)
 
@@ -72,18 +91,17 @@ def one_thread():
 
 
 def weighted_sum(weights, outputs, transform=None, out=None):
-    """``sum_m w[m] * transform(output_m)``, folding each module's output in
-    as it comes (only one is alive at a time); into ``out`` if given.
+    """``sum_m w[m] * transform(output_m)``, into ``out`` if given.
 
     ``transform(output, out)`` writes into a scratch array of
     ``transform.dtype`` (float64 if it has none), reused from module to
     module: a module's own array is never overwritten (it may keep it). The
-    total is summed in that dtype too, and copied into an ``out`` of
-    another dtype at the end. Every operation is element-wise, so a row's
-    result does not depend on the other rows it is predicted with.
+    total is summed in that dtype too (``out`` must have it). Every
+    operation is element-wise, so a row's result does not depend on the
+    other rows it is predicted with.
     """
     dtype = np.dtype(getattr(transform, "dtype", np.float64))
-    total = out if out is not None and out.dtype == dtype else None
+    total = out
     scratch = None
     for index, (weight, output) in enumerate(zip(weights, outputs)):
         if transform is not None:
@@ -97,9 +115,6 @@ def weighted_sum(weights, outputs, transform=None, out=None):
             np.multiply(output, weight, out=total)
         else:
             add_scaled(total, weight, output)
-    if out is not None and total is not out:
-        out[...] = total
-        return out
     return total
 
 

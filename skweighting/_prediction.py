@@ -54,13 +54,17 @@ class _Prediction:
             check_array(X, accept_sparse=True, dtype=None, ensure_all_finite=True)
         return X
 
-    def _outputs_in_use(self, X):
-        """Checked outputs of the modules with non-zero weight (the only ones
-        kept), one at a time."""
+    def _modules_in_use(self):
+        """(name, estimator) of the modules with non-zero weight (the only
+        ones kept)."""
         names = [n for n, kept in zip(self.module_names_, self.support_) if kept]
+        return list(zip(names, self.estimators_))
+
+    def _outputs_in_use(self, X):
+        """Checked outputs of the modules in use, one at a time."""
         return (
             self._combination.read(estimator, name, X)
-            for name, estimator in zip(names, self.estimators_)
+            for name, estimator in self._modules_in_use()
         )
 
     def _combined(self, X):
@@ -74,20 +78,19 @@ class _Prediction:
         alive at a time."""
         X = self._check_X(X)
         weights = self.attention_weights_[self.support_]
+        modules = self._modules_in_use()
         n_samples = _num_samples(X)
         block_rows = max(
             PREDICT_MIN_BLOCK_ROWS,
             PREDICT_BLOCK_BYTES // (8 * self._combination.n_columns),
         )
         if n_samples <= block_rows:
-            outputs = self._outputs_in_use(X)
-            return self._combination.combine(outputs, weights, self._extra)
+            return self._combination.predict_block(modules, X, weights, self._extra)
         combined = np.empty((n_samples, self._combination.n_columns))
         for start in range(0, n_samples, block_rows):
             rows = slice(start, min(start + block_rows, n_samples))
-            outputs = self._outputs_in_use(_safe_indexing(X, rows))
-            block = self._combination.combine(
-                outputs, weights, self._extra, out=combined[rows]
+            block = self._combination.predict_block(
+                modules, _safe_indexing(X, rows), weights, self._extra, combined[rows]
             )
         # The combination's own shape (a 1-D y gives 1-D predictions).
         return combined.reshape(-1, *block.shape[1:])

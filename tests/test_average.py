@@ -446,3 +446,41 @@ def test_a_nan_module_is_named_after_a_module_whose_squares_overflow():
     predictions[2, 5] = np.nan
     with pytest.raises(ValueError, match=r"^module 'c' \(Values\) returned NaN"):
         _write_folds(predictions, y, keep_rows=True)
+
+
+class CountingValues(Values):
+    """`Values` that counts its predict calls."""
+
+    def predict(self, X):
+        self.calls_ = getattr(self, "calls_", 0) + 1
+        return super().predict(X)
+
+
+@pytest.mark.parametrize("bad_value", [np.nan, np.inf, -np.inf])
+def test_predict_block_names_the_module_of_a_non_finite_prediction(bad_value):
+    # The values are checked on the weighted sum; only a non-finite sum has
+    # the modules called again, one by one, to name the culprit.
+    good = np.linspace(-1.0, 1.0, 6)[:, None]
+    bad = good.copy()
+    bad[4] = bad_value
+    modules = [("a", CountingValues(good)), ("b", CountingValues(bad))]
+    combination = Average(1, 1)
+    with pytest.raises(ValueError, match=r"^module 'b' \(CountingValues\) returned"):
+        combination.predict_block(modules, np.arange(6.0)[:, None], [0.5, 0.5], None)
+    assert [module.calls_ for _, module in modules] == [2, 2]
+
+
+def test_predict_block_returns_an_overflowing_sum_of_finite_predictions():
+    X = np.arange(3.0)[:, None]
+    combination = Average(1, 1)
+    finite = ("a", CountingValues(np.ones((3, 1))))
+    combined = combination.predict_block([finite], X, np.array([1.0]), None)
+    np.testing.assert_array_equal(combined, 1.0)
+    assert finite[1].calls_ == 1  # a finite sum: each module called once
+    values = np.full((3, 1), 1.5e308)
+    modules = [("a", CountingValues(values)), ("b", CountingValues(values))]
+    with np.errstate(over="ignore"):
+        combined = combination.predict_block(modules, X, np.array([0.9, 0.9]), None)
+    # Called again to find a culprit; none is found, and the sum is returned.
+    np.testing.assert_array_equal(combined, np.inf)
+    assert [module.calls_ for _, module in modules] == [2, 2]

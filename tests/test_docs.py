@@ -208,6 +208,17 @@ def test_user_guide_states_the_code_constants():
     check_temperature(1e10)
 
 
+def test_design_page_states_the_predict_block_size():
+    from skweighting._prediction import PREDICT_BLOCK_BYTES, PREDICT_MIN_BLOCK_ROWS
+
+    text = " ".join((ROOT / "docs" / "design.md").read_text().split())
+    assert PREDICT_BLOCK_BYTES % 2**20 == 0
+    assert (
+        f"about {PREDICT_BLOCK_BYTES // 2**20} MiB (`PREDICT_BLOCK_BYTES`, at "
+        f"least {PREDICT_MIN_BLOCK_ROWS:,} rows)"
+    ) in text
+
+
 def _docs_pages():
     return [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 

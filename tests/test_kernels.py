@@ -1,6 +1,8 @@
 """The thread limit around the package's own BLAS calls, and the weighted
 sum predict folds the modules' outputs into."""
 
+import threading
+
 import numpy as np
 import pytest
 from sklearn.datasets import make_classification
@@ -26,6 +28,37 @@ def test_one_blas_thread_limits_blas_inside_and_restores_it_after():
             assert blas_threads() == outside
         with pytest.raises(KeyError), _kernels.one_blas_thread():
             raise KeyError("an error inside still restores the threads")
+        assert blas_threads() == outside
+
+
+def test_one_blas_thread_nests_and_leaves_other_threads_limits_alone():
+    # Nested, the inner context changes nothing and the outer one restores.
+    # In a thread other than the main one, OpenBLAS can lower its
+    # process-wide limit but not raise it back, so a context there must
+    # leave it alone rather than leave the process on one thread.
+    if not blas_threads():
+        pytest.skip("no BLAS thread pool found")
+    with threadpool_limits(limits=2, user_api="blas"):
+        outside = blas_threads()
+        with _kernels.one_blas_thread():
+            with _kernels.one_blas_thread():
+                assert blas_threads() == {1}
+            assert blas_threads() == {1}
+        assert blas_threads() == outside
+
+        seen = []
+
+        def in_a_thread():
+            with _kernels.one_blas_thread():
+                seen.append(blas_threads())
+
+        other = threading.Thread(target=in_a_thread)
+        other.start()
+        other.join()
+        assert seen == [outside]
+        assert blas_threads() == outside
+        with _kernels.one_blas_thread():  # the main thread still pins
+            assert blas_threads() == {1}
         assert blas_threads() == outside
 
 
@@ -67,8 +100,7 @@ def test_weighted_sum_in_the_dtype_of_its_transform():
     assert two.dtype == np.float32
     expected = 0.25 * np.log(outputs[0]) + 0.75 * np.log(outputs[1])
     np.testing.assert_allclose(two, expected, rtol=1e-6, atol=1e-6)
-    # Into a float64 ``out``: summed in float32 all the same, then copied.
-    out = np.empty((500, 3))
+    out = np.empty((500, 3), dtype=np.float32)
     into = _kernels.weighted_sum(np.array([0.25, 0.75]), iter(outputs), log32, out)
     assert into is out
     np.testing.assert_array_equal(out, two)

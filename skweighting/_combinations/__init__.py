@@ -22,7 +22,10 @@ asks which one it has:
   a fold;
 * ``combine(outputs, weights, extra, out=None)``: the prediction, from the
   outputs of the modules with non-zero weight (an iterable: each is folded
-  in as it comes), ``n_columns`` wide;
+  in as it comes), ``n_columns`` wide; ``predict_block(modules, X, weights,
+  extra, out=None)``: the same from the (name, estimator) pairs of those
+  modules, each called on the rows ``X`` and its output checked as its turn
+  comes;
 * ``output_names(prefix, module_name)`` (for ``get_feature_names_out``) and
   ``fitted_attributes(extra)`` (fitted attributes of the extra parameters,
   e.g. the sharpness).

@@ -58,6 +58,13 @@ class ClassProbabilities:
         aligned[:, columns] = output
         return aligned
 
+    def predict_block(self, modules, X, weights, extra, out=None):
+        """`combine` of the checked outputs of ``modules`` ((name,
+        estimator) pairs) on the rows ``X``, each module called as its turn
+        comes: its output is checked and folded in while it is in cache."""
+        outputs = (self.read(estimator, name, X) for name, estimator in modules)
+        return self.combine(outputs, weights, extra, out=out)
+
     def output_names(self, prefix, module_name):
         return [f"{prefix}_{module_name}_{label}" for label in self.classes]
 

@@ -373,6 +373,31 @@ class Average:
         prediction = weighted_sum(weights, outputs, out=out)
         return prediction.ravel() if self.y_ndim == 1 else prediction
 
+    def predict_block(self, modules, X, weights, extra, out=None):
+        """`combine` of the predictions of ``modules`` ((name, estimator)
+        pairs) on the rows ``X``, each module called as its turn comes.
+
+        Their values are checked once, on the weighted sum: every weight in
+        use is positive, so a NaN or infinite prediction of any module makes
+        the sum non-finite. Only then is each module called again and
+        checked, to name it; a sum of finite predictions that overflows is
+        returned as it is.
+        """
+        outputs = (
+            check_prediction_shape(
+                call_module(estimator, name, X, self.method),
+                name,
+                estimator,
+                self.n_columns,
+            )
+            for name, estimator in modules
+        )
+        prediction = self.combine(outputs, weights, extra, out=out)
+        if not all_finite(prediction):
+            for name, estimator in modules:
+                self.read(estimator, name, X)
+        return prediction
+
     def fitted_attributes(self, extra):
         return {}
 

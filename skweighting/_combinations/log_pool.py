@@ -74,18 +74,20 @@ def log_pool_normalise(pooled, log_sharpness, out=None):
     # whose sum would lose precision to underflow (all their scores below
     # -644), or overflow (only if pooled were far above 0), are redone with
     # their own maximum.
+    # In float64 whatever the dtype of ``pooled`` (predict pools float32
+    # logs when the fit did).
     with np.errstate(over="ignore"):
         if log_sharpness == 0.0:  # predict folds the sharpness into the weights
-            unnormalised = np.exp(pooled, out=out)
+            unnormalised = np.exp(pooled, out=out, dtype=np.float64)
         else:
-            unnormalised = np.multiply(pooled, sharpness, out=out)
+            unnormalised = np.multiply(pooled, sharpness, out=out, dtype=np.float64)
             np.exp(unnormalised, out=unnormalised)
     norm = unnormalised @ np.ones(unnormalised.shape[1])
     with np.errstate(divide="ignore"):  # such rows are redone below
         log_norm = np.log(norm)
     redo_rows = np.flatnonzero(~(norm >= 1e-280) | (norm == np.inf))
     if redo_rows.size:
-        redo = sharpness * pooled[redo_rows]
+        redo = sharpness * pooled[redo_rows].astype(np.float64)
         row_top = redo.max(axis=1)
         redo = np.exp(redo - row_top[:, None])
         unnormalised[redo_rows] = redo
@@ -284,7 +286,15 @@ class _FlooredLog:
         self.dtype = np.dtype(dtype)
 
     def __call__(self, block, out):
-        np.maximum(block, POOL_FLOOR, out=out)
+        if out.dtype == block.dtype:
+            np.maximum(block, POOL_FLOOR, out=out)
+        else:
+            # Rounding is monotone, so rounding then flooring is flooring
+            # then rounding; a float64-to-float32 maximum is a slower loop
+            # than a cast and a float32 maximum (the log-pooling ``predict``
+            # row of bench/speed.py).
+            np.copyto(out, block, casting="same_kind")
+            np.maximum(out, POOL_FLOOR, out=out)
         return np.log(out, out=out)
 
 
@@ -339,15 +349,14 @@ class LogPooling(ClassProbabilities):
     def combine(self, outputs, weights, extra, out=None):
         # The sharpness beta goes into the weights (beta * sum_m w[m] log p_m
         # = sum_m (beta w[m]) log p_m): one pass fewer over the result. The
-        # sum is in the dtype of the logs, as the fit's pool was.
+        # sum is in the dtype of the logs, as the fit's pool was, and is
+        # normalised in float64 into ``out``.
         sharpness = np.exp(extra[0])
         transform = _FlooredLog(self.log_dtype)
-        pooled = weighted_sum(weights * sharpness, outputs, transform, out=out)
-        pooled = pooled.astype(np.float64, copy=False)  # normalised in float64
+        pooled = weighted_sum(weights * sharpness, outputs, transform)
         with one_blas_thread():  # a small BLAS product: see `one_blas_thread`
-            # Not in place: rows that underflow are redone from `pooled`.
-            unnormalised, norm, _ = log_pool_normalise(pooled, 0.0)
-            return np.divide(unnormalised, norm[:, None], out=pooled)
+            unnormalised, norm, _ = log_pool_normalise(pooled, 0.0, out=out)
+            return np.divide(unnormalised, norm[:, None], out=unnormalised)
 
     def fitted_attributes(self, extra):
         return {"sharpness_": float(np.exp(extra[0]))}
