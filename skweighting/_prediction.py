@@ -5,7 +5,7 @@ into the combination as they come), its diagram and its persistence."""
 import warnings
 
 import numpy as np
-from sklearn.utils import _safe_indexing
+from sklearn.utils import _safe_indexing, assert_all_finite
 
 try:  # scikit-learn >= 1.7
     from sklearn.utils._repr_html.estimator import _VisualBlock
@@ -51,7 +51,12 @@ class _Prediction:
             # The modules left after pruning would pass NaN through, but the
             # ensemble's tags (and so its behaviour) cannot depend on which
             # modules its weights happened to keep.
-            check_array(X, accept_sparse=True, dtype=None, ensure_all_finite=True)
+            if isinstance(X, np.ndarray):
+                # The same check without check_array's conversion
+                # machinery, a sizeable part of a small predict call.
+                assert_all_finite(X)
+            else:
+                check_array(X, accept_sparse=True, dtype=None, ensure_all_finite=True)
         return X
 
     def _modules_in_use(self):
