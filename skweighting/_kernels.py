@@ -38,11 +38,12 @@ def one_blas_thread():
     calls on small arrays (L-BFGS-B's vectors of length n_params, one
     fold's or one block's rows): a multi-threaded BLAS wakes and
     synchronises its threads for each of them, which costs more than the
-    calls' work, most of all on a machine shared with other jobs. The large
-    products are limited by memory bandwidth, which one thread already
-    saturates. The modules' own calls never run inside it. Measured by the
-    ``whole fit`` and ``predict`` rows of ``bench/speed.py``, which run with
-    the library's default threads.
+    calls' work, many times more on a machine shared with other jobs. The
+    large products, which stream the whole store, would run faster on a
+    second thread when its core is idle, and slower when it is busy: on one
+    thread they cost the same either way. The modules' own calls never run
+    inside it. Measured by the ``whole fit`` and ``predict`` rows of
+    ``bench/speed.py``, which run with the library's default threads.
 
     It sets the libraries' limits directly rather than through
     `threadpoolctl.ThreadpoolController.limit`, whose bookkeeping costs
