@@ -470,6 +470,18 @@ def test_predict_block_names_the_module_of_a_non_finite_prediction(bad_value):
     assert [module.calls_ for _, module in modules] == [2, 2]
 
 
+def test_predict_block_names_a_failing_or_misshapen_module():
+    combination = Average(2, 2)
+    X = np.arange(5.0)[:, None]
+    good = ("g", Values(np.zeros((5, 2))))
+    failing = ("f", Values(None))
+    with pytest.raises(TypeError, match=r"^module 'f' \(Values\) failed to predict"):
+        combination.predict_block([good, failing], X, np.array([0.5, 0.5]), None)
+    narrow = ("b", Values(np.zeros((5, 1))))
+    with pytest.raises(ValueError, match=r"^module 'b' \(Values\) predicted 1 outputs"):
+        combination.predict_block([good, narrow], X, np.array([0.5, 0.5]), None)
+
+
 def test_predict_block_returns_an_overflowing_sum_of_finite_predictions():
     X = np.arange(3.0)[:, None]
     combination = Average(1, 1)

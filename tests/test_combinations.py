@@ -260,6 +260,16 @@ def test_read_names_the_module_in_its_errors():
         combination.read(nan, "n", np.array([[0.0], [1.0]]))
 
 
+@pytest.mark.parametrize("make", [LinearMixture, LogPooling])
+def test_predict_block_names_the_module_in_its_errors(make):
+    combination = make(np.array([0, 1, 2]))
+    X = np.array([[0.0], [1.0]])
+    good = ("g", Table(np.full((2, 3), 1 / 3), classes=np.array([0, 1, 2])))
+    nan = ("n", Table(np.full((2, 3), np.nan), classes=np.array([0, 1, 2])))
+    with pytest.raises(ValueError, match=r"^module 'n' \(Table\) returned NaN"):
+        combination.predict_block([good, nan], X, np.array([0.5, 0.5]), np.zeros(1))
+
+
 @pytest.mark.parametrize("module_classes", [["c", "a"], ["a", "c"], ["c", "a", "b"]])
 def test_read_aligns_the_columns_of_a_module_by_label(module_classes):
     # The columns go to the module's labels in the ensemble's classes_:
