@@ -5,6 +5,7 @@ a speed; the real measurements are in docs/benchmarks.md."""
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -452,3 +453,25 @@ def test_budget_smoke_runs_every_budget_and_checks_its_section(tmp_path):
     with pytest.raises(SystemExit) as exit_info:
         budget.main([*check, "--check"])
     assert exit_info.value.code == 1
+
+
+def test_versions_smoke_runs_a_commit_beside_this_tree(tmp_path):
+    import subprocess
+
+    from bench import versions
+
+    try:
+        subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=ROOT, check=True, capture_output=True
+        )
+    except (OSError, subprocess.CalledProcessError):
+        pytest.skip("not a git checkout")
+    out = tmp_path / "versions.csv"
+    rows = versions.main(["--base", "HEAD", "--quick", "--out", str(out)])
+    speed = [row for row in rows if row["step"] != "weights"]
+    assert len(speed) == 2 * len(versions.SPEED_CASES)
+    assert all(row["ratio"] > 0 for row in speed)
+    weights = [row for row in rows if row["step"] == "weights"]
+    assert len(weights) == 3  # breast_cancer: defaults, sparsemax, linear
+    assert all(np.isfinite(row["max_weight_difference"]) for row in rows)
+    assert out.read_text().startswith("case,step,")
