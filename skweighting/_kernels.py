@@ -92,7 +92,8 @@ def one_thread():
 
 
 def weighted_sum(weights, outputs, transform=None, out=None):
-    """``sum_m w[m] * transform(output_m)``, into ``out`` if given.
+    """``sum_m w[m] * transform(output_m)``, folding each module's output in
+    as it comes (only one is alive at a time); into ``out`` if given.
 
     ``transform(output, out)`` writes into a scratch array of
     ``transform.dtype`` (float64 if it has none), reused from module to
