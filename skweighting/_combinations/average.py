@@ -384,12 +384,7 @@ class Average:
         returned as it is.
         """
         outputs = (
-            check_prediction_shape(
-                call_module(estimator, name, X, self.method),
-                name,
-                estimator,
-                self.n_columns,
-            )
+            self.check(call_module(estimator, name, X, self.method), name, estimator)
             for name, estimator in modules
         )
         prediction = self.combine(outputs, weights, extra, out=out)
