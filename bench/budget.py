@@ -803,14 +803,11 @@ def _timing_parts(s):
             cells.append("(smaller set)")
         body.append(cells)
     calls_head = ["data set"] + [f"`{m}`" for m in TIMED if m != "modules alone"]
-    calls_body, calls_every, calls_large = [], [], []
-    for ds in s["datasets"]:
-        ratios = _call_ratios(s, ds)
-        calls_body.append([ds] + [f"{r:.2f}" if r is not None else "-" for r in ratios])
-        done = [r for r in ratios if r is not None]
-        calls_every += done
-        if s["n_test"][ds] >= LARGE_TEST:
-            calls_large += done
+    calls_body = [
+        [ds] + [f"{r:.2f}" if r is not None else "-" for r in _call_ratios(s, ds)]
+        for ds in s["datasets"]
+    ]
+    calls_every, calls_large = _measured_call_ratios(s)
     return [
         "### Serving within a budget: predict time against the expected cost",
         "",
@@ -931,9 +928,7 @@ def headline(s):
                 + " the modules themselves predicted that many rows faster "
                 "per row than that foretells."
             )
-    calls = {ds: [r for r in _call_ratios(s, ds) if r is not None] for ds in sets}
-    every = [r for ratios in calls.values() for r in ratios]
-    on_large = [r for ds in large for r in calls[ds]]
+    every, on_large = _measured_call_ratios(s)
     if every:
         parts += [
             "Timed as the cost is defined, a call predicting 1,000 held-out "
@@ -973,6 +968,18 @@ def _call_ratios(s, ds):
     outer folds (None where not measured)."""
     timing = s["timing"][ds]
     return [timing.get(m, {}).get("ratio_1000") for m in TIMED[:-1]]
+
+
+def _measured_call_ratios(s):
+    """The `_call_ratios` that were measured, on every set and on the
+    larger ones (`LARGE_TEST` held-out rows or more)."""
+    every, large = [], []
+    for ds in s["datasets"]:
+        measured = [r for r in _call_ratios(s, ds) if r is not None]
+        every += measured
+        if s["n_test"][ds] >= LARGE_TEST:
+            large += measured
+    return every, large
 
 
 def _within(ratios):
