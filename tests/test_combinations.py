@@ -1,6 +1,7 @@
 """The combination objects: the out-of-fold store, reading and checking a
 module's output, module scores, and the prediction formula."""
 
+import re
 import warnings
 
 import numpy as np
@@ -268,6 +269,70 @@ def test_predict_block_names_the_module_in_its_errors(make):
     nan = ("n", Table(np.full((2, 3), np.nan), classes=np.array([0, 1, 2])))
     with pytest.raises(ValueError, match=r"^module 'n' \(Table\) returned NaN"):
         combination.predict_block([good, nan], X, np.array([0.5, 0.5]), np.zeros(1))
+
+
+class CountingTable(Table):
+    """`Table` that counts its predict_proba calls."""
+
+    def predict_proba(self, X):
+        self.calls_ = getattr(self, "calls_", 0) + 1
+        return super().predict_proba(X)
+
+
+def _linear_block(bad_row, weights=(0.5, 0.5)):
+    """The linear mixture's predict_block of a good module and one whose
+    row 1 is ``bad_row``; returns the result (or the error) and the calls."""
+    classes = np.array([0, 1, 2])
+    good = np.array([[0.2, 0.3, 0.5], [0.6, 0.3, 0.1]])
+    bad = good.copy()
+    bad[1] = bad_row
+    modules = [("g", CountingTable(good, classes)), ("b", CountingTable(bad, classes))]
+    X = np.array([[0.0], [1.0]])
+    try:
+        result = LinearMixture(classes).predict_block(
+            modules, X, np.array(weights), np.zeros(1)
+        )
+    except ValueError as error:
+        result = error
+    return result, [module.calls_ for _, module in modules]
+
+
+@pytest.mark.parametrize(
+    "bad_row, message",
+    [
+        ([0.6, 0.3, 0.3], "values that are not probabilities"),
+        ([0.6, 0.3, 0.0], "values that are not probabilities"),
+        ([np.inf, 0.3, 0.1], "NaN or infinite"),
+    ],
+)
+def test_linear_predict_block_checks_row_sums_on_the_mixture(bad_row, message):
+    # Rows that do not sum to one (or sum to infinity) reach the mixture's
+    # row sums: only then is each module called again and checked in full.
+    error, calls = _linear_block(bad_row)
+    assert isinstance(error, ValueError)
+    assert re.match(rf"^module 'b' \(CountingTable\) returned .*{message}", str(error))
+    assert calls == [2, 2]
+
+
+@pytest.mark.parametrize("bad_value", [np.nan, -np.inf, -0.1])
+def test_linear_predict_block_checks_each_modules_entries_as_it_comes(bad_value):
+    error, calls = _linear_block([bad_value, 0.3, 0.1])
+    assert isinstance(error, ValueError)
+    assert str(error).startswith("module 'b' (CountingTable) returned")
+    assert calls == [1, 1]
+
+
+def test_linear_predict_block_calls_each_module_once_on_probabilities():
+    # Entries rounded below zero are clipped; rows off by rounding are
+    # divided by their sum.
+    proba, calls = _linear_block([0.6 + 1e-9, 0.4, -1e-9], weights=(0.25, 0.75))
+    expected = 0.25 * np.array([[0.2, 0.3, 0.5], [0.6, 0.3, 0.1]]) + 0.75 * np.array(
+        [[0.2, 0.3, 0.5], [0.6 + 1e-9, 0.4, 0.0]]
+    )
+    expected /= expected.sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(proba, expected, rtol=0, atol=1e-15)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=0, atol=1e-15)
+    assert calls == [1, 1]
 
 
 @pytest.mark.parametrize("module_classes", [["c", "a"], ["a", "c"], ["c", "a", "b"]])

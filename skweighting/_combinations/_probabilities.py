@@ -31,17 +31,20 @@ class ClassProbabilities:
         self.classes = np.asarray(classes)
         self.n_columns = len(self.classes)
 
-    def read(self, estimator, name, X):
+    def read(self, estimator, name, X, *, check_rows=True):
         """The module's checked outputs on ``X``, in the columns of
         ``classes``."""
         output = call_module(estimator, name, X, self.method)
-        return self.check(output, name, estimator, estimator.classes_)
+        return self.check(
+            output, name, estimator, estimator.classes_, check_rows=check_rows
+        )
 
-    def check(self, output, name, estimator, module_classes):
+    def check(self, output, name, estimator, module_classes, *, check_rows=True):
         """``read`` for an output already computed by a fitted module that
         learned ``module_classes`` (``estimator`` names it in errors):
         checked, entries rounded below zero clipped, and zeros in the
-        columns of the classes it never saw."""
+        columns of the classes it never saw. ``check_rows=False`` leaves its
+        row sums unchecked (`check_probabilities`)."""
         if _same_labels(module_classes, self.classes):
             # The usual case, found without `class_columns`' search:
             # predict checks every block of rows of every module.
@@ -50,7 +53,9 @@ class ClassProbabilities:
         else:
             columns = class_columns(module_classes, name, estimator, self.classes)
             n_columns = len(columns)
-        if check_probabilities(output, name, estimator, n_columns):
+        if check_probabilities(
+            output, name, estimator, n_columns, check_rows=check_rows
+        ):
             output = np.maximum(output, 0.0)  # rounding below zero only
         if columns is None:
             return output  # already in the order of classes_

@@ -5,7 +5,8 @@ object the solvers minimise (`MixtureLoss`) and the combination
 
 import numpy as np
 
-from .._kernels import one_blas_thread, weighted_sum
+from .._kernels import weighted_sum
+from .._modules import row_sums, rows_sum_to_one
 from ._common import (
     PROBA_FLOOR,
     Store,
@@ -116,6 +117,16 @@ class MixtureLoss:
         return MixtureLoss(self.proba_true[:, rows], self.sample_weight[rows], proba)
 
 
+def _renormalised(proba, sums):
+    """``proba`` with each row whose sum (in ``sums``) is not one, up to 64
+    ulps, divided by it (in place). The weights sum to one, so do the
+    mixture's rows, up to the modules' own rounding."""
+    off = np.flatnonzero(np.abs(sums - 1.0) > 64 * np.finfo(float).eps)
+    if off.size:
+        proba[off] /= sums[off, None]
+    return proba
+
+
 class LinearMixture(ClassProbabilities):
     """The mixture ``P(k|x) = sum_m w[m] p_m(k|x)`` (``combine='linear'``).
 
@@ -154,17 +165,31 @@ class LinearMixture(ClassProbabilities):
 
     def combine(self, outputs, weights, extra, out=None):
         proba = weighted_sum(weights, outputs, out=out)
-        # The weights sum to one, so do the rows, up to the modules' own
-        # rounding: only rows off by more than 64 ulps are divided by their
-        # sum. The row sums are a BLAS product on one thread (see
-        # `one_blas_thread`), faster than NumPy's sum over short rows (the
-        # ``predict`` rows of bench/speed.py).
-        with one_blas_thread():
-            row_sums = proba @ np.ones(proba.shape[1])
-        off = np.flatnonzero(np.abs(row_sums - 1.0) > 64 * np.finfo(float).eps)
-        if off.size:
-            proba[off] /= row_sums[off, None]
-        return proba
+        return _renormalised(proba, row_sums(proba))
+
+    def predict_block(self, modules, X, weights, extra, out=None):
+        """`combine` of the outputs of ``modules`` ((name, estimator) pairs)
+        on the rows ``X``, each module called as its turn comes.
+
+        Each output's entries are checked as it comes (NaN or below zero
+        fail); the row sums are checked once, on the mixture. The weights
+        are positive and sum to one, so the mixture's rows sum to one
+        within the tolerance when every module's do. Only when a mixture
+        row does not is each module called again and checked in full, to
+        name it. A module's rows that are off by less than the tolerance
+        over its weight (or two modules' errors that cancel) pass here; the
+        fit checked each module's out-of-fold rows in full.
+        """
+        outputs = (
+            self.read(estimator, name, X, check_rows=False)
+            for name, estimator in modules
+        )
+        proba = weighted_sum(weights, outputs, out=out)
+        sums = row_sums(proba)
+        if sums.size and not rows_sum_to_one(sums):
+            for name, estimator in modules:
+                self.read(estimator, name, X)
+        return _renormalised(proba, sums)
 
     def fitted_attributes(self, extra):
         return {}
