@@ -284,17 +284,24 @@ class _FlooredLog:
 
     def __init__(self, dtype):
         self.dtype = np.dtype(dtype)
+        self._floor = None
 
     def __call__(self, block, out):
+        # NumPy's maximum against an array of the floor can be several times
+        # faster than against a scalar (its SIMD loops cover arrays only on
+        # some CPUs: the log-pooling ``predict`` row of bench/speed.py); one
+        # array serves every module of the block.
+        if self._floor is None or self._floor.shape != out.shape:
+            self._floor = np.full(out.shape, POOL_FLOOR, dtype=out.dtype)
         if out.dtype == block.dtype:
-            np.maximum(block, POOL_FLOOR, out=out)
+            np.maximum(block, self._floor, out=out)
         else:
             # Rounding is monotone, so rounding then flooring is flooring
             # then rounding; a float64-to-float32 maximum is a slower loop
             # than a cast and a float32 maximum (the log-pooling ``predict``
             # row of bench/speed.py).
             np.copyto(out, block, casting="same_kind")
-            np.maximum(out, POOL_FLOOR, out=out)
+            np.maximum(out, self._floor, out=out)
         return np.log(out, out=out)
 
 
