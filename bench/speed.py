@@ -442,6 +442,14 @@ class Profiler:
         for cls in (log_pool.LogPooling, mixture.LinearMixture, average.Average):
             for method in ("allocate", "write", "loss", "combine"):
                 targets.append((cls, method, method))
+        # A block's own work beside its modules' reads (the linear mixture
+        # folds its outputs in there, not in ``combine``) is combining too.
+        for cls in (
+            _probabilities.ClassProbabilities,
+            mixture.LinearMixture,
+            average.Average,
+        ):
+            targets.append((cls, "predict_block", "combine"))
         for cls in (log_pool.LogPoolLoss, mixture.MixtureLoss, average.QuadraticLoss):
             targets.append((cls, "loss_grad", self._loss_label))
             targets.append((cls, "take", "take"))
@@ -1481,7 +1489,8 @@ def report_predict(rows):
         "the whole fit: one pass over the n x M x K tensor, all M modules). "
         "Phases as in the fit: the modules are called on blocks of rows, "
         "each block's outputs checked (output checks) and folded into the "
-        "combination (combine). Log pooling fitted on 200,000 out-of-fold "
+        "combination (combine; the linear mixture checks its modules' row "
+        "sums there, once, on the mixture's). Log pooling fitted on 200,000 out-of-fold "
         "rows or more (as here) pools float32 logs in float32, as its fit "
         "did (`LogPooling.FLOAT32_ROWS`), and normalises them in float64. "
         "Peak: memory allocated during the call, "
