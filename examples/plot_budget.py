@@ -63,7 +63,8 @@ modules = [
 # Without a budget every module is in use (softmax gives each a positive
 # weight). ``modules_["predict_cost"]`` is each module's cost, seconds per
 # 1,000 rows, timed on its out-of-fold predictions; ``predict_cost_`` is the
-# sum over the modules the ensemble calls.
+# sum over the modules the ensemble calls, plus the ensemble's own work
+# (``own_call_cost_`` per call, ``own_module_cost_`` per module in use).
 plain = SparseAttentionClassifier(modules, cv=3, random_state=0)
 plain.fit(X_train, y_train)
 table = pd.DataFrame(plain.modules_)[["module", "weight", "predict_cost"]]

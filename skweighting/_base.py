@@ -33,7 +33,7 @@ from sklearn.utils.validation import (
     check_memory,
 )
 
-from ._budget import check_budget, expanded, predict_costs
+from ._budget import check_budget, ensemble_cost, expanded, predict_costs
 from ._folds import OutOfFoldLayout, check_splits
 from ._kernels import one_blas_thread
 from ._modules import ModuleFailure
@@ -51,21 +51,14 @@ from ._validation import (
 
 WeightProblem = namedtuple(
     "WeightProblem",
-    [
-        "combinations",
-        "losses",
-        "layout",
-        "scoring_targets",
-        "modules",
-        "module_names",
-        "costs",
-    ],
+    "combinations losses layout scoring_targets modules module_names costs fixed_cost",
 )
 WeightProblem.__doc__ = """What a weight step learns from: the candidate
 combinations and their losses on the out-of-fold rows (in the stores'
 order, `layout`), the targets a scorer compares predictions with, the
-modules whose weights are learned (indices and names) and their predict
-costs (seconds per 1,000 rows)."""
+modules whose weights are learned (indices and names), their predict
+costs (seconds per 1,000 rows, with the ensemble's work on their outputs)
+and the ensemble's own cost of a call (`ensemble_cost`)."""
 
 
 def _restricted(problem, modules):
@@ -293,6 +286,7 @@ class _BaseSparseAttention(
         costs, call_costs = predict_costs(
             run.fold_seconds, [fold.stop - fold.start for fold in layout.folds]
         )
+        fixed, per_module = self._own_predict_costs(X, combinations, len(fits.names))
         problem = WeightProblem(
             combinations,
             losses,
@@ -300,10 +294,14 @@ class _BaseSparseAttention(
             task.decode(layout.targets, fitted),
             list(range(len(fits.names))),
             fits.names,
-            costs,
+            costs + per_module,
+            fixed,
         )
         self._weights_and_refits(problem, fits, run, refits)
         self._set_module_table(fits.names, all_names, run, (costs, call_costs))
+        self.predict_cost_ = ensemble_cost(
+            problem.costs, np.flatnonzero(self.support_), fixed
+        )
         return self
 
     def _validate_modules(self):
@@ -340,6 +338,7 @@ class _BaseSparseAttention(
                 problem.costs[survivors],
                 [problem.module_names[m] for m in survivors],
                 self.max_predict_cost,
+                problem.fixed_cost,
             )
             start = time.perf_counter()
             with one_blas_thread():
@@ -443,9 +442,9 @@ class _BaseSparseAttention(
                 self._log(f"refit {fits.names[m]} on all rows", refits[m][1])
 
     def _set_module_table(self, names, all_names, run, costs):
-        """``named_estimators_``, the module table ``modules_`` and the
-        expected predict cost ``predict_cost_`` (``costs``: each module's
-        cost of 1,000 rows in a call, and of a call itself)."""
+        """``named_estimators_`` and the module table ``modules_``
+        (``costs``: each module's cost of 1,000 rows in a call, and of a
+        call itself)."""
         fitted = dict(
             zip([names[m] for m in np.flatnonzero(self.support_)], self.estimators_)
         )
@@ -469,7 +468,6 @@ class _BaseSparseAttention(
             "predict_cost": costs[0],
             "predict_call_cost": costs[1],
         }
-        self.predict_cost_ = float(costs[0][self.support_].sum())
 
     # ---- tags and display -------------------------------------------------
     def _module_tags(self):

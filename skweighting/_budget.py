@@ -24,7 +24,7 @@ SupportPoint = namedtuple(
 SupportPoint.__doc__ = """One ensemble of the path: the indices of the modules it
 keeps, its fit over all the modules (zero weight for the others), its
 out-of-fold loss and that loss's standard error across the cv folds, and
-its predict cost (the sum of the kept modules' costs)."""
+its predict cost (`ensemble_cost`)."""
 
 # A module measured as free still saves something when it is dropped: its
 # loss per unit of cost saved is then large, not infinite.
@@ -62,6 +62,13 @@ def predict_costs(fold_seconds, fold_rows):
     return per_call + 1000.0 * np.median(slopes, axis=1), per_call
 
 
+def ensemble_cost(costs, modules, fixed):
+    """The predict cost of an ensemble keeping ``modules``: the ensemble's
+    own ``fixed`` part of a call plus the costs of the modules it keeps
+    (each with the ensemble's own work on its output)."""
+    return float(fixed + np.sum(costs[list(modules)]))
+
+
 def savings(costs, max_cost):
     """What dropping each module saves, the unit the path trades loss
     against: its predict cost under a cost budget (``max_cost`` set), one
@@ -94,7 +101,7 @@ def expanded(fit, modules, n_modules):
     return fit._replace(weights=weights, logits=logits)
 
 
-def _point(objective, fit, modules, costs, folds):
+def _point(objective, fit, modules, costs, folds, fixed):
     """The `SupportPoint` of a fit over all modules that keeps ``modules``."""
     loss = objective.loss
     sums, fold_weight = loss.fold_sums(fit.weights, fit.extra, folds)
@@ -106,11 +113,11 @@ def _point(objective, fit, modules, costs, folds):
     if means.size > 1:
         variance = float(share @ (means - value) ** 2)
         standard_error = float(np.sqrt(variance / (means.size - 1)))
-    cost = float(np.sum(costs[list(modules)]))
+    cost = ensemble_cost(costs, modules, fixed)
     return SupportPoint(tuple(modules), fit, value, standard_error, cost)
 
 
-def support_path(objective, fit, costs, folds, solve, saved=None):
+def support_path(objective, fit, costs, folds, solve, *, saved=None, fixed=0.0):
     """The nested supports from ``fit``'s down to one module.
 
     Parameters
@@ -127,6 +134,8 @@ def support_path(objective, fit, costs, folds, solve, saved=None):
         ``solve(objective, warm_start=fit) -> AttentionFit``.
     saved : ndarray of shape (n_modules,) or None
         What dropping each module saves (`savings`); None: its cost.
+    fixed : float, default=0.0
+        The ensemble's own cost of a call, whatever it keeps.
 
     Returns
     -------
@@ -138,7 +147,7 @@ def support_path(objective, fit, costs, folds, solve, saved=None):
     n_modules = len(costs)
     saved = costs if saved is None else saved
     support = [int(m) for m in np.flatnonzero(fit.weights > 0)]
-    points = [_point(objective, fit, support, costs, folds)]
+    points = [_point(objective, fit, support, costs, folds, fixed)]
     while len(support) > 1:
         trials = []
         for module in support:
@@ -149,7 +158,7 @@ def support_path(objective, fit, costs, folds, solve, saved=None):
                 logits=start.logits[kept],
             )
             trial = expanded(solve(restricted(objective, kept), warm), kept, n_modules)
-            point = _point(objective, trial, kept, costs, folds)
+            point = _point(objective, trial, kept, costs, folds, fixed)
             rise = point.loss - points[-1].loss
             trials.append((rise / max(float(saved[module]), MIN_COST), module, point))
         _, dropped, point = min(trials, key=lambda t: (t[0], t[1]))
@@ -158,16 +167,16 @@ def support_path(objective, fit, costs, folds, solve, saved=None):
     return points
 
 
-def affordable_start(objective, fit, costs, max_cost, solve):
+def affordable_start(objective, fit, costs, max_cost, solve, fixed=0.0):
     """The fit a path of supports within ``max_cost`` starts from: ``fit``,
     or, if it keeps a module that alone costs more than ``max_cost`` (no
     ensemble within the budget can keep it), the weights learned again over
     the modules that alone fit the budget (the cheapest one, if none of
     them but it is in ``fit``'s support)."""
     n_modules = len(costs)
-    if max_cost is None or np.all(costs[fit.weights > 0] <= max_cost):
+    if max_cost is None or np.all(fixed + costs[fit.weights > 0] <= max_cost):
         return fit
-    affordable = [int(m) for m in np.flatnonzero(costs <= max_cost)]
+    affordable = [int(m) for m in np.flatnonzero(fixed + costs <= max_cost)]
     kept = [m for m in affordable if fit.weights[m] > 0] or affordable
     return expanded(solve(restricted(objective, kept), None), kept, n_modules)
 
@@ -185,30 +194,41 @@ def within_budget(points, max_modules=None, max_cost=None):
     return min(fitting, key=lambda p: p.loss) if fitting else None
 
 
-def path_within_budget(objective, fit, costs, folds, solve, *, max_modules, max_cost):
+def path_within_budget(
+    objective, fit, costs, folds, solve, *, max_modules, max_cost, fixed=0.0
+):
     """The path of supports a budget (``max_modules``, ``max_cost``; None:
     no limit) is met on, and its point of lowest out-of-fold loss within
     it: ``(points, point)``.
 
     The path starts from ``fit`` (`affordable_start`) and trades loss
-    against what each drop saves under this budget (`savings`).
+    against what each drop saves under this budget (`savings`); ``fixed``
+    is the ensemble's own cost of a call (`ensemble_cost`).
     """
-    start = affordable_start(objective, fit, costs, max_cost, solve)
+    start = affordable_start(objective, fit, costs, max_cost, solve, fixed)
     points = support_path(
-        objective, start, costs, folds, solve, saved=savings(costs, max_cost)
+        objective,
+        start,
+        costs,
+        folds,
+        solve,
+        saved=savings(costs, max_cost),
+        fixed=fixed,
     )
     return points, within_budget(points, max_modules, max_cost)
 
 
-def check_budget(costs, names, max_cost):
-    """Raise unless some module alone costs at most ``max_cost``."""
+def check_budget(costs, names, max_cost, fixed=0.0):
+    """Raise unless some module alone (with the ensemble's own ``fixed``
+    cost of a call) costs at most ``max_cost``."""
     if max_cost is None:
         return
     cheapest = int(np.argmin(costs))
-    if costs[cheapest] > max_cost:
+    if fixed + costs[cheapest] > max_cost:
         raise ValueError(
             f"max_predict_cost={max_cost:g} seconds per 1,000 rows is below "
             f"every module's predict cost; the cheapest, {names[cheapest]!r}, "
-            f"costs {costs[cheapest]:.3g} (measured on its out-of-fold "
-            "predictions). Raise the budget or add a cheaper module."
+            f"costs {fixed + costs[cheapest]:.3g} with the ensemble's own "
+            f"work on a call ({fixed:.3g} of it; measured during the fit). "
+            "Raise the budget or add a cheaper module."
         )

@@ -16,6 +16,7 @@ from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.utils._param_validation import Interval
 
 from ._base import _BaseSparseAttention
+from ._budget import ensemble_cost
 from ._docstrings import CV_ATTRIBUTES, CV_PARAMETERS
 from ._normalisers import NORMALISERS, resolve_normaliser
 from ._objective import Objective
@@ -227,7 +228,12 @@ class _BaseSparseAttentionCV(_BaseSparseAttention):
         self.cv_results_ = candidates.results(self.module_names_, expand)
         # Each candidate's expected predict cost: its modules' costs.
         self.cv_results_["predict_cost"] = np.array(
-            [problem.costs[fit.weights > 0].sum() for fit in candidates.fits]
+            [
+                ensemble_cost(
+                    problem.costs, np.flatnonzero(fit.weights > 0), problem.fixed_cost
+                )
+                for fit in candidates.fits
+            ]
         )
         self.best_index_ = chosen
         self.temperatures_ = temperatures

@@ -119,12 +119,13 @@ alpha : float, default=1e-4
         again.
 
     max_predict_cost : float or None, default=None
-        The most the modules in use may cost at predict time, in seconds of
-        a call predicting 1,000 rows, as measured on their out-of-fold
-        predictions (the ``predict_cost`` of ``modules_``). Chosen on the
-        path of supports as ``max_modules`` is (starting from the modules
-        that alone fit it); a budget below every module's cost is an error
-        naming the cheapest module."""
+        The most a predict call of 1,000 rows may cost, in seconds: the
+        modules in use, as measured on their out-of-fold predictions (the
+        ``predict_cost`` of ``modules_``), and the ensemble's own work
+        (``predict_cost_``). Chosen on the path of supports as
+        ``max_modules`` is (starting from the modules that alone fit it); a
+        budget below every module's cost is an error naming the cheapest
+        module."""
 
 FITTED_ATTRIBUTES = """\
 estimators_ : list of estimators
@@ -172,8 +173,19 @@ estimators_ : list of estimators
         predictions.
 
     predict_cost_ : float
-        The expected predict cost of the ensemble, in seconds per 1,000
-        rows: the sum of the ``predict_cost`` of the modules in use.
+        The expected predict cost of the ensemble, in seconds for a call
+        predicting 1,000 rows: the ``predict_cost`` of the modules in use
+        plus the ensemble's own work, ``own_call_cost_ + n_nonzero_ *
+        own_module_cost_``.
+
+    own_call_cost_ : float
+        The ensemble's own seconds in every call of 1,000 rows (checking X,
+        normalising the combination), timed during the fit with stand-in
+        modules.
+
+    own_module_cost_ : float
+        The ensemble's own seconds per module in use in a call of 1,000
+        rows (checking its output, folding it in), timed the same way.
 
     n_iter_ : int
         Iterations of the solver (L-BFGS, on all rows).
@@ -280,9 +292,10 @@ default=None
         the inner splits with those modules alone.
 
     max_predict_cost : float or None, default=None
-        The most the modules in use may cost at predict time, in seconds per
-        1,000 rows, as ``max_modules`` (a module alone above it is no
-        candidate; a budget below every module's cost is an error)."""
+        The most a predict call of 1,000 rows may cost, in seconds, the
+        ensemble's own work included (``predict_cost_``), as
+        ``max_modules`` (a module alone above it is no candidate; a budget
+        below every module's cost is an error)."""
 
 CV_ATTRIBUTES = (
     """\

@@ -121,6 +121,7 @@ class _BaseFixedTemperature(_BaseSparseAttention):
             self._solve_from,
             max_modules=self.max_modules,
             max_cost=self.max_predict_cost,
+            fixed=problem.fixed_cost,
         )
         if self.verbose:
             names = [problem.module_names[m] for m in point.modules]

@@ -2,6 +2,7 @@
 non-zero weight are called, on blocks of rows, and their outputs are folded
 into the combination as they come), its diagram and its persistence."""
 
+import time
 import warnings
 
 import numpy as np
@@ -33,6 +34,69 @@ PREDICT_BLOCK_BYTES = 2**20
 PREDICT_MIN_BLOCK_ROWS = 4096
 
 
+# The rows of the calls that time the ensemble's own predict cost, the
+# rows a module's ``predict_cost`` is given for.
+OWN_COST_ROWS = 1000
+
+
+def _combine_blocks(combination, modules, X, weights, extra):
+    """``combination``'s prediction from ``modules`` ((name, estimator)
+    pairs, in use with ``weights``) on ``X``.
+
+    Above `PREDICT_BLOCK_BYTES` of one module's output, the modules are
+    called on blocks of rows and each block is combined on its own: a
+    block's outputs, and the total they are folded into, then stay in cache
+    instead of streaming the whole (n, K) total through memory once per
+    module; and no more than a block of one module's output is alive at a
+    time."""
+    n_samples = _num_samples(X)
+    block_rows = max(
+        PREDICT_MIN_BLOCK_ROWS, PREDICT_BLOCK_BYTES // (8 * combination.n_columns)
+    )
+    if n_samples <= block_rows:
+        return combination.predict_block(modules, X, weights, extra)
+    combined = np.empty((n_samples, combination.n_columns))
+    for start in range(0, n_samples, block_rows):
+        rows = slice(start, min(start + block_rows, n_samples))
+        block = combination.predict_block(
+            modules, _safe_indexing(X, rows), weights, extra, combined[rows]
+        )
+    # The combination's own shape (a 1-D y gives 1-D predictions).
+    return combined.reshape(-1, *block.shape[1:])
+
+
+class _StandIn:
+    """A fitted module whose every call returns ``output``: what calling it
+    costs the ensemble, with (almost) nothing of its own."""
+
+    def __init__(self, output, combination):
+        self.output = output
+        self.classes_ = getattr(combination, "classes", None)
+
+    def predict_proba(self, X):
+        return self.output
+
+    predict = predict_proba
+
+
+def _median_seconds(ensemble, X, combination, modules, repeat=3):
+    """The median seconds of a predict call on ``X`` that checks ``X`` and
+    combines ``modules`` with equal weights.
+
+    X is not checked for NaN: predict does that only when the modules in
+    use would let NaN through but the ensemble must not (`_check_X`), and
+    the rows here may hold NaN that the modules accept.
+    """
+    weights = np.full(len(modules), 1.0 / len(modules))
+    seconds = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        ensemble._validated_X(X, rejects_nan=False)
+        _combine_blocks(combination, modules, X, weights, np.zeros(1))
+        seconds.append(time.perf_counter() - start)
+    return float(np.median(seconds))
+
+
 class _Prediction:
     """The methods of a fitted sparse-attention ensemble: `predict`,
     `predict_proba`, `transform` (which use its modules), its HTML diagram
@@ -45,9 +109,12 @@ class _Prediction:
 
     def _check_X(self, X):
         check_is_fitted(self)
+        return self._validated_X(X, self._rejects_nan)
+
+    def _validated_X(self, X, rejects_nan):
         reject_1d(X)
         validate_data(self, X, reset=False, skip_check_array=True)
-        if self._rejects_nan:
+        if rejects_nan:
             # The modules left after pruning would pass NaN through, but the
             # ensemble's tags (and so its behaviour) cannot depend on which
             # modules its weights happened to keep.
@@ -73,32 +140,38 @@ class _Prediction:
         )
 
     def _combined(self, X):
-        """The combination's prediction: probabilities or values.
-
-        Above `PREDICT_BLOCK_BYTES` of one module's output, the modules are
-        called on blocks of rows and each block is combined on its own: a
-        block's outputs, and the total they are folded into, then stay in
-        cache instead of streaming the whole (n, K) total through memory
-        once per module; and no more than a block of one module's output is
-        alive at a time."""
+        """The combination's prediction: probabilities or values, on blocks
+        of rows (`_combine_blocks`)."""
         X = self._check_X(X)
         weights = self.attention_weights_[self.support_]
-        modules = self._modules_in_use()
-        n_samples = _num_samples(X)
-        block_rows = max(
-            PREDICT_MIN_BLOCK_ROWS,
-            PREDICT_BLOCK_BYTES // (8 * self._combination.n_columns),
+        return _combine_blocks(
+            self._combination, self._modules_in_use(), X, weights, self._extra
         )
-        if n_samples <= block_rows:
-            return self._combination.predict_block(modules, X, weights, self._extra)
-        combined = np.empty((n_samples, self._combination.n_columns))
-        for start in range(0, n_samples, block_rows):
-            rows = slice(start, min(start + block_rows, n_samples))
-            block = self._combination.predict_block(
-                modules, _safe_indexing(X, rows), weights, self._extra, combined[rows]
-            )
-        # The combination's own shape (a 1-D y gives 1-D predictions).
-        return combined.reshape(-1, *block.shape[1:])
+
+    def _own_predict_costs(self, X, combinations, n_modules):
+        """The ensemble's own seconds in a call predicting 1,000 rows,
+        beside its modules': ``(fixed, per_module)``, a part of every call
+        (checking X, the combination's normalisation) and one for each
+        module in use (checking its output and folding it in); also set as
+        ``own_call_cost_`` and ``own_module_cost_``.
+
+        Timed on rows of ``X`` with stand-in modules that return a given
+        output, with one and with ``n_modules`` of them: the median of a
+        few calls each, and the larger over ``combinations``.
+        """
+        rows = _safe_indexing(X, np.arange(OWN_COST_ROWS) % _num_samples(X))
+        fixed = per_module = 0.0
+        for combination in combinations:
+            output = combination.placeholder(OWN_COST_ROWS)
+            seconds = []
+            for size in (1, n_modules):
+                stand_ins = [("stand-in", _StandIn(output, combination))] * size
+                seconds.append(_median_seconds(self, rows, combination, stand_ins))
+            each = max(seconds[1] - seconds[0], 0.0) / max(n_modules - 1, 1)
+            fixed = max(fixed, seconds[0] - each)
+            per_module = max(per_module, each)
+        self.own_call_cost_, self.own_module_cost_ = fixed, per_module
+        return fixed, per_module
 
     def predict(self, X):
         """Predicted class labels or values of the combination.

@@ -11,7 +11,7 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.metrics import check_scoring
 
-from ._budget import path_within_budget, restricted
+from ._budget import ensemble_cost, path_within_budget, restricted
 from ._solvers import AttentionFit, learn_attention
 
 
@@ -222,7 +222,8 @@ def add_single_modules(candidates, problem, search, max_cost=None):
     )
     loss = problem.losses[combination]
     for module, name in enumerate(problem.module_names):
-        if max_cost is not None and problem.costs[module] > max_cost:
+        cost = ensemble_cost(problem.costs, [module], problem.fixed_cost)
+        if max_cost is not None and cost > max_cost:
             continue
         fit = single_module_fit(loss, module)
         scores = [search.score(loss, test, fit) for _, test in search.inner]
@@ -246,9 +247,8 @@ def within_budget_candidates(
     max_modules, max_cost = budget
     for index, (params, fit) in enumerate(zip(candidates.params, candidates.fits)):
         support = fit.weights > 0
-        if (max_modules or np.inf) >= support.sum() and (
-            max_cost or np.inf
-        ) >= problem.costs[support].sum():
+        cost = ensemble_cost(problem.costs, np.flatnonzero(support), problem.fixed_cost)
+        if (max_modules or np.inf) >= support.sum() and (max_cost or np.inf) >= cost:
             continue
         family = candidates.combination[index] * len(normalisers)
         family += normalisers.index(params["normaliser"])
@@ -262,6 +262,7 @@ def within_budget_candidates(
             solve_from,
             max_modules=max_modules,
             max_cost=max_cost,
+            fixed=problem.fixed_cost,
         )
         kept = restricted(objective, list(point.modules))
         candidates.scores[index] = [

@@ -19,6 +19,7 @@ from skweighting import (
 )
 from skweighting._budget import (
     affordable_start,
+    check_budget,
     predict_costs,
     restricted,
     savings,
@@ -192,6 +193,27 @@ def test_a_cost_budget_starts_from_the_modules_that_alone_fit_it():
     assert affordable_start(objective, fit, costs, None, _solve) is fit
 
 
+def test_the_ensembles_own_cost_is_part_of_every_point_and_budget():
+    loss = combination_loss("linear", np.random.default_rng(4))
+    objective = Objective(loss, NORMALISERS["softmax"], alpha=1e-4, temperature=1.0)
+    fit = learn_attention(objective)
+    costs = np.array([0.5, 0.1, 0.2, 0.3])
+    plain = support_path(objective, fit, costs, FOLDS, _solve)
+    fixed = support_path(objective, fit, costs, FOLDS, _solve, fixed=0.25)
+    # The same drops (a part of every call saves nothing), each point 0.25
+    # dearer.
+    assert [p.modules for p in fixed] == [p.modules for p in plain]
+    for with_fixed, without in zip(fixed, plain):
+        assert with_fixed.cost == pytest.approx(without.cost + 0.25)
+    # Module 0 alone fits 0.7, but not with the ensemble's own 0.25.
+    start = affordable_start(objective, fit, costs, 0.7, _solve, fixed=0.25)
+    assert start.weights[0] == 0 and np.all(start.weights[1:] > 0)
+    assert affordable_start(objective, fit, costs, 0.7, _solve) is fit
+    check_budget(costs, ["a", "b", "c", "d"], 0.35, fixed=0.25)
+    with pytest.raises(ValueError, match=r"the cheapest, 'b', costs 0\.4 with"):
+        check_budget(costs, ["a", "b", "c", "d"], 0.35, fixed=0.3)
+
+
 # --------------------------------------------------------------------------
 # The estimators
 # --------------------------------------------------------------------------
@@ -215,12 +237,20 @@ def test_max_modules_refits_and_calls_at_most_k_modules(k, normaliser):
     np.testing.assert_allclose(ens.attention_weights_.sum(), 1.0)
 
 
-def test_predict_cost_is_the_sum_of_the_costs_of_the_modules_in_use():
+def test_predict_cost_is_the_modules_in_use_and_the_ensembles_own_work():
     ens = SparseAttentionClassifier(_counted(), max_modules=2, random_state=0).fit(X, Y)
     costs = ens.modules_["predict_cost"]
     assert np.all(costs >= ens.modules_["predict_call_cost"])
-    assert ens.predict_cost_ == pytest.approx(costs[ens.support_].sum())
+    assert ens.own_call_cost_ > 0 and ens.own_module_cost_ >= 0
+    expected = ens.own_call_cost_ + np.sum(costs[ens.support_] + ens.own_module_cost_)
+    assert ens.predict_cost_ == pytest.approx(expected)
     assert ens.support_path_[0].cost >= ens.predict_cost_
+    # Every point of the path counts the ensemble's own work too.
+    for point in ens.support_path_:
+        modules = list(point.modules)
+        assert point.cost == pytest.approx(
+            ens.own_call_cost_ + np.sum(costs[modules] + ens.own_module_cost_)
+        )
 
 
 class Sleepy(Counted):
@@ -236,6 +266,28 @@ class Sleepy(Counted):
 
         time.sleep(self.seconds * len(X))
         return super().predict_proba(X)
+
+
+def test_the_ensembles_own_cost_splits_into_a_call_and_a_module_part(monkeypatch):
+    # A clock that a call combining k modules moves by 1 ms + k * 0.2 ms:
+    # the fit must read 1 ms per call and 0.2 ms per module off it.
+    from skweighting import _prediction
+
+    clock = [0.0]
+    combine = _prediction._combine_blocks
+
+    def timed_combine(combination, modules, *args):
+        clock[0] += 1e-3 + 2e-4 * len(modules)
+        return combine(combination, modules, *args)
+
+    monkeypatch.setattr(_prediction, "_combine_blocks", timed_combine)
+    monkeypatch.setattr(_prediction.time, "perf_counter", lambda: clock[0])
+    ens = SparseAttentionClassifier(_counted(), random_state=0).fit(X, Y)
+    assert ens.own_call_cost_ == pytest.approx(1e-3)
+    assert ens.own_module_cost_ == pytest.approx(2e-4)
+    assert ens.predict_cost_ == pytest.approx(
+        1e-3 + np.sum(ens.modules_["predict_cost"][ens.support_] + 2e-4)
+    )
 
 
 def test_max_predict_cost_is_honoured_or_names_the_cheapest_module():
@@ -277,8 +329,10 @@ def test_the_cv_estimators_choose_among_candidates_within_the_budget(k):
     assert np.all(results["n_nonzero"] <= k)
     assert est.n_nonzero_ <= k
     weights = np.column_stack([results[f"weight_{n}"] for n in est.module_names_])
-    costs = est.modules_["predict_cost"]
-    np.testing.assert_allclose(results["predict_cost"], (weights > 0) @ costs)
+    costs = est.modules_["predict_cost"] + est.own_module_cost_
+    np.testing.assert_allclose(
+        results["predict_cost"], est.own_call_cost_ + (weights > 0) @ costs
+    )
     reg = SparseAttentionRegressorCV(
         [("ridge", Ridge()), ("tree", DecisionTreeRegressor(max_depth=3))],
         max_modules=1,
