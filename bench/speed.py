@@ -1490,8 +1490,8 @@ def report_predict(rows):
         "Phases as in the fit: the modules are called on blocks of rows, "
         "each block's outputs checked (output checks) and folded into the "
         "combination (combine; the linear mixture checks its modules' row "
-        "sums there, once, on the mixture's). Log pooling fitted on 200,000 out-of-fold "
-        "rows or more (as here) pools float32 logs in float32, as its fit "
+        "sums there, once, on the mixture's). Log pooling fitted on 200,000 "
+        "out-of-fold rows or more (as here) pools float32 logs in float32, as its fit "
         "did (`LogPooling.FLOAT32_ROWS`), and normalises them in float64. "
         "Peak: memory allocated during the call, "
         "the modules' outputs and the result included, in tensors.",
