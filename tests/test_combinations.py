@@ -335,6 +335,20 @@ def test_linear_predict_block_calls_each_module_once_on_probabilities():
     assert calls == [1, 1]
 
 
+@pytest.mark.parametrize("make", [LinearMixture, LogPooling])
+def test_check_checks_row_sums_unless_told_not_to(make):
+    # The fit's path: a fold's outputs are checked with the default.
+    classes = np.array([0, 1, 2])
+    rows_off = np.array([[0.2, 0.3, 0.5], [0.6, 0.3, 0.3]])
+    combination = make(classes)
+    with pytest.raises(ValueError, match="not probabilities"):
+        combination.check(rows_off, "m", Table(rows_off, classes), classes)
+    unchecked = combination.check(
+        rows_off, "m", Table(rows_off, classes), classes, check_rows=False
+    )
+    np.testing.assert_array_equal(unchecked, rows_off)
+
+
 @pytest.mark.parametrize("module_classes", [["c", "a"], ["a", "c"], ["c", "a", "b"]])
 def test_read_aligns_the_columns_of_a_module_by_label(module_classes):
     # The columns go to the module's labels in the ensemble's classes_:

@@ -287,10 +287,9 @@ class _FlooredLog:
         self._floor = None
 
     def __call__(self, block, out):
-        # NumPy's maximum against an array of the floor can be several times
-        # faster than against a scalar (its SIMD loops cover arrays only on
-        # some CPUs: the log-pooling ``predict`` row of bench/speed.py); one
-        # array serves every module of the block.
+        # On some CPUs NumPy's maximum against an array of the floor is
+        # faster than against a scalar (the log-pooling ``predict`` row of
+        # bench/speed.py); one array serves every module of the block.
         if self._floor is None or self._floor.shape != out.shape:
             self._floor = np.full(out.shape, POOL_FLOOR, dtype=out.dtype)
         if out.dtype == block.dtype:
