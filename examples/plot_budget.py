@@ -4,13 +4,14 @@ Serving within a budget
 =============================
 
 A module with weight zero is neither refitted nor called at predict time, so
-an ensemble's predict cost is the sum of the costs of the modules it keeps.
-Every estimator takes a predict-time budget:
+an ensemble's predict cost is the costs of the modules it keeps, plus its own
+work on a call. Every estimator takes a predict-time budget:
 
 * ``max_modules=k``: at most ``k`` modules refitted and called;
-* ``max_predict_cost=c``: modules whose summed predict cost is at most ``c``
-  seconds per 1,000 rows, each module's cost measured on its own
-  out-of-fold predictions during the fit (``modules_["predict_cost"]``).
+* ``max_predict_cost=c``: a call predicting 1,000 rows costs at most ``c``
+  seconds: each module's cost measured on its own out-of-fold predictions
+  during the fit (``modules_["predict_cost"]``), and the ensemble's own
+  work, timed during the fit too.
 
 This example fits six modules of very different predict costs on the
 breast-cancer data bundled with scikit-learn, reads each module's cost and

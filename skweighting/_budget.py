@@ -2,7 +2,9 @@
 of supports from the weights' support down to one module.
 
 A module with weight zero is never called at predict time, so the predict
-cost of an ensemble is the sum of the costs of the modules it keeps. Each
+cost of an ensemble is the sum of the costs of the modules it keeps, each
+with the ensemble's own work on its output, plus the ensemble's own part of
+a call (`ensemble_cost`). Each
 step of the path drops the module whose removal costs the least out-of-fold
 loss per unit saved, and learns the others' weights again: per second of
 predict cost under a cost budget, per module under a budget of modules
