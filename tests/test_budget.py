@@ -76,12 +76,18 @@ def _solve(objective, warm_start):
     return learn_attention(objective, warm_start=warm_start)
 
 
+def _fitted(name, seed, normaliser="softmax"):
+    """The loss of combination ``name`` on random outputs, its objective at
+    temperature 1 and that objective's optimum."""
+    loss = combination_loss(name, np.random.default_rng(seed))
+    objective = Objective(loss, NORMALISERS[normaliser], alpha=1e-4, temperature=1.0)
+    return loss, objective, learn_attention(objective)
+
+
 @pytest.mark.parametrize("name", ["log", "linear", "regression"])
 @pytest.mark.parametrize("normaliser", ["softmax", "sparsemax"])
 def test_the_path_is_nested_from_the_support_down_to_one_module(name, normaliser):
-    loss = combination_loss(name, np.random.default_rng(1))
-    objective = Objective(loss, NORMALISERS[normaliser], alpha=1e-4, temperature=1.0)
-    fit = learn_attention(objective)
+    loss, objective, fit = _fitted(name, 1, normaliser)
     costs = np.array([1.0, 2.0, 0.5, 3.0])
     points = support_path(objective, fit, costs, FOLDS, _solve)
     assert [len(p.modules) for p in points] == list(
@@ -104,9 +110,7 @@ def test_the_path_is_nested_from_the_support_down_to_one_module(name, normaliser
 
 
 def test_each_step_drops_the_least_loss_per_unit_of_cost_saved():
-    loss = combination_loss("linear", np.random.default_rng(2))
-    objective = Objective(loss, NORMALISERS["softmax"], alpha=1e-4, temperature=1.0)
-    fit = learn_attention(objective)
+    _, objective, fit = _fitted("linear", 2)
     costs = np.array([1.0, 1.0, 1.0, 100.0])
     first, second = support_path(objective, fit, costs, FOLDS, _solve)[:2]
     ratios = {}
@@ -153,9 +157,7 @@ def test_a_budget_of_modules_drops_the_least_loss_whatever_the_cost():
 
 
 def test_within_budget_is_the_lowest_loss_that_fits():
-    loss = combination_loss("log", np.random.default_rng(3))
-    objective = Objective(loss, NORMALISERS["sparsemax"], alpha=1e-4, temperature=1.0)
-    fit = learn_attention(objective)
+    _, objective, fit = _fitted("log", 3, "sparsemax")
     costs = np.array([0.1, 0.2, 0.3, 0.4])
     points = support_path(objective, fit, costs, FOLDS, _solve)
     for k in range(1, len(points[0].modules) + 1):
@@ -181,9 +183,7 @@ def test_costs_are_a_call_of_1000_rows():
 
 
 def test_a_cost_budget_starts_from_the_modules_that_alone_fit_it():
-    loss = combination_loss("linear", np.random.default_rng(4))
-    objective = Objective(loss, NORMALISERS["softmax"], alpha=1e-4, temperature=1.0)
-    fit = learn_attention(objective)
+    _, objective, fit = _fitted("linear", 4)
     costs = np.array([5.0, 0.1, 0.2, 0.3])  # module 0 alone breaks the budget
     start = affordable_start(objective, fit, costs, 1.0, _solve)
     assert start.weights[0] == 0 and np.all(start.weights[1:] > 0)
@@ -194,9 +194,7 @@ def test_a_cost_budget_starts_from_the_modules_that_alone_fit_it():
 
 
 def test_the_ensembles_own_cost_is_part_of_every_point_and_budget():
-    loss = combination_loss("linear", np.random.default_rng(4))
-    objective = Objective(loss, NORMALISERS["softmax"], alpha=1e-4, temperature=1.0)
-    fit = learn_attention(objective)
+    _, objective, fit = _fitted("linear", 4)
     costs = np.array([0.5, 0.1, 0.2, 0.3])
     plain = support_path(objective, fit, costs, FOLDS, _solve)
     fixed = support_path(objective, fit, costs, FOLDS, _solve, fixed=0.25)
