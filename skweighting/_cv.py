@@ -226,7 +226,7 @@ class _BaseSparseAttentionCV(_BaseSparseAttention):
         expand = np.zeros((len(problem.modules), len(self.module_names_)))
         expand[np.arange(len(problem.modules)), problem.modules] = 1.0
         self.cv_results_ = candidates.results(self.module_names_, expand)
-        # Each candidate's expected predict cost: its modules' costs.
+        # Each candidate's expected predict cost, as `predict_cost_` counts it.
         self.cv_results_["predict_cost"] = np.array(
             [
                 ensemble_cost(
