@@ -9,9 +9,9 @@ work on a call. Every estimator takes a predict-time budget:
 
 * ``max_modules=k``: at most ``k`` modules refitted and called;
 * ``max_predict_cost=c``: a call predicting 1,000 rows costs at most ``c``
-  seconds: each module's cost measured on its own out-of-fold predictions
-  during the fit (``modules_["predict_cost"]``), and the ensemble's own
-  work, timed during the fit too.
+  seconds: each module's cost timed on its cv folds during the fit
+  (``modules_["predict_cost"]``), and the ensemble's own work, timed
+  during the fit too.
 
 This example fits six modules of very different predict costs on the
 breast-cancer data bundled with scikit-learn, reads each module's cost and
@@ -63,7 +63,7 @@ modules = [
 # --------------------------
 # Without a budget every module is in use (softmax gives each a positive
 # weight). ``modules_["predict_cost"]`` is each module's cost, seconds per
-# 1,000 rows, timed on its out-of-fold predictions; ``predict_cost_`` is the
+# 1,000 rows, timed on its cv folds; ``predict_cost_`` is the
 # sum over the modules the ensemble calls, plus the ensemble's own work
 # (``own_call_cost_`` per call, ``own_module_cost_`` per module in use).
 plain = SparseAttentionClassifier(modules, cv=3, random_state=0)

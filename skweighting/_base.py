@@ -283,9 +283,7 @@ class _BaseSparseAttention(
         self.module_names_ = fits.names
         self._fitted_task = task
         losses, run, refits = self._fit_out_of_fold(fits, layout, combinations)
-        costs, call_costs = predict_costs(
-            run.fold_seconds, [fold.stop - fold.start for fold in layout.folds]
-        )
+        costs, call_costs = predict_costs(run.fold_seconds)
         fixed, per_module = self._own_predict_costs(X, combinations, len(fits.names))
         problem = WeightProblem(
             combinations,

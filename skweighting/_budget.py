@@ -33,35 +33,29 @@ its predict cost (`ensemble_cost`)."""
 MIN_COST = 1e-12
 
 
-def predict_costs(fold_seconds, fold_rows):
-    """Each module's predict cost: the seconds of one call that predicts
-    1,000 rows, ``per_call + 1000 * per_row``.
+def predict_costs(fold_seconds):
+    """Each module's predict cost, the seconds of one call that predicts
+    1,000 rows, and the part of it that does not grow with the rows.
 
     Parameters
     ----------
-    fold_seconds : ndarray of shape (n_modules, n_folds, 3)
-        Seconds spent fitting, predicting a fold's held-out rows, and then
-        predicting a few of them in a call of their own: that call's
-        seconds are the cost of a call itself; the rest of the fold's grow
-        with its rows.
-    fold_rows : ndarray of shape (n_folds,)
-        The held-out rows of each fold.
+    fold_seconds : ndarray of shape (n_modules, n_folds, 4)
+        Seconds spent on each fold fitting, predicting the held-out rows,
+        and then predicting `~skweighting._modules.CALL_ROWS` and 1,000 of
+        them in calls of their own.
 
     Returns
     -------
     costs : ndarray of shape (n_modules,)
     per_call : ndarray of shape (n_modules,)
-        The seconds of a call itself.
+        The seconds of a call itself, at most the cost.
 
     Each is the median over the folds, so that one call slowed by the
     machine (a page fault, another process) does not set the cost.
     """
-    from ._modules import CALL_ROWS
-
-    rows = np.maximum(np.asarray(fold_rows, dtype=np.float64) - CALL_ROWS, 1.0)
-    per_call = np.median(fold_seconds[:, :, 2], axis=1)
-    slopes = np.maximum(fold_seconds[:, :, 1] - fold_seconds[:, :, 2], 0.0) / rows
-    return per_call + 1000.0 * np.median(slopes, axis=1), per_call
+    costs = np.median(fold_seconds[:, :, 3], axis=1)
+    per_call = np.minimum(np.median(fold_seconds[:, :, 2], axis=1), costs)
+    return costs, per_call
 
 
 def ensemble_cost(costs, modules, fixed):

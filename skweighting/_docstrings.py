@@ -120,7 +120,7 @@ alpha : float, default=1e-4
 
     max_predict_cost : float or None, default=None
         The most a predict call of 1,000 rows may cost, in seconds: the
-        modules in use, as measured on their out-of-fold predictions (the
+        modules in use, as timed on the cv folds during the fit (the
         ``predict_cost`` of ``modules_``), and the ensemble's own work
         (``predict_cost_``). Chosen on the path of supports as
         ``max_modules`` is (starting from the modules that alone fit it); a
@@ -169,8 +169,9 @@ estimators_ : list of estimators
         ``fold_predict_time`` (seconds, summed over the folds),
         ``refit_time`` (0 for pruned modules), ``predict_cost`` (the seconds
         of one call predicting 1,000 rows) and ``predict_call_cost`` (the
-        seconds of a call itself), both timed on its out-of-fold
-        predictions.
+        seconds of a call itself), each the median over the cv folds of a
+        call of its own on the fold's held-out rows (1,000 of them,
+        repeated where the fold has fewer, and 8).
 
     predict_cost_ : float
         The expected predict cost of the ensemble, in seconds for a call

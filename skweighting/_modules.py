@@ -197,26 +197,39 @@ def class_columns(module_classes, name, estimator, classes):
 # Rows of the small call that measures a module's cost per call (the
 # part of a predict call that does not grow with the rows).
 CALL_ROWS = 8
+# Rows of the call that measures a module's predict cost, the seconds of a
+# call predicting this many rows.
+COST_ROWS = 1000
 
 
 def _fit_call(estimator, name, fold, fit_params, method, where=None):
     """Fit one module on a fold's training rows and call ``method`` on its
     held-out rows (``fold`` is ``(X_train, y_train, X_test)``): the raw
     output, the classes the module learned (None for a regressor) and the
-    seconds spent fitting, predicting the held-out rows, and predicting
-    their first `CALL_ROWS` rows in a call of their own (its cost per
-    call)."""
+    seconds spent fitting, predicting the held-out rows, and then in calls
+    of their own predicting `CALL_ROWS` and `COST_ROWS` of them (repeated
+    where the fold has fewer).
+
+    The cost is timed in calls of its own, not read off the held-out call:
+    that call is the first after fitting, slowed by what a first call pays
+    once (memory the module's arrays touch for the first time), and a
+    fold's few hundred rows leave the part that grows with the rows hard to
+    tell from a call's own part. The two sizes give both parts of a call.
+    """
     X_train, y_train, X_test = fold
     start = perf_counter()
     estimator = fit_module(estimator, name, X_train, y_train, fit_params, where=where)
     fitted = perf_counter()
     output = call_module(estimator, name, X_test, method, where=where)
-    predicted = perf_counter()
-    first_rows = _safe_indexing(X_test, np.arange(min(CALL_ROWS, _num_samples(X_test))))
-    call_module(estimator, name, first_rows, method, where=where)
+    seconds = [fitted - start, perf_counter() - fitted]
+    n_rows = _num_samples(X_test)
+    for size in (CALL_ROWS, COST_ROWS):
+        rows = _safe_indexing(X_test, np.arange(size) % n_rows)
+        before = perf_counter()
+        call_module(estimator, name, rows, method, where=where)
+        seconds.append(perf_counter() - before)
     classes = getattr(estimator, "classes_", None)
-    seconds = (fitted - start, predicted - fitted, perf_counter() - predicted)
-    return output, classes, seconds
+    return output, classes, tuple(seconds)
 
 
 def fit_predict_fold(estimator, name, fold, fit_params, reader, *, memory, where):
@@ -224,8 +237,8 @@ def fit_predict_fold(estimator, name, fold, fit_params, reader, *, memory, where
     ``(X_train, y_train, X_test)``); return its outputs on the held-out
     rows, checked by ``reader.check`` (a combination; a regressor's values
     are checked by the store) and laid out as ``reader.read`` lays them
-    out, with the seconds spent fitting, predicting and on a small call
-    (`_fit_call`). Errors name the module and ``where`` (e.g. ``"fold 2
+    out, with the seconds spent fitting, predicting and on the two timing
+    calls (`_fit_call`). Errors name the module and ``where`` (e.g. ``"fold 2
     of 5"``).
 
     A fold's module serves only its held-out outputs, so a `joblib.Memory`

@@ -100,8 +100,8 @@ class OutOfFoldRun:
         self.log = log
         n_modules = len(fits.names)
         # Seconds of each module fitting, predicting the held-out rows and
-        # predicting a few rows in a call of their own, on each fold.
-        self.fold_seconds = np.zeros((n_modules, len(layout.splits), 3))
+        # predicting a few and 1,000 rows in calls of their own, on each fold.
+        self.fold_seconds = np.zeros((n_modules, len(layout.splits), 4))
         # (fold, module) of each task in the order it is yielded (fold None
         # for a refit): joblib returns the results in that order.
         self.keys = []
@@ -143,7 +143,7 @@ class OutOfFoldRun:
                 # Stand-in outputs complete the stores; the module is left
                 # out of the weights.
                 n_rows = rows.stop - rows.start
-                result = (combinations[0].placeholder(n_rows), (0.0, 0.0, 0.0))
+                result = (combinations[0].placeholder(n_rows), (0.0,) * 4)
             output, seconds = result
             with one_blas_thread():  # small BLAS calls: see `one_blas_thread`
                 for combination, store in zip(combinations, stores):
@@ -159,7 +159,7 @@ class OutOfFoldRun:
 
     @property
     def times(self):
-        """The seconds of each module (fit, predict, small call), summed
+        """The seconds of each module (fit, predict, the two timing calls), summed
         over the folds."""
         return self.fold_seconds.sum(axis=1)
 

@@ -14,11 +14,13 @@ except ImportError:  # scikit-learn 1.6
     from sklearn.utils._estimator_html_repr import _VisualBlock
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import (
+    _check_feature_names,
     _check_feature_names_in,
+    _check_n_features,
+    _is_fitted,
     _num_samples,
     check_array,
     check_is_fitted,
-    validate_data,
 )
 
 from ._validation import reject_1d
@@ -83,14 +85,16 @@ def _median_seconds(ensemble, X, combination, modules, repeat=3):
     """The median seconds of a predict call on ``X`` that checks ``X`` and
     combines ``modules`` with equal weights.
 
-    X is not checked for NaN: predict does that only when the modules in
-    use would let NaN through but the ensemble must not (`_check_X`), and
+    Each call checks X as predict does (`_check_X`; the fit has set fitted
+    attributes by then), but not for NaN: predict does that only when the
+    modules in use would let NaN through but the ensemble must not, and
     the rows here may hold NaN that the modules accept.
     """
     weights = np.full(len(modules), 1.0 / len(modules))
     seconds = []
     for _ in range(repeat):
         start = time.perf_counter()
+        ensemble._check_fitted()
         ensemble._validated_X(X, rejects_nan=False)
         _combine_blocks(combination, modules, X, weights, np.zeros(1))
         seconds.append(time.perf_counter() - start)
@@ -108,12 +112,24 @@ class _Prediction:
     """
 
     def _check_X(self, X):
-        check_is_fitted(self)
+        self._check_fitted()
         return self._validated_X(X, self._rejects_nan)
+
+    def _check_fitted(self):
+        # `check_is_fitted` first computes the ensemble's tags, and so every
+        # module's: on a call of 1,000 rows, as much work as a cheap module's
+        # whole predict. A fitted ensemble does not need them (it always
+        # requires fit), so only an unfitted one gets there, for the error.
+        if not _is_fitted(self):
+            check_is_fitted(self)
 
     def _validated_X(self, X, rejects_nan):
         reject_1d(X)
-        validate_data(self, X, reset=False, skip_check_array=True)
+        # What `validate_data(self, X, reset=False, skip_check_array=True)`
+        # checks, without the tags it computes (`_check_fitted`): predict
+        # passes no y, the one thing it reads them for.
+        _check_feature_names(self, X, reset=False)
+        _check_n_features(self, X, reset=False)
         if rejects_nan:
             # The modules left after pruning would pass NaN through, but the
             # ensemble's tags (and so its behaviour) cannot depend on which

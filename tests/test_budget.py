@@ -170,16 +170,18 @@ def test_within_budget_is_the_lowest_loss_that_fits():
 
 
 def test_costs_are_a_call_of_1000_rows():
-    # Two modules, 3 folds of 108 rows (100 beyond the small call's 8):
-    # module 0 spends 0.1 s per call and 1 ms per row; module 1 nothing per
-    # call and 2 ms per row. One of module 0's fold calls was slowed by the
-    # machine: the medians ignore it.
-    fold = np.array([[0.0, 0.1 + 0.1, 0.1], [0.0, 0.2, 0.0]])
+    # Two modules, 3 folds: module 0 spends 0.1 s per call and 1.1 s on a
+    # call of 1,000 rows; module 1 nothing per call and 2 s on 1,000 rows.
+    # One of module 0's timing calls was slowed by the machine: the medians
+    # ignore it. Module 1's small call measured above its 1,000-row call:
+    # a call's own part is at most the cost.
+    fold = np.array([[0.0, 0.3, 0.1, 1.1], [0.0, 0.2, 2.5, 2.0]])
     fold_seconds = np.repeat(fold[:, None, :], 3, axis=1)
-    fold_seconds[0, 1, 1] += 5.0
-    costs, per_call = predict_costs(fold_seconds, [108, 108, 108])
-    np.testing.assert_allclose(per_call, [0.1, 0.0])
-    np.testing.assert_allclose(costs, [0.1 + 1000 * 0.001, 1000 * 0.002])
+    fold_seconds[0, 1, 3] += 5.0
+    fold_seconds[0, 2, 2] += 5.0
+    costs, per_call = predict_costs(fold_seconds)
+    np.testing.assert_allclose(per_call, [0.1, 2.0])
+    np.testing.assert_allclose(costs, [1.1, 2.0])
 
 
 def test_a_cost_budget_starts_from_the_modules_that_alone_fit_it():
@@ -286,6 +288,59 @@ def test_the_ensembles_own_cost_splits_into_a_call_and_a_module_part(monkeypatch
     assert ens.predict_cost_ == pytest.approx(
         1e-3 + np.sum(ens.modules_["predict_cost"][ens.support_] + 2e-4)
     )
+
+
+CLOCK = {"now": 0.0, "rows": []}
+
+
+class Clocked(Counted):
+    """A module whose predict moves `CLOCK` by 1 ms per call and 0.01 ms
+    per row, and records the rows of each call."""
+
+    def predict_proba(self, X):
+        CLOCK["now"] += 1e-3 + 1e-5 * len(X)
+        CLOCK["rows"].append(len(X))
+        return super().predict_proba(X)
+
+
+def test_a_modules_cost_is_its_own_1000_row_call(monkeypatch):
+    # After each fold's held-out rows, the module predicts 8 and then
+    # 1,000 rows (40-row folds: repeated) in calls of their own; the cost
+    # is the 1,000-row call, not the held-out call scaled.
+    from skweighting import _modules
+
+    monkeypatch.setitem(CLOCK, "rows", [])
+    monkeypatch.setattr(_modules, "perf_counter", lambda: CLOCK["now"])
+    modules = [("lr", Clocked(LogisticRegression(), "lr")), ("nb", GaussianNB())]
+    ens = SparseAttentionClassifier(modules, random_state=0).fit(X, Y)
+    assert CLOCK["rows"][:15] == [40, 8, 1000] * 5
+    np.testing.assert_allclose(ens.modules_["predict_cost"][0], 1e-3 + 1e-2)
+    np.testing.assert_allclose(ens.modules_["predict_call_cost"][0], 1e-3 + 8e-5)
+    np.testing.assert_allclose(ens.modules_["fold_predict_time"][0], 5 * 1.4e-3)
+
+
+class TagCounted(Counted):
+    """A module that counts how often its tags are asked for."""
+
+    asked = 0
+
+    def __sklearn_tags__(self):
+        TagCounted.asked += 1
+        return super().__sklearn_tags__()
+
+
+def test_predict_does_not_compute_the_modules_tags():
+    # The ensemble's tags are every module's: computing them (as
+    # check_is_fitted and validate_data do) is much of a small call's
+    # own work, and a fitted ensemble's predict needs none of them.
+    modules = [("lr", TagCounted(LogisticRegression())), ("nb", GaussianNB())]
+    ens = SparseAttentionClassifier(modules, random_state=0).fit(X, Y)
+    TagCounted.asked = 0
+    ens.predict_proba(X)
+    ens.predict(X)
+    assert TagCounted.asked == 0
+    with pytest.raises(ValueError, match="features"):
+        ens.predict(X[:, :3])
 
 
 def test_max_predict_cost_is_honoured_or_names_the_cheapest_module():

@@ -198,9 +198,9 @@ def test_folds_rows_are_reused_only_once_their_modules_are_done(backend, n_jobs)
         ens = SparseAttentionRegressor(modules, cv=KFold(5), n_jobs=n_jobs)
         ens.fit(X_rows, X_rows[:, 0] * 2)
     folds = [fit for fit in RowRecordingRegressor.fits if fit[0] < len(X_rows)]
-    # Each fold's module predicts its held-out rows, then a few of them in a
-    # call of its own (its cost per call).
-    assert len(folds) == 3 * 5 * 2
+    # Each fold's module predicts its held-out rows, then some of them in
+    # two calls of their own (its cost per call and per 1,000 rows).
+    assert len(folds) == 3 * 5 * 3
     assert all(intact and held_out for _, _, intact, held_out in folds)
     if n_jobs == 1:
         # Every fold's training rows went into the first fold's arrays.
