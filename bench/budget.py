@@ -931,7 +931,7 @@ def headline(s):
             "ensemble's own work), and the modules' own predict times "
             f"{min(modules):.2f} to {max(modules):.2f} times what their "
             f"costs foretold. Of all such ratios (the plain and budgeted "
-            f"estimators', the modules'), {_within(every)}.",
+            f"estimators', the modules'): {_within(every)}.",
             "",
         ]
         faster = [
