@@ -170,8 +170,8 @@ estimators_ : list of estimators
         ``refit_time`` (0 for pruned modules), ``predict_cost`` (the seconds
         of one call predicting 1,000 rows) and ``predict_call_cost`` (the
         seconds of a call itself), each the median over the cv folds of a
-        call of its own on the fold's held-out rows (1,000 of them,
-        repeated where the fold has fewer, and 8).
+        call of its own on 1,000 and on 8 of the fold's rows (held-out rows
+        first, then training rows).
 
     predict_cost_ : float
         The expected predict cost of the ensemble, in seconds for a call

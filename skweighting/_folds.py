@@ -52,6 +52,16 @@ def fold_data(X, y, train, test, buffers=None):
     )
 
 
+def cost_rows(X, train, test, n_rows):
+    """``n_rows`` rows of ``X`` to time a fold's module on: its held-out rows
+    first, then its training rows, repeated only when the fold has fewer
+    rows in all. Distinct rows, as a call on new data gets: a tree or a
+    forest predicts rows it has just predicted faster (their paths are in
+    cache), so held-out rows repeated would understate its cost."""
+    rows = np.resize(np.concatenate([test, train]), n_rows)
+    return _take_rows(X, rows)
+
+
 class FoldBuffers:
     """Arrays that folds' rows are copied into, fold after fold: the first
     touch of fresh memory costs about as much as the copy itself (at a

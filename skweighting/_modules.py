@@ -9,7 +9,6 @@ from time import perf_counter
 
 import numpy as np
 from sklearn.utils import _safe_indexing
-from sklearn.utils.validation import _num_samples
 
 from ._kernels import one_blas_thread
 
@@ -204,11 +203,11 @@ COST_ROWS = 1000
 
 def _fit_call(estimator, name, fold, fit_params, method, where=None):
     """Fit one module on a fold's training rows and call ``method`` on its
-    held-out rows (``fold`` is ``(X_train, y_train, X_test)``): the raw
-    output, the classes the module learned (None for a regressor) and the
-    seconds spent fitting, predicting the held-out rows, and then in calls
-    of their own predicting `CALL_ROWS` and `COST_ROWS` of them (repeated
-    where the fold has fewer).
+    held-out rows (``fold`` is ``(X_train, y_train, X_test, X_cost)``): the
+    raw output, the classes the module learned (None for a regressor) and
+    the seconds spent fitting, predicting the held-out rows, and then in
+    calls of their own predicting `CALL_ROWS` and `COST_ROWS` rows (the
+    first rows of ``X_cost``, `~skweighting._folds.cost_rows`).
 
     The cost is timed in calls of its own, not read off the held-out call:
     that call is the first after fitting, slowed by what a first call pays
@@ -216,15 +215,14 @@ def _fit_call(estimator, name, fold, fit_params, method, where=None):
     fold's few hundred rows leave the part that grows with the rows hard to
     tell from a call's own part. The two sizes give both parts of a call.
     """
-    X_train, y_train, X_test = fold
+    X_train, y_train, X_test, X_cost = fold
     start = perf_counter()
     estimator = fit_module(estimator, name, X_train, y_train, fit_params, where=where)
     fitted = perf_counter()
     output = call_module(estimator, name, X_test, method, where=where)
     seconds = [fitted - start, perf_counter() - fitted]
-    n_rows = _num_samples(X_test)
     for size in (CALL_ROWS, COST_ROWS):
-        rows = _safe_indexing(X_test, np.arange(size) % n_rows)
+        rows = _safe_indexing(X_cost, np.arange(size))
         before = perf_counter()
         call_module(estimator, name, rows, method, where=where)
         seconds.append(perf_counter() - before)
@@ -234,12 +232,12 @@ def _fit_call(estimator, name, fold, fit_params, method, where=None):
 
 def fit_predict_fold(estimator, name, fold, fit_params, reader, *, memory, where):
     """Fit one module on the training rows of a fold (``fold`` is
-    ``(X_train, y_train, X_test)``); return its outputs on the held-out
-    rows, checked by ``reader.check`` (a combination; a regressor's values
-    are checked by the store) and laid out as ``reader.read`` lays them
-    out, with the seconds spent fitting, predicting and on the two timing
-    calls (`_fit_call`). Errors name the module and ``where`` (e.g. ``"fold 2
-    of 5"``).
+    ``(X_train, y_train, X_test, X_cost)``); return its outputs on the
+    held-out rows, checked by ``reader.check`` (a combination; a
+    regressor's values are checked by the store) and laid out as
+    ``reader.read`` lays them out, with the seconds spent fitting,
+    predicting and on the two timing calls (`_fit_call`). Errors name the
+    module and ``where`` (e.g. ``"fold 2 of 5"``).
 
     A fold's module serves only its held-out outputs, so a `joblib.Memory`
     caches those (keyed by the unfitted module, the fold's rows and the fit

@@ -14,9 +14,15 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.utils.parallel import Parallel, delayed
 
-from ._folds import FoldBuffers, fold_data, fold_params
+from ._folds import FoldBuffers, cost_rows, fold_data, fold_params
 from ._kernels import one_blas_thread
-from ._modules import ModuleFailure, fit_module, fit_predict_fold, tolerating
+from ._modules import (
+    COST_ROWS,
+    ModuleFailure,
+    fit_module,
+    fit_predict_fold,
+    tolerating,
+)
 
 
 @dataclass
@@ -179,6 +185,7 @@ class OutOfFoldRun:
                 # (n_jobs > 1): copy into new arrays.
                 buffers = FoldBuffers()
             data = fold_data(fits.X, fits.y, train, test, buffers)
+            data += (cost_rows(fits.X, train, test, COST_ROWS),)
             # Within a fold, the modules that took longest on the folds
             # already done go first: with n_jobs > 1 a long fit dispatched
             # last would keep one worker busy while the others wait for it

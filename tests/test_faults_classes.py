@@ -32,7 +32,7 @@ from sklearn.tree import DecisionTreeClassifier
 from skweighting import SparseAttentionClassifier
 from skweighting._combinations import LogPooling
 from skweighting._combinations._common import PROBA_FLOOR
-from skweighting._folds import fold_data
+from skweighting._folds import cost_rows, fold_data
 from skweighting._modules import fit_predict_fold
 
 IDS = np.arange(len(Y), dtype=float)
@@ -140,7 +140,7 @@ def test_fold_without_a_class_is_aligned_by_label():
     output, _ = fit_predict_fold(
         KNeighborsClassifier(n_neighbors=1),
         "knn",
-        (X_train, y_train, X_test),
+        (X_train, y_train, X_test, cost_rows(X, train, test, 1000)),
         {},
         LogPooling(classes),
         memory=None,

@@ -4,6 +4,7 @@ rows), the order the out-of-fold rows are stored in, and the fold rows
 copied out of X and y (runs, buffers reused from fold to fold)."""
 
 import numpy as np
+import pandas as pd
 import pytest
 from _helpers import three_classifiers
 from sklearn.datasets import load_iris
@@ -16,6 +17,7 @@ from skweighting._folds import (
     FoldRows,
     _take_rows,
     check_splits,
+    cost_rows,
     fold_data,
     stored_order,
 )
@@ -186,3 +188,16 @@ def test_fold_rows_are_runs_made_into_indices_only_on_request():
     data = np.arange(20).reshape(10, 2)
     np.testing.assert_array_equal(_take_rows(data, rows), data[[0, 1, 2, 7, 8]])
     np.testing.assert_array_equal(_take_rows([*range(10)], rows), [0, 1, 2, 7, 8])
+
+
+def test_cost_rows_are_held_out_then_training_rows_repeated_only_if_short():
+    X = np.arange(20.0).reshape(-1, 1)
+    train, test = np.r_[0:15], np.r_[15:20]
+    np.testing.assert_array_equal(
+        cost_rows(X, train, test, 8)[:, 0], [15, 16, 17, 18, 19, 0, 1, 2]
+    )
+    taken = cost_rows(X, train, test, 45)[:, 0]
+    np.testing.assert_array_equal(taken[:20], np.r_[15:20, 0:15])
+    np.testing.assert_array_equal(taken[20:40], taken[:20])
+    frame = pd.DataFrame(X, columns=["a"])
+    assert list(cost_rows(frame, train, test, 6)["a"]) == [15, 16, 17, 18, 19, 0]

@@ -185,7 +185,7 @@ class RowRecordingRegressor(RegressorMixin, BaseEstimator):
         intact &= np.array_equal(self.y_, self.rows_ * 2)
         address = self.X_.__array_interface__["data"][0]
         held_out = not np.intersect1d(X[:, 0], self.rows_).size
-        type(self).fits.append((len(self.rows_), address, intact, held_out))
+        type(self).fits.append((len(self.rows_), address, intact, held_out, len(X)))
         return X[:, 0] * 2.0
 
 
@@ -198,13 +198,16 @@ def test_folds_rows_are_reused_only_once_their_modules_are_done(backend, n_jobs)
         ens = SparseAttentionRegressor(modules, cv=KFold(5), n_jobs=n_jobs)
         ens.fit(X_rows, X_rows[:, 0] * 2)
     folds = [fit for fit in RowRecordingRegressor.fits if fit[0] < len(X_rows)]
-    # Each fold's module predicts its held-out rows, then some of them in
-    # two calls of their own (its cost per call and per 1,000 rows).
-    assert len(folds) == 3 * 5 * 3
-    assert all(intact and held_out for _, _, intact, held_out in folds)
+    # Each fold's module predicts its held-out rows, then 8 of them and
+    # 1,000 rows in calls of their own (its cost per call and per 1,000
+    # rows): the fold's 12 held-out rows and its 48 training rows, repeated
+    # (with n_jobs=2 the folds' calls interleave).
+    assert sorted(fit[4] for fit in folds) == sorted([12, 8, 1000] * 15)
+    assert all(fit[2] for fit in folds)
+    assert all(fit[3] for fit in folds if fit[4] < 1000)
     if n_jobs == 1:
         # Every fold's training rows went into the first fold's arrays.
-        assert len({address for _, address, _, _ in folds}) == 1
+        assert len({fit[1] for fit in folds}) == 1
 
 
 @pytest.mark.parametrize("verbose", [1, 2])
