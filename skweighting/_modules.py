@@ -206,8 +206,8 @@ def _fit_call(estimator, name, fold, fit_params, method, where=None):
     held-out rows (``fold`` is ``(X_train, y_train, X_test, X_cost)``): the
     raw output, the classes the module learned (None for a regressor) and
     the seconds spent fitting, predicting the held-out rows, and then in
-    calls of their own predicting `CALL_ROWS` and `COST_ROWS` rows (the
-    first rows of ``X_cost``, `~skweighting._folds.cost_rows`).
+    calls of their own predicting the first `CALL_ROWS` rows of ``X_cost``
+    and all of them (`COST_ROWS`, `~skweighting._folds.cost_rows`).
 
     The cost is timed in calls of its own, not read off the held-out call:
     that call is the first after fitting, slowed by what a first call pays
@@ -221,8 +221,7 @@ def _fit_call(estimator, name, fold, fit_params, method, where=None):
     fitted = perf_counter()
     output = call_module(estimator, name, X_test, method, where=where)
     seconds = [fitted - start, perf_counter() - fitted]
-    for size in (CALL_ROWS, COST_ROWS):
-        rows = _safe_indexing(X_cost, np.arange(size))
+    for rows in (_safe_indexing(X_cost, np.arange(CALL_ROWS)), X_cost):
         before = perf_counter()
         call_module(estimator, name, rows, method, where=where)
         seconds.append(perf_counter() - before)

@@ -23,6 +23,7 @@ from sklearn.utils.validation import (
     check_is_fitted,
 )
 
+from ._modules import COST_ROWS
 from ._validation import reject_1d
 from ._version import __version__
 from .exceptions import InconsistentVersionWarning
@@ -34,11 +35,6 @@ from .exceptions import InconsistentVersionWarning
 # ``predict`` rows of bench/speed.py).
 PREDICT_BLOCK_BYTES = 2**20
 PREDICT_MIN_BLOCK_ROWS = 4096
-
-
-# The rows of the calls that time the ensemble's own predict cost, the
-# rows a module's ``predict_cost`` is given for.
-OWN_COST_ROWS = 1000
 
 
 def _combine_blocks(combination, modules, X, weights, extra):
@@ -175,10 +171,10 @@ class _Prediction:
         output, with one and with ``n_modules`` of them: the median of a
         few calls each, and the larger over ``combinations``.
         """
-        rows = _safe_indexing(X, np.arange(OWN_COST_ROWS) % _num_samples(X))
+        rows = _safe_indexing(X, np.arange(COST_ROWS) % _num_samples(X))
         fixed = per_module = 0.0
         for combination in combinations:
-            output = combination.placeholder(OWN_COST_ROWS)
+            output = combination.placeholder(COST_ROWS)
             seconds = []
             for size in (1, n_modules):
                 stand_ins = [("stand-in", _StandIn(output, combination))] * size
